@@ -1,0 +1,13 @@
+//! The domain of the platform: entities as the MLflow wire format shapes them, one error type
+//! carrying MLflow's error codes, input validation and limits, the search-filter grammar, and the
+//! store traits that every storage back-end implements. Nothing here performs I/O.
+
+pub mod error;
+pub mod model;
+pub mod paging;
+pub mod search;
+pub mod store;
+pub mod validation;
+pub mod wire;
+
+pub use error::{Error, ErrorCode, Result};
