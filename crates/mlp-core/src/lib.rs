@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod model;
+pub mod names;
 pub mod paging;
 pub mod search;
 pub mod store;

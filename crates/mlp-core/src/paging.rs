@@ -27,7 +27,11 @@ pub fn fingerprint(parts: &[&str]) -> u64 {
 }
 
 pub fn encode(offset: u64, query: u64) -> String {
-    let json = serde_json::to_vec(&Token { offset, q: Some(query) }).expect("token serialises");
+    let json = serde_json::to_vec(&Token {
+        offset,
+        q: Some(query),
+    })
+    .expect("token serialises");
     STANDARD.encode(json)
 }
 
@@ -66,7 +70,10 @@ mod tests {
         let q = fingerprint(&["a"]);
         assert!(decode(Some("not base64!"), q).is_err());
         let other = encode(1, fingerprint(&["b"]));
-        assert_eq!(decode(Some(&other), q).unwrap_err().code, crate::ErrorCode::InvalidParameterValue);
+        assert_eq!(
+            decode(Some(&other), q).unwrap_err().code,
+            crate::ErrorCode::InvalidParameterValue
+        );
         // MLflow's own format (no fingerprint) is accepted.
         assert_eq!(decode(Some("eyJvZmZzZXQiOiAyfQ=="), q).unwrap(), 2);
     }

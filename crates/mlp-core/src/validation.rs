@@ -20,7 +20,9 @@ pub const GET_METRIC_HISTORY_MAX_RESULTS: i64 = 25_000;
 /// Metric, param and tag names: alphanumerics, `_ - . space : /`, and not a path escape.
 pub fn validate_key(kind: &str, key: &str) -> Result<()> {
     if key.is_empty() {
-        return Err(Error::invalid(format!("Invalid {kind} name: ''. Names must not be empty.")));
+        return Err(Error::invalid(format!(
+            "Invalid {kind} name: ''. Names must not be empty."
+        )));
     }
     if key.chars().count() > MAX_ENTITY_KEY_LENGTH {
         return Err(Error::invalid(format!(
@@ -76,7 +78,11 @@ pub fn validate_batch_sizes(metrics: usize, params: usize, tags: usize) -> Resul
 }
 
 /// Validates and normalises one log-batch: keys, lengths, and MLflow's clamping of infinities.
-pub fn normalise_batch(metrics: &mut [Metric], params: &mut [Param], tags: &mut [Tag]) -> Result<()> {
+pub fn normalise_batch(
+    metrics: &mut [Metric],
+    params: &mut [Param],
+    tags: &mut [Tag],
+) -> Result<()> {
     validate_batch_sizes(metrics.len(), params.len(), tags.len())?;
     for m in metrics.iter_mut() {
         validate_key("metric", &m.key)?;
@@ -112,7 +118,9 @@ pub fn normalise_batch(metrics: &mut [Metric], params: &mut [Param], tags: &mut 
 
 pub fn validate_experiment_name(name: &str) -> Result<()> {
     if name.trim().is_empty() {
-        return Err(Error::invalid("Invalid experiment name: ''. Experiment name must not be empty."));
+        return Err(Error::invalid(
+            "Invalid experiment name: ''. Experiment name must not be empty.",
+        ));
     }
     if name.chars().count() > MAX_EXPERIMENT_NAME_LENGTH {
         return Err(Error::invalid(format!(
@@ -142,7 +150,9 @@ pub fn validate_max_results(max: Option<i64>, default: i64, threshold: i64) -> R
 pub fn validate_run_id(run_id: &str) -> Result<()> {
     let ok = !run_id.is_empty()
         && run_id.len() <= 64
-        && run_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && run_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if ok {
         Ok(())
     } else {
@@ -183,7 +193,11 @@ mod tests {
 
     #[test]
     fn infinities_are_clamped() {
-        let mut m = vec![Metric { key: "a".into(), value: f64::INFINITY, ..Default::default() }];
+        let mut m = vec![Metric {
+            key: "a".into(),
+            value: f64::INFINITY,
+            ..Default::default()
+        }];
         normalise_batch(&mut m, &mut [], &mut []).unwrap();
         assert_eq!(m[0].value, f64::MAX);
     }

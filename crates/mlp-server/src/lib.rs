@@ -1,1 +1,227 @@
+//! The HTTP server: MLflow's REST API under `/api/2.0/mlflow` (and `/ajax-api/2.0/mlflow`), the
+//! proxied artifact service, health and readiness. Handlers only parse, validate and call the
+//! store traits; which back-end sits behind them is decided once at start-up.
 
+mod artifacts;
+mod error;
+mod input;
+mod logged_models;
+mod tracking;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, MatchedPath, State};
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use mlp_artifacts::ArtifactStore;
+use mlp_core::store::TrackingStore;
+use mlp_core::{Error, ErrorCode};
+use serde_json::json;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+
+/// The MLflow version whose API and client this server is compatible with; `/version` reports
+/// it because the client gates features on it.
+pub const MLFLOW_COMPAT_VERSION: &str = "3.17.2";
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn TrackingStore>,
+    pub artifacts: Arc<dyn ArtifactStore>,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// Large enough for a full log-batch (1000 metrics) or log-inputs with big schemas; artifact
+/// uploads are streamed and not subject to it.
+const JSON_BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+fn mlflow_routes() -> Router<AppState> {
+    use tracking::*;
+    Router::new()
+        .route("/experiments/create", post(create_experiment))
+        .route("/experiments/get", get(get_experiment))
+        .route("/experiments/get-by-name", get(get_experiment_by_name))
+        .route(
+            "/experiments/search",
+            post(search_experiments).get(search_experiments),
+        )
+        .route("/experiments/list", get(search_experiments))
+        .route("/experiments/update", post(update_experiment))
+        .route("/experiments/delete", post(delete_experiment))
+        .route("/experiments/restore", post(restore_experiment))
+        .route("/experiments/set-experiment-tag", post(set_experiment_tag))
+        .route(
+            "/experiments/delete-experiment-tag",
+            post(delete_experiment_tag),
+        )
+        .route("/runs/create", post(create_run))
+        .route("/runs/get", get(get_run))
+        .route("/runs/update", post(update_run))
+        .route("/runs/delete", post(delete_run))
+        .route("/runs/restore", post(restore_run))
+        .route("/runs/log-metric", post(log_metric))
+        .route("/runs/log-parameter", post(log_param))
+        .route("/runs/set-tag", post(set_tag))
+        .route("/runs/delete-tag", post(delete_tag))
+        .route("/runs/log-batch", post(log_batch))
+        .route("/runs/log-inputs", post(log_inputs))
+        .route("/runs/outputs", post(log_outputs))
+        .route("/runs/search", post(search_runs).get(search_runs))
+        .route("/metrics/get-history", get(get_metric_history))
+        .route(
+            "/metrics/get-history-bulk-interval",
+            get(get_metric_history_bulk_interval),
+        )
+        .route("/artifacts/list", get(artifacts::list_for_run))
+        .route("/logged-models", post(logged_models::create))
+        .route("/logged-models/search", post(logged_models::search))
+        .route(
+            "/logged-models/{model_id}",
+            get(logged_models::get)
+                .patch(logged_models::finalize)
+                .delete(logged_models::delete),
+        )
+        .route(
+            "/logged-models/{model_id}/tags",
+            axum::routing::patch(logged_models::set_tags),
+        )
+        .route(
+            "/logged-models/{model_id}/tags/{tag_key}",
+            axum::routing::delete(logged_models::delete_tag),
+        )
+        .route(
+            "/logged-models/{model_id}/params",
+            post(logged_models::log_params),
+        )
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+}
+
+fn artifact_routes() -> Router<AppState> {
+    Router::new()
+        .route("/artifacts", get(artifacts::list))
+        .route(
+            "/artifacts/{*path}",
+            get(artifacts::download)
+                .put(artifacts::upload)
+                .delete(artifacts::delete),
+        )
+        .layer(DefaultBodyLimit::disable())
+}
+
+async fn server_info() -> impl IntoResponse {
+    axum::Json(json!({
+        "store_type": "SqlStore",
+        "workspaces_enabled": false,
+        "trace_archival_enabled": false,
+        "multipart_uploads_enabled": false,
+        "multipart_downloads_enabled": false,
+        "presigned_upload_run_id_supported": false,
+        "presigned_upload_model_id_supported": false,
+        "features_enabled": {},
+    }))
+}
+
+async fn health() -> &'static str {
+    "OK"
+}
+
+async fn version() -> &'static str {
+    MLFLOW_COMPAT_VERSION
+}
+
+/// Ready when the metadata store answers and the artifact store can be listed.
+async fn ready(State(st): State<AppState>) -> impl IntoResponse {
+    let store = tokio::time::timeout(Duration::from_secs(5), st.store.ping()).await;
+    let artifacts = tokio::time::timeout(Duration::from_secs(5), st.artifacts.list("")).await;
+    let store_ok = matches!(store, Ok(Ok(())));
+    let artifacts_ok = matches!(artifacts, Ok(Ok(_)));
+    let status = if store_ok && artifacts_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        axum::Json(json!({ "store": store_ok, "artifacts": artifacts_ok })),
+    )
+}
+
+async fn not_found(req: Request<Body>) -> ApiError {
+    ApiError(Error::new(
+        ErrorCode::EndpointNotFound,
+        format!("No endpoint {} {}", req.method(), req.uri().path()),
+    ))
+}
+
+/// The whole application, without a listener (tests drive it in-process).
+pub fn app(state: AppState) -> Router {
+    let mlflow = mlflow_routes();
+    Router::new()
+        .nest("/api/2.0/mlflow", mlflow.clone())
+        .nest("/ajax-api/2.0/mlflow", mlflow)
+        .nest("/api/2.0/mlflow-artifacts", artifact_routes())
+        .nest("/ajax-api/2.0/mlflow-artifacts", artifact_routes())
+        .route("/api/3.0/mlflow/server-info", get(server_info))
+        .route("/ajax-api/3.0/mlflow/server-info", get(server_info))
+        .route("/health", get(health))
+        .route("/version", get(version))
+        .route("/ready", get(ready))
+        .fallback(not_found)
+        .with_state(state)
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError(Error::internal("handler panicked")).into_response()
+        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<Body>| {
+                    let route = req
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map(|p| p.as_str().to_owned());
+                    let request_id = req
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                        route = route.as_deref().unwrap_or(""),
+                        request_id,
+                    )
+                })
+                .on_response(
+                    |res: &axum::response::Response, latency: Duration, _span: &tracing::Span| {
+                        tracing::info!(
+                            status = res.status().as_u16(),
+                            latency_ms = latency.as_secs_f64() * 1000.0,
+                            "response"
+                        );
+                    },
+                ),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Serves until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let addr: Option<SocketAddr> = listener.local_addr().ok();
+    tracing::info!(?addr, "listening");
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,63 @@
+//! Request input as MLflow's server reads it: GET fields from the query string (repeated keys
+//! become lists), other methods from a JSON body, both merged into one JSON object and then
+//! deserialised into a typed request. A malformed body reads as an empty one, so the client gets
+//! the same "missing required parameter" error MLflow gives.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use mlp_core::Error;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+pub struct Input(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for Input {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let mut map = Map::new();
+        if let Some(query) = req.uri().query() {
+            for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+                let v = Value::String(v.into_owned());
+                match map.get_mut(k.as_ref()) {
+                    Some(Value::Array(items)) => items.push(v),
+                    Some(existing) => {
+                        let first = existing.take();
+                        *existing = Value::Array(vec![first, v]);
+                    }
+                    None => {
+                        map.insert(k.into_owned(), v);
+                    }
+                }
+            }
+        }
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError(Error::invalid(format!("Cannot read the request body: {e}"))))?;
+        if !body.is_empty()
+            && let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(&body)
+        {
+            map.extend(fields);
+        }
+        Ok(Input(Value::Object(map)))
+    }
+}
+
+impl Input {
+    pub fn parse<T: DeserializeOwned>(self) -> Result<T, Error> {
+        serde_json::from_value(self.0).map_err(|e| Error::invalid(format!("Invalid request: {e}")))
+    }
+}
+
+/// A required field: MLflow's message when it is absent or empty.
+pub fn required<T>(value: Option<T>, field: &str) -> Result<T, Error> {
+    value.ok_or_else(|| Error::missing(field))
+}
+
+pub fn required_str(value: Option<String>, field: &str) -> Result<String, Error> {
+    value
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| Error::missing(field))
+}
