@@ -154,14 +154,13 @@ where
     })
 }
 
-/// Accepts a string, or a number / bool rendered as a string (experiment ids arrive both ways).
+/// A string field. Like protobuf's JSON parser, a number or a boolean is refused rather than
+/// coerced.
 pub fn de_opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let v = Option::<serde_json::Value>::deserialize(d)?;
     Ok(match v {
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::String(s)) => Some(s),
-        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-        Some(serde_json::Value::Bool(b)) => Some(b.to_string()),
         Some(other) => {
             return Err(de::Error::custom(format!("expected a string, got {other}")));
         }

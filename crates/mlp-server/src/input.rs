@@ -36,10 +36,23 @@ impl<S: Send + Sync> FromRequest<S> for Input {
         let body = Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError(Error::invalid(format!("Cannot read the request body: {e}"))))?;
-        if !body.is_empty()
-            && let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(&body)
-        {
-            map.extend(fields);
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(fields)) => map.extend(fields),
+            // Valid JSON that is not an object cannot be a request message.
+            Ok(other) => {
+                return Err(ApiError(Error::invalid(format!(
+                    "Invalid request body: expected a JSON object, got {}",
+                    match other {
+                        Value::Array(_) => "an array",
+                        Value::Null => "null",
+                        Value::String(_) => "a string",
+                        Value::Number(_) => "a number",
+                        _ => "a boolean",
+                    }
+                ))));
+            }
+            // Empty or malformed bodies read as empty, as in MLflow.
+            Err(_) => {}
         }
         Ok(Input(Value::Object(map)))
     }

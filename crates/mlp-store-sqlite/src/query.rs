@@ -145,13 +145,16 @@ pub fn metric_clause(sql: &mut Sql, table: &str, fk: &str, outer: &str, c: &Clau
             c.key
         )));
     };
-    sql.push(&format!(
-        "EXISTS (SELECT 1 FROM {table} m WHERE m.{fk} = {outer} AND m.is_nan = 0 AND m.key = "
-    ))
-    .text_arg(&c.key)
-    .push(" AND ");
+    sql.push(&format!("EXISTS (SELECT 1 FROM {table} m WHERE m.{fk} = {outer} AND m.key = "))
+        .text_arg(&c.key);
+    // NaN compares unequal to everything and is neither smaller nor larger than anything.
+    if c.op == Comparator::Ne {
+        sql.push(" AND (m.is_nan = 1 OR ");
+    } else {
+        sql.push(" AND (m.is_nan = 0 AND ");
+    }
     compare(sql, "m.value", c.op, &c.value)?;
-    sql.push(")");
+    sql.push("))");
     Ok(())
 }
 
@@ -213,11 +216,13 @@ pub fn run_attribute_column(key: &str) -> Result<&'static str> {
 pub fn run_order(sql: &mut Sql, o: &OrderBy) -> Result<()> {
     match o.entity {
         Entity::Metric => {
-            let mut expr = Sql::new(
-                "SELECT CASE WHEN m.is_nan = 1 THEN NULL ELSE m.value END FROM latest_metrics m WHERE m.run_uuid = r.run_uuid AND m.key = ",
-            );
-            expr.text_arg(&o.key);
-            push_order_expr(sql, expr, o.ascending);
+            // Values first, then NaN, then runs without the metric, in both directions.
+            let dir = if o.ascending { "ASC" } else { "DESC" };
+            sql.push("COALESCE((SELECT m.is_nan FROM latest_metrics m WHERE m.run_uuid = r.run_uuid AND m.key = ")
+                .text_arg(&o.key)
+                .push("), 2), (SELECT m.value FROM latest_metrics m WHERE m.run_uuid = r.run_uuid AND m.key = ")
+                .text_arg(&o.key)
+                .push(&format!(") {dir}"));
         }
         Entity::Param | Entity::Tag => {
             let table = if o.entity == Entity::Param {
