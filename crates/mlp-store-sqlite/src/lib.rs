@@ -283,7 +283,7 @@ impl TrackingStore for SqliteStore {
 mod conformance {
     use super::SqliteStore;
 
-    struct Fixture(tempfile::TempDir);
+    struct Fixture(#[allow(dead_code)] tempfile::TempDir);
 
     impl mlp_store_tests::StoreFixture for Fixture {
         type Store = SqliteStore;

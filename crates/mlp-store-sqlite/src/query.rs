@@ -145,8 +145,10 @@ pub fn metric_clause(sql: &mut Sql, table: &str, fk: &str, outer: &str, c: &Clau
             c.key
         )));
     };
-    sql.push(&format!("EXISTS (SELECT 1 FROM {table} m WHERE m.{fk} = {outer} AND m.key = "))
-        .text_arg(&c.key);
+    sql.push(&format!(
+        "EXISTS (SELECT 1 FROM {table} m WHERE m.{fk} = {outer} AND m.key = "
+    ))
+    .text_arg(&c.key);
     // NaN compares unequal to everything and is neither smaller nor larger than anything.
     if c.op == Comparator::Ne {
         sql.push(" AND (m.is_nan = 1 OR ");
