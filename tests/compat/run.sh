@@ -46,7 +46,10 @@ fi
 cd "$REPO"
 # Run the whole suite unless the caller named test files/dirs/node ids themselves.
 targets=("$HERE")
+quiet=(-q)
 for a in "$@"; do
-  if [[ "$a" != -* && ( -e "${a%%::*}" ) ]]; then targets=(); break; fi
+  if [[ "$a" != -* && -e "${a%%::*}" ]]; then targets=(); fi
+  # -q twice (-qq) would drop pytest's closing "N passed" line: add ours only if none given
+  case "$a" in -q|-qq|--quiet|-v|-vv|--verbose) quiet=() ;; esac
 done
-exec "$VENV/bin/python" -m pytest "${targets[@]}" -q -p no:cacheprovider "$@"
+exec "$VENV/bin/python" -m pytest "${targets[@]}" "${quiet[@]}" -p no:cacheprovider "$@"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import mlflow
 import pytest
+from mlflow.entities import LoggedModelStatus
 
 PIP_REQS = ["mlflow==3.17.2", "scikit-learn", "skops"]
 
@@ -30,8 +31,8 @@ def test_sklearn_log_model_and_load_back(experiment_id, client, iris, tmp_path):
     assert lm.name == "model"
     assert lm.experiment_id == experiment_id
     assert lm.source_run_id == run_id
-    assert str(lm.status) in ("READY", "LoggedModelStatus.READY") or lm.status.name == "READY"
-    assert lm.artifact_location.startswith("mlflow-artifacts:/") or lm.artifact_location
+    assert lm.status == LoggedModelStatus.READY
+    assert lm.artifact_location == f"mlflow-artifacts:/{experiment_id}/models/{info.model_id}/artifacts"
     assert lm.params.get("C") == "1.0"
     # metrics of the model's step were copied onto the model
     assert {m.key: m.value for m in lm.metrics}.get("train_acc") == pytest.approx(float(model.score(X, y)))

@@ -66,10 +66,7 @@ mod tests {
 
     #[test]
     fn paths() {
-        assert_eq!(
-            clean_path("/1/abc/artifacts/x.txt").unwrap(),
-            "1/abc/artifacts/x.txt"
-        );
+        assert_eq!(clean_path("/1/abc/artifacts/x.txt").unwrap(), "1/abc/artifacts/x.txt");
         assert_eq!(clean_path("").unwrap(), "");
         assert!(clean_path("1/../../etc/passwd").is_err());
         assert!(clean_path("a//b").is_err());

@@ -44,22 +44,14 @@ impl ArtifactStore for LocalArtifactStore {
         }
         let parent = target.parent().unwrap_or(&self.root);
         tokio::fs::create_dir_all(parent).await.map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists
-                || e.kind() == std::io::ErrorKind::NotADirectory
-            {
+            if e.kind() == std::io::ErrorKind::AlreadyExists || e.kind() == std::io::ErrorKind::NotADirectory {
                 Error::invalid(format!("Cannot write '{path}': a parent path is a file"))
             } else {
                 io_err("cannot create", parent, e)
             }
         })?;
-        if tokio::fs::metadata(&target)
-            .await
-            .map(|m| m.is_dir())
-            .unwrap_or(false)
-        {
-            return Err(Error::invalid(format!(
-                "Cannot write '{path}': it is a directory"
-            )));
+        if tokio::fs::metadata(&target).await.map(|m| m.is_dir()).unwrap_or(false) {
+            return Err(Error::invalid(format!("Cannot write '{path}': it is a directory")));
         }
         // Write to a temporary sibling and rename, so readers never see a half-written file.
         let tmp = parent.join(format!(
@@ -73,19 +65,14 @@ impl ArtifactStore for LocalArtifactStore {
         let mut written = 0u64;
         let result: Result<()> = async {
             while let Some(chunk) = body.next().await {
-                let chunk =
-                    chunk.map_err(|e| Error::invalid(format!("upload interrupted: {e}")))?;
+                let chunk = chunk.map_err(|e| Error::invalid(format!("upload interrupted: {e}")))?;
                 file.write_all(&chunk)
                     .await
                     .map_err(|e| io_err("cannot write", &tmp, e))?;
                 written += chunk.len() as u64;
             }
-            file.flush()
-                .await
-                .map_err(|e| io_err("cannot flush", &tmp, e))?;
-            file.sync_data()
-                .await
-                .map_err(|e| io_err("cannot sync", &tmp, e))?;
+            file.flush().await.map_err(|e| io_err("cannot flush", &tmp, e))?;
+            file.sync_data().await.map_err(|e| io_err("cannot sync", &tmp, e))?;
             Ok(())
         }
         .await;
@@ -103,15 +90,11 @@ impl ArtifactStore for LocalArtifactStore {
     async fn get(&self, path: &str) -> Result<Download> {
         let target = self.resolve(path)?;
         let not_found = || Error::not_found(format!("Artifact '{path}' does not exist"));
-        let meta = tokio::fs::metadata(&target)
-            .await
-            .map_err(|_| not_found())?;
+        let meta = tokio::fs::metadata(&target).await.map_err(|_| not_found())?;
         if !meta.is_file() {
             return Err(not_found());
         }
-        let file = tokio::fs::File::open(&target)
-            .await
-            .map_err(|_| not_found())?;
+        let file = tokio::fs::File::open(&target).await.map_err(|_| not_found())?;
         Ok(Download {
             size: meta.len(),
             body: Box::pin(ReaderStream::with_capacity(file, 64 * 1024)),
@@ -125,11 +108,7 @@ impl ArtifactStore for LocalArtifactStore {
             Err(_) => return Ok(Vec::new()),
         };
         let mut out = Vec::new();
-        while let Some(entry) = entries
-            .next_entry()
-            .await
-            .map_err(|e| io_err("cannot list", &dir, e))?
-        {
+        while let Some(entry) = entries.next_entry().await.map_err(|e| io_err("cannot list", &dir, e))? {
             let name = entry.file_name().to_string_lossy().to_string();
             if name.starts_with('.') && name.contains(".upload-") {
                 continue;
@@ -184,32 +163,19 @@ mod tests {
     use bytes::Bytes;
 
     fn body(s: &'static str) -> ByteStream {
-        Box::pin(futures_util::stream::iter(vec![Ok(Bytes::from_static(
-            s.as_bytes(),
-        ))]))
+        Box::pin(futures_util::stream::iter(vec![Ok(Bytes::from_static(s.as_bytes()))]))
     }
 
     async fn read(d: Download) -> String {
         let chunks: Vec<_> = d.body.collect().await;
-        String::from_utf8(
-            chunks
-                .into_iter()
-                .flat_map(|c| c.unwrap().to_vec())
-                .collect(),
-        )
-        .unwrap()
+        String::from_utf8(chunks.into_iter().flat_map(|c| c.unwrap().to_vec()).collect()).unwrap()
     }
 
     #[tokio::test]
     async fn put_get_list_delete() {
         let dir = tempfile::tempdir().unwrap();
         let s = LocalArtifactStore::new(dir.path()).unwrap();
-        assert_eq!(
-            s.put("1/r/artifacts/sub/a.txt", body("hello"))
-                .await
-                .unwrap(),
-            5
-        );
+        assert_eq!(s.put("1/r/artifacts/sub/a.txt", body("hello")).await.unwrap(), 5);
         s.put("1/r/artifacts/b.txt", body("x")).await.unwrap();
         let d = s.get("1/r/artifacts/sub/a.txt").await.unwrap();
         assert_eq!(d.size, 5);
@@ -233,19 +199,13 @@ mod tests {
         assert!(s.list("1/r/artifacts/b.txt").await.unwrap().is_empty());
         assert!(s.list("nope").await.unwrap().is_empty());
         s.put("1/r/artifacts/sub/a.txt", body("bye")).await.unwrap();
-        assert_eq!(
-            read(s.get("1/r/artifacts/sub/a.txt").await.unwrap()).await,
-            "bye"
-        );
+        assert_eq!(read(s.get("1/r/artifacts/sub/a.txt").await.unwrap()).await, "bye");
         s.delete("1/r/artifacts/sub").await.unwrap();
         assert_eq!(
             s.get("1/r/artifacts/sub/a.txt").await.err().unwrap().code,
             mlp_core::ErrorCode::ResourceDoesNotExist
         );
         assert!(s.get("../x").await.is_err());
-        assert!(
-            s.get("1/r/artifacts").await.is_err(),
-            "a directory is not a file"
-        );
+        assert!(s.get("1/r/artifacts").await.is_err(), "a directory is not a file");
     }
 }

@@ -32,9 +32,7 @@ impl ErrorCode {
     /// The HTTP status MLflow pairs with the code (`mlflow/exceptions.py`).
     pub fn http_status(self) -> u16 {
         match self {
-            ErrorCode::InvalidParameterValue
-            | ErrorCode::ResourceAlreadyExists
-            | ErrorCode::BadRequest => 400,
+            ErrorCode::InvalidParameterValue | ErrorCode::ResourceAlreadyExists | ErrorCode::BadRequest => 400,
             ErrorCode::ResourceDoesNotExist | ErrorCode::EndpointNotFound => 404,
             ErrorCode::InvalidState | ErrorCode::InternalError => 500,
             ErrorCode::NotImplemented => 501,

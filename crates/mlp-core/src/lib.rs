@@ -6,6 +6,7 @@ pub mod error;
 pub mod model;
 pub mod names;
 pub mod paging;
+pub mod registry;
 pub mod search;
 pub mod store;
 pub mod validation;

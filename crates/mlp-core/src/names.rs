@@ -1,16 +1,14 @@
 //! Random run names in MLflow's style (`bold-fox-123`), for runs created without one.
 
 const ADJECTIVES: &[&str] = &[
-    "able", "bold", "brave", "bright", "calm", "clever", "crisp", "eager", "fair", "fast",
-    "gentle", "glad", "grand", "keen", "kind", "lively", "lucky", "merry", "neat", "nimble",
-    "proud", "quick", "quiet", "rare", "sharp", "shy", "smart", "steady", "sunny", "swift", "tidy",
-    "vast", "warm", "wise", "witty", "zesty",
+    "able", "bold", "brave", "bright", "calm", "clever", "crisp", "eager", "fair", "fast", "gentle", "glad", "grand",
+    "keen", "kind", "lively", "lucky", "merry", "neat", "nimble", "proud", "quick", "quiet", "rare", "sharp", "shy",
+    "smart", "steady", "sunny", "swift", "tidy", "vast", "warm", "wise", "witty", "zesty",
 ];
 const NOUNS: &[&str] = &[
-    "ant", "bass", "bear", "bee", "cat", "crane", "deer", "dove", "eel", "finch", "fox", "frog",
-    "goat", "hawk", "hen", "horse", "jay", "koala", "lark", "lion", "lynx", "mole", "moth", "newt",
-    "owl", "panda", "pike", "ram", "seal", "shark", "sloth", "snail", "swan", "toad", "trout",
-    "wolf",
+    "ant", "bass", "bear", "bee", "cat", "crane", "deer", "dove", "eel", "finch", "fox", "frog", "goat", "hawk", "hen",
+    "horse", "jay", "koala", "lark", "lion", "lynx", "mole", "moth", "newt", "owl", "panda", "pike", "ram", "seal",
+    "shark", "sloth", "snail", "swan", "toad", "trout", "wolf",
 ];
 
 /// A name from a random seed: `<adjective>-<noun>-<0..999>`.

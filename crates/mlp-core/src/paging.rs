@@ -27,11 +27,7 @@ pub fn fingerprint(parts: &[&str]) -> u64 {
 }
 
 pub fn encode(offset: u64, query: u64) -> String {
-    let json = serde_json::to_vec(&Token {
-        offset,
-        q: Some(query),
-    })
-    .expect("token serialises");
+    let json = serde_json::to_vec(&Token { offset, q: Some(query) }).expect("token serialises");
     STANDARD.encode(json)
 }
 

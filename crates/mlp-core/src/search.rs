@@ -121,11 +121,7 @@ pub fn parse_filter(kind: SearchKind, filter: &str) -> Result<Vec<Clause>> {
 
 /// Parses one `order_by` entry such as `metrics.loss DESC` or ``params.`lr` asc``.
 pub fn parse_order_by(kind: SearchKind, order_by: &str) -> Result<OrderBy> {
-    let unparsable = || {
-        Error::invalid(format!(
-            "Invalid order_by clause '{order_by}'. Could not be parsed."
-        ))
-    };
+    let unparsable = || Error::invalid(format!("Invalid order_by clause '{order_by}'. Could not be parsed."));
     let mut p = Parser::new(order_by);
     p.skip_ws();
     if !p.peek().is_some_and(is_ident_start) {
@@ -158,11 +154,7 @@ pub fn parse_order_by(kind: SearchKind, order_by: &str) -> Result<OrderBy> {
         }
     }
     let (entity, key) = resolve(kind, &ident, Ctx::OrderBy)?;
-    Ok(OrderBy {
-        entity,
-        key,
-        ascending,
-    })
+    Ok(OrderBy { entity, key, ascending })
 }
 
 /// Validates one entry of search-logged-models' structured `order_by`
@@ -176,9 +168,7 @@ pub fn parse_logged_model_order_field(field_name: &str, ascending: bool) -> Resu
             )));
         }
         if key.is_empty() {
-            return Err(Error::invalid(format!(
-                "Invalid order by field name: {field_name}."
-            )));
+            return Err(Error::invalid(format!("Invalid order by field name: {field_name}.")));
         }
         return Ok(OrderBy {
             entity: Entity::Metric,
@@ -193,9 +183,7 @@ pub fn parse_logged_model_order_field(field_name: &str, ascending: bool) -> Resu
             key: key.to_string(),
             ascending,
         }),
-        None => Err(Error::invalid(format!(
-            "Invalid order by field name: {name}."
-        ))),
+        None => Err(Error::invalid(format!("Invalid order by field name: {name}."))),
     }
 }
 
@@ -427,12 +415,7 @@ const NUM_OPS: &[Comparator] = &[
     Comparator::Gt,
     Comparator::Ge,
 ];
-const STR_OPS: &[Comparator] = &[
-    Comparator::Eq,
-    Comparator::Ne,
-    Comparator::Like,
-    Comparator::ILike,
-];
+const STR_OPS: &[Comparator] = &[Comparator::Eq, Comparator::Ne, Comparator::Like, Comparator::ILike];
 const STR_NULL_OPS: &[Comparator] = &[
     Comparator::Eq,
     Comparator::Ne,
@@ -812,9 +795,7 @@ impl<'a> Parser<'a> {
         self.skip_ws();
         match self.peek() {
             None => {
-                return Err(clause_error(
-                    "expected a comparison, found the end of the filter",
-                ));
+                return Err(clause_error("expected a comparison, found the end of the filter"));
             }
             Some(c) if is_ident_start(c) => {}
             Some(_) => {
@@ -868,12 +849,7 @@ impl<'a> Parser<'a> {
         };
         let written = self.text(value_start, self.pos);
         let value = check_value(entity, &key, &rule, raw, written)?;
-        Ok(Clause {
-            entity,
-            key,
-            op,
-            value,
-        })
+        Ok(Clause { entity, key, op, value })
     }
 
     /// OR, parentheses, NOT and `;` where a comparison or AND was expected.
@@ -990,10 +966,7 @@ impl<'a> Parser<'a> {
             Some(c)
                 if c.is_ascii_digit()
                     || (c == '.' && self.peek_at(1).is_some_and(|d| d.is_ascii_digit()))
-                    || (c == '-'
-                        && self
-                            .peek_at(1)
-                            .is_some_and(|d| d.is_ascii_digit() || d == '.')) =>
+                    || (c == '-' && self.peek_at(1).is_some_and(|d| d.is_ascii_digit() || d == '.')) =>
             {
                 self.number().map(RawValue::Num)
             }
@@ -1005,9 +978,9 @@ impl<'a> Parser<'a> {
                 self.take_word();
                 Ok(RawValue::Bare)
             }
-            Some('(' | ')') => Err(self.structural_error().unwrap_or_else(|| {
-                clause_error("parentheses are only supported around IN / NOT IN lists")
-            })),
+            Some('(' | ')') => Err(self
+                .structural_error()
+                .unwrap_or_else(|| clause_error("parentheses are only supported around IN / NOT IN lists"))),
             _ => Err(clause_error(&format!(
                 "expected a value after '{ident} {op}', found {}",
                 self.found()
@@ -1127,13 +1100,7 @@ fn invalid_comparator(op: &str, valid: &[Comparator]) -> Error {
     ))
 }
 
-fn check_value(
-    entity: Entity,
-    key: &str,
-    rule: &Rule,
-    raw: RawValue,
-    written: &str,
-) -> Result<Value> {
+fn check_value(entity: Entity, key: &str, rule: &Rule, raw: RawValue, written: &str) -> Result<Value> {
     let written = snippet(written, 80);
     match raw {
         RawValue::None => Ok(Value::None),
@@ -1155,12 +1122,8 @@ fn check_value(
                 "Expected a quoted string value for parameter (e.g. 'my-value'). Got value \
                  {written}"
             ),
-            Entity::Tag => format!(
-                "Expected a quoted string value for tag (e.g. 'my-value'). Got value {written}"
-            ),
-            Entity::Dataset => format!(
-                "Expected a quoted string value for dataset attributes. Got value {written}"
-            ),
+            Entity::Tag => format!("Expected a quoted string value for tag (e.g. 'my-value'). Got value {written}"),
+            Entity::Dataset => format!("Expected a quoted string value for dataset attributes. Got value {written}"),
             _ => format!("Expected a quoted string value for attributes. Got value {written}"),
         })),
     }
@@ -1183,8 +1146,7 @@ mod tests {
     ];
 
     fn one(kind: SearchKind, filter: &str) -> Clause {
-        let clauses = parse_filter(kind, filter)
-            .unwrap_or_else(|e| panic!("{filter:?} should parse: {}", e.message));
+        let clauses = parse_filter(kind, filter).unwrap_or_else(|e| panic!("{filter:?} should parse: {}", e.message));
         assert_eq!(clauses.len(), 1, "{filter:?}: {clauses:?}");
         clauses.into_iter().next().unwrap()
     }
@@ -1238,8 +1200,7 @@ mod tests {
     }
 
     fn order(kind: SearchKind, order_by: &str) -> OrderBy {
-        parse_order_by(kind, order_by)
-            .unwrap_or_else(|e| panic!("{order_by:?} should parse: {}", e.message))
+        parse_order_by(kind, order_by).unwrap_or_else(|e| panic!("{order_by:?} should parse: {}", e.message))
     }
 
     // ---- basics -------------------------------------------------------------------------
@@ -1274,11 +1235,7 @@ mod tests {
     #[test]
     fn whitespace_is_optional_around_symbols() {
         assert_eq!(
-            parse_filter(
-                K::Runs,
-                "metrics.a>1 AND params.b='x'AND run_id IN('a','b')"
-            )
-            .unwrap(),
+            parse_filter(K::Runs, "metrics.a>1 AND params.b='x'AND run_id IN('a','b')").unwrap(),
             vec![
                 clause(Entity::Metric, "a", C::Gt, Value::Num(1.0)),
                 clause(Entity::Param, "b", C::Eq, s("x")),
@@ -1337,31 +1294,15 @@ mod tests {
     fn unknown_entity() {
         rejects(K::Runs, "foo.bar = 'x'", "Invalid entity type 'foo'");
         rejects(K::Runs, "\"metrics\".a > 1", "Invalid entity type");
-        rejects(
-            K::Experiments,
-            "metrics.a > 1",
-            "Invalid entity type 'metrics'",
-        );
-        rejects(
-            K::Experiments,
-            "run.name = 'x'",
-            "Invalid entity type 'run'",
-        );
-        rejects(
-            K::RegisteredModels,
-            "params.a = 'x'",
-            "Invalid entity type 'params'",
-        );
+        rejects(K::Experiments, "metrics.a > 1", "Invalid entity type 'metrics'");
+        rejects(K::Experiments, "run.name = 'x'", "Invalid entity type 'run'");
+        rejects(K::RegisteredModels, "params.a = 'x'", "Invalid entity type 'params'");
         rejects(
             K::ModelVersions,
             "datasets.name = 'x'",
             "Invalid entity type 'datasets'",
         );
-        rejects(
-            K::LoggedModels,
-            "datasets.name = 'x'",
-            "Invalid entity type 'datasets'",
-        );
+        rejects(K::LoggedModels, "datasets.name = 'x'", "Invalid entity type 'datasets'");
     }
 
     // ---- quoting ------------------------------------------------------------------------
@@ -1376,10 +1317,7 @@ mod tests {
             one(K::Runs, "tags.\"mlflow.user\" = 'me'"),
             clause(Entity::Tag, "mlflow.user", C::Eq, s("me"))
         );
-        assert_eq!(
-            one(K::Runs, "params.\"model-type\" = 'x'").key,
-            "model-type"
-        );
+        assert_eq!(one(K::Runs, "params.\"model-type\" = 'x'").key, "model-type");
         assert_eq!(
             one(K::Runs, "metrics.\"2019-04-02 error rate\" < 1").key,
             "2019-04-02 error rate"
@@ -1406,11 +1344,7 @@ mod tests {
         rejects(K::Runs, "metrics..a > 1", "Invalid identifier");
         rejects(K::Runs, "metrics.`` > 1", "Invalid identifier");
         rejects(K::Runs, "tags.\"a\".b = 'x'", "Invalid identifier");
-        rejects(
-            K::Runs,
-            "metrics.a-b > 1",
-            "expected a comparator after 'metrics.a'",
-        );
+        rejects(K::Runs, "metrics.a-b > 1", "expected a comparator after 'metrics.a'");
         rejects(K::Runs, "'metrics.a' > 1", "Expected an identifier");
         rejects(K::Runs, "> 1", "Expected an identifier");
     }
@@ -1428,30 +1362,15 @@ mod tests {
         );
         assert_eq!(one(K::Runs, r"params.a = 'C:\dir\\'").value, s(r"C:\dir\"));
         assert_eq!(one(K::Runs, "params.a = \"it's\"").value, s("it's"));
-        assert_eq!(
-            one(K::Runs, "params.a = 'AND b OR (c)'").value,
-            s("AND b OR (c)")
-        );
+        assert_eq!(one(K::Runs, "params.a = 'AND b OR (c)'").value, s("AND b OR (c)"));
         assert_eq!(one(K::Runs, "params.a = '日本語 ✓'").value, s("日本語 ✓"));
     }
 
     #[test]
     fn unquoted_or_backticked_values_are_rejected() {
-        rejects(
-            K::Runs,
-            "params.a = abc",
-            "Parameter value is either not quoted",
-        );
-        rejects(
-            K::Runs,
-            "params.a = `abc`",
-            "Parameter value is either not quoted",
-        );
-        rejects(
-            K::Runs,
-            "tags.a = NULL",
-            "Parameter value is either not quoted",
-        );
+        rejects(K::Runs, "params.a = abc", "Parameter value is either not quoted");
+        rejects(K::Runs, "params.a = `abc`", "Parameter value is either not quoted");
+        rejects(K::Runs, "tags.a = NULL", "Parameter value is either not quoted");
         rejects(
             K::Runs,
             "attributes.status = FINISHED",
@@ -1491,16 +1410,8 @@ mod tests {
     #[test]
     fn malformed_numbers() {
         rejects(K::Runs, "metrics.m > 1e", "invalid numeric value '1e'");
-        rejects(
-            K::Runs,
-            "metrics.m > 1.2.3",
-            "invalid numeric value '1.2.3'",
-        );
-        rejects(
-            K::Runs,
-            "metrics.m > 12abc",
-            "invalid numeric value '12abc'",
-        );
+        rejects(K::Runs, "metrics.m > 1.2.3", "invalid numeric value '1.2.3'");
+        rejects(K::Runs, "metrics.m > 12abc", "invalid numeric value '12abc'");
         rejects(K::Runs, "metrics.m > 1e999", "invalid numeric value");
         rejects(K::Runs, "metrics.m > - 1", "expected a value");
         rejects(
@@ -1508,11 +1419,7 @@ mod tests {
             "metrics.m > inf",
             "Expected numeric value type for metric. Found inf",
         );
-        rejects(
-            K::Runs,
-            "metrics.m > NaN",
-            "Expected numeric value type for metric",
-        );
+        rejects(K::Runs, "metrics.m > NaN", "Expected numeric value type for metric");
     }
 
     // ---- comparators --------------------------------------------------------------------
@@ -1540,24 +1447,12 @@ mod tests {
 
     #[test]
     fn unknown_comparators() {
-        rejects(
-            K::Runs,
-            "metrics.m ~ 1",
-            "Invalid comparator '~' not one of",
-        );
+        rejects(K::Runs, "metrics.m ~ 1", "Invalid comparator '~' not one of");
         rejects(K::Runs, "metrics.m <> 1", "Invalid comparator '<>'");
         rejects(K::Runs, "metrics.m == 1", "Invalid comparator '=='");
         rejects(K::Runs, "metrics.m => 1", "Invalid comparator '=>'");
-        rejects(
-            K::Runs,
-            "params.p NOT LIKE 'x'",
-            "Invalid comparator 'NOT LIKE'",
-        );
-        rejects(
-            K::Runs,
-            "params.p BETWEEN 'a'",
-            "Invalid comparator 'BETWEEN'",
-        );
+        rejects(K::Runs, "params.p NOT LIKE 'x'", "Invalid comparator 'NOT LIKE'");
+        rejects(K::Runs, "params.p BETWEEN 'a'", "Invalid comparator 'BETWEEN'");
         rejects(
             K::Runs,
             "params.p",
@@ -1571,29 +1466,13 @@ mod tests {
 
     #[test]
     fn comparator_must_suit_the_entity() {
-        rejects(
-            K::Runs,
-            "metrics.m LIKE '1'",
-            "Invalid comparator 'LIKE' not one of",
-        );
+        rejects(K::Runs, "metrics.m LIKE '1'", "Invalid comparator 'LIKE' not one of");
         rejects(K::Runs, "metrics.m IS NULL", "Invalid comparator 'IS NULL'");
         rejects(K::Runs, "params.p > 'a'", "Invalid comparator '>'");
         rejects(K::Runs, "tags.t < 'a'", "Invalid comparator '<'");
-        rejects(
-            K::Runs,
-            "attributes.status >= 'a'",
-            "Invalid comparator '>='",
-        );
-        rejects(
-            K::Runs,
-            "attributes.start_time LIKE '1'",
-            "Invalid comparator 'LIKE'",
-        );
-        rejects(
-            K::Runs,
-            "attributes.run_id IS NULL",
-            "Invalid comparator 'IS NULL'",
-        );
+        rejects(K::Runs, "attributes.status >= 'a'", "Invalid comparator '>='");
+        rejects(K::Runs, "attributes.start_time LIKE '1'", "Invalid comparator 'LIKE'");
+        rejects(K::Runs, "attributes.run_id IS NULL", "Invalid comparator 'IS NULL'");
         rejects(K::Runs, "datasets.name < 'a'", "Invalid comparator '<'");
     }
 
@@ -1641,11 +1520,7 @@ mod tests {
     #[test]
     fn malformed_lists() {
         rejects(K::Runs, "run_id IN ()", "got empty list");
-        rejects(
-            K::Runs,
-            "run_id IN (1, 2)",
-            "different type in list: (1, 2)",
-        );
+        rejects(K::Runs, "run_id IN (1, 2)", "different type in list: (1, 2)");
         rejects(K::Runs, "run_id IN ('a' 'b')", "ill-formed list");
         rejects(K::Runs, "run_id IN ('a',,)", "different type in list");
         rejects(K::Runs, "run_id IN ('a'", "ill-formed list");
@@ -1656,48 +1531,20 @@ mod tests {
     #[test]
     fn in_is_limited_to_list_keys() {
         rejects(K::Runs, "tags.t IN ('a')", "Invalid comparator 'IN'");
-        rejects(
-            K::Runs,
-            "params.p NOT IN ('a')",
-            "Invalid comparator 'NOT IN'",
-        );
+        rejects(K::Runs, "params.p NOT IN ('a')", "Invalid comparator 'NOT IN'");
         rejects(K::Runs, "metrics.m IN ('a')", "Invalid comparator 'IN'");
         rejects(
             K::Runs,
             "attributes.status IN ('a')",
             "Only the 'run_id' attribute supports",
         );
-        rejects(
-            K::Runs,
-            "run_name NOT IN ('a')",
-            "Only the 'run_id' attribute supports",
-        );
+        rejects(K::Runs, "run_name NOT IN ('a')", "Only the 'run_id' attribute supports");
         rejects(K::Runs, "start_time IN ('1')", "Invalid comparator 'IN'");
-        rejects(
-            K::Experiments,
-            "name IN ('a')",
-            "Only the 'experiment_id' attribute",
-        );
-        rejects(
-            K::ModelVersions,
-            "source_path IN ('a')",
-            "Only the 'name' and 'run_id'",
-        );
-        rejects(
-            K::ModelVersions,
-            "name NOT IN ('a')",
-            "Invalid comparator 'NOT IN'",
-        );
-        rejects(
-            K::RegisteredModels,
-            "tags.t IN ('a')",
-            "Invalid comparator 'IN'",
-        );
-        rejects(
-            K::LoggedModels,
-            "tags.t IN ('a')",
-            "Invalid comparator 'IN'",
-        );
+        rejects(K::Experiments, "name IN ('a')", "Only the 'experiment_id' attribute");
+        rejects(K::ModelVersions, "source_path IN ('a')", "Only the 'name' and 'run_id'");
+        rejects(K::ModelVersions, "name NOT IN ('a')", "Invalid comparator 'NOT IN'");
+        rejects(K::RegisteredModels, "tags.t IN ('a')", "Invalid comparator 'IN'");
+        rejects(K::LoggedModels, "tags.t IN ('a')", "Invalid comparator 'IN'");
         rejects(
             K::LoggedModels,
             "creation_timestamp IN ('1')",
@@ -1716,11 +1563,7 @@ mod tests {
         );
         rejects(K::Runs, "metrics.a > 1 or metrics.b < 2", "'OR'");
         rejects(K::Runs, "OR metrics.a > 1", "'OR'");
-        rejects(
-            K::Experiments,
-            "name = 'a' Or name = 'b'",
-            "OR is not supported",
-        );
+        rejects(K::Experiments, "name = 'a' Or name = 'b'", "OR is not supported");
     }
 
     #[test]
@@ -1746,21 +1589,9 @@ mod tests {
 
     #[test]
     fn dangling_and_or_missing_conjunction() {
-        rejects(
-            K::Runs,
-            "metrics.a > 1 AND",
-            "Expected a comparison after AND",
-        );
-        rejects(
-            K::Runs,
-            "metrics.a > 1 AND  ",
-            "Expected a comparison after AND",
-        );
-        rejects(
-            K::Runs,
-            "AND metrics.a > 1",
-            "Expected a comparison before AND",
-        );
+        rejects(K::Runs, "metrics.a > 1 AND", "Expected a comparison after AND");
+        rejects(K::Runs, "metrics.a > 1 AND  ", "Expected a comparison after AND");
+        rejects(K::Runs, "AND metrics.a > 1", "Expected a comparison before AND");
         rejects(
             K::Runs,
             "metrics.a > 1 AND AND metrics.b > 1",
@@ -1773,16 +1604,8 @@ mod tests {
         );
         rejects(K::Runs, "metrics.a > 1 foo", "'foo'. Expected AND");
         rejects(K::Runs, "params.a = 'x' 'y'", "''y''. Expected AND");
-        rejects(
-            K::Runs,
-            "NOT metrics.a > 1",
-            "Negated comparisons are not supported",
-        );
-        rejects(
-            K::Runs,
-            "metrics.a > 1; metrics.b > 2",
-            "multiple expression",
-        );
+        rejects(K::Runs, "NOT metrics.a > 1", "Negated comparisons are not supported");
+        rejects(K::Runs, "metrics.a > 1; metrics.b > 2", "multiple expression");
         rejects(K::Runs, "metrics.a > 1;", "multiple expression");
         rejects(K::Runs, "metrics.a > 1 @", "'@'. Expected AND");
         rejects(K::Runs, "@", "Expected an identifier");
@@ -1805,11 +1628,7 @@ mod tests {
                 "{f}"
             );
         }
-        for f in [
-            "created > 5",
-            "attributes.Created > 5",
-            "attr.start_time > 5",
-        ] {
+        for f in ["created > 5", "attributes.Created > 5", "attr.start_time > 5"] {
             assert_eq!(
                 one(K::Runs, f),
                 clause(Entity::Attribute, "start_time", C::Gt, Value::Num(5.0)),
@@ -1817,10 +1636,7 @@ mod tests {
             );
         }
         for key in ["run_id", "status", "user_id", "artifact_uri", "run_name"] {
-            assert_eq!(
-                one(K::Runs, &format!("attributes.{key} ILIKE '%a%'")).key,
-                key
-            );
+            assert_eq!(one(K::Runs, &format!("attributes.{key} ILIKE '%a%'")).key, key);
         }
         assert_eq!(one(K::Runs, "end_time <= 10").key, "end_time");
     }
@@ -1842,11 +1658,7 @@ mod tests {
             "attributes.experiment_id = '1'",
             "Invalid attribute key 'experiment_id'",
         );
-        rejects(
-            K::Runs,
-            "attributes.CREATED > 1",
-            "Invalid attribute key 'CREATED'",
-        );
+        rejects(K::Runs, "attributes.CREATED > 1", "Invalid attribute key 'CREATED'");
         rejects(
             K::Runs,
             "attributes.start_time > '5'",
@@ -1858,11 +1670,7 @@ mod tests {
             "attributes.status = 5",
             "Expected a quoted string value for attributes. Got value 5",
         );
-        rejects(
-            K::Runs,
-            "datasets.foo = 'x'",
-            "Invalid dataset key 'foo' specified",
-        );
+        rejects(K::Runs, "datasets.foo = 'x'", "Invalid dataset key 'foo' specified");
         rejects(
             K::Runs,
             "datasets.name = 1",
@@ -1877,11 +1685,7 @@ mod tests {
             "metrics.m > '1'",
             "Expected numeric value type for metric. Found '1'",
         );
-        rejects(
-            K::Runs,
-            "params.p = 1",
-            "Expected a quoted string value for param",
-        );
+        rejects(K::Runs, "params.p = 1", "Expected a quoted string value for param");
         rejects(
             K::Runs,
             "tags.t = 1.5",
@@ -1909,10 +1713,7 @@ mod tests {
             one(K::Experiments, "attribute.experiment_id IN ('1', '2')"),
             clause(Entity::Attribute, "experiment_id", C::In, list(&["1", "2"]))
         );
-        assert_eq!(
-            one(K::Experiments, "creation_time >= 1000").value,
-            Value::Num(1000.0)
-        );
+        assert_eq!(one(K::Experiments, "creation_time >= 1000").value, Value::Num(1000.0));
         assert_eq!(
             one(K::Experiments, "attributes.last_update_time < 5").key,
             "last_update_time"
@@ -1925,16 +1726,8 @@ mod tests {
             "numeric attribute: creation_time",
         );
         rejects(K::Experiments, "name > 'a'", "Invalid comparator '>'");
-        rejects(
-            K::Experiments,
-            "run_id = 'a'",
-            "Invalid attribute key 'run_id'",
-        );
-        rejects(
-            K::Experiments,
-            "lifecycle_stage = 'active'",
-            "Invalid attribute key",
-        );
+        rejects(K::Experiments, "run_id = 'a'", "Invalid attribute key 'run_id'");
+        rejects(K::Experiments, "lifecycle_stage = 'active'", "Invalid attribute key");
     }
 
     // ---- registered models ---------------------------------------------------------------
@@ -1955,31 +1748,17 @@ mod tests {
         );
         // The client's clause on its own (no user filter).
         assert_eq!(
-            one(
-                K::RegisteredModels,
-                "tags.`mlflow.prompt.is_prompt` != 'true'"
-            )
-            .key,
+            one(K::RegisteredModels, "tags.`mlflow.prompt.is_prompt` != 'true'").key,
             "mlflow.prompt.is_prompt"
         );
-        assert_eq!(
-            one(K::RegisteredModels, "name IN ('a', 'b')").value,
-            list(&["a", "b"])
-        );
-        assert_eq!(
-            one(K::RegisteredModels, "attributes.name = 'm'").key,
-            "name"
-        );
+        assert_eq!(one(K::RegisteredModels, "name IN ('a', 'b')").value, list(&["a", "b"]));
+        assert_eq!(one(K::RegisteredModels, "attributes.name = 'm'").key, "name");
         rejects(
             K::RegisteredModels,
             "creation_timestamp > 1",
             "Invalid attribute key 'creation_timestamp'",
         );
-        rejects(
-            K::RegisteredModels,
-            "tags.t IS NULL",
-            "Invalid comparator 'IS NULL'",
-        );
+        rejects(K::RegisteredModels, "tags.t IS NULL", "Invalid comparator 'IS NULL'");
         rejects(
             K::RegisteredModels,
             "name = 1",
@@ -1998,31 +1777,20 @@ mod tests {
         );
         assert_eq!(one(K::ModelVersions, "run_id IN ('r1', 'r2')").op, C::In);
         assert_eq!(one(K::ModelVersions, "name IN ('m')").op, C::In);
-        assert_eq!(
-            one(K::ModelVersions, "source_path LIKE 's3://%'").op,
-            C::Like
-        );
+        assert_eq!(one(K::ModelVersions, "source_path LIKE 's3://%'").op, C::Like);
         assert_eq!(one(K::ModelVersions, "tags.`x y` = 'z'").key, "x y");
         rejects(
             K::ModelVersions,
             "version_number = '2'",
             "numeric attribute: version_number",
         );
-        rejects(
-            K::ModelVersions,
-            "version_number LIKE '2'",
-            "Invalid comparator 'LIKE'",
-        );
+        rejects(K::ModelVersions, "version_number LIKE '2'", "Invalid comparator 'LIKE'");
         rejects(
             K::ModelVersions,
             "current_stage = 'Production'",
             "Invalid attribute key 'current_stage'",
         );
-        rejects(
-            K::ModelVersions,
-            "metrics.a > 1",
-            "Invalid entity type 'metrics'",
-        );
+        rejects(K::ModelVersions, "metrics.a > 1", "Invalid entity type 'metrics'");
     }
 
     // ---- logged models -------------------------------------------------------------------
@@ -2034,31 +1802,19 @@ mod tests {
             clause(Entity::Attribute, "name", C::Eq, s("my-model"))
         );
         for key in ["model_id", "model_type", "status", "source_run_id"] {
-            assert_eq!(
-                one(K::LoggedModels, &format!("attributes.{key} != 'x'")).key,
-                key
-            );
+            assert_eq!(one(K::LoggedModels, &format!("attributes.{key} != 'x'")).key, key);
         }
-        assert_eq!(
-            one(K::LoggedModels, "creation_time > 1").key,
-            "creation_timestamp"
-        );
+        assert_eq!(one(K::LoggedModels, "creation_time > 1").key, "creation_timestamp");
         assert_eq!(
             one(K::LoggedModels, "last_updated_time <= 1").key,
             "last_updated_timestamp"
         );
-        assert_eq!(
-            one(K::LoggedModels, "creation_timestamp > 1").key,
-            "creation_timestamp"
-        );
+        assert_eq!(one(K::LoggedModels, "creation_timestamp > 1").key, "creation_timestamp");
         assert_eq!(
             one(K::LoggedModels, "metrics.accuracy > 0.9"),
             clause(Entity::Metric, "accuracy", C::Gt, Value::Num(0.9))
         );
-        assert_eq!(
-            one(K::LoggedModels, "params.lr = '0.1'").entity,
-            Entity::Param
-        );
+        assert_eq!(one(K::LoggedModels, "params.lr = '0.1'").entity, Entity::Param);
         assert_eq!(one(K::LoggedModels, "tags.t LIKE 'a%'").entity, Entity::Tag);
         // MLflow's SearchLoggedModelsUtils overrides validate_list_supported: every string
         // attribute accepts a list.
@@ -2068,16 +1824,8 @@ mod tests {
             "creation_timestamp = 'x'",
             "numeric attribute: creation_timestamp",
         );
-        rejects(
-            K::LoggedModels,
-            "params.lr IS NULL",
-            "Invalid comparator 'IS NULL'",
-        );
-        rejects(
-            K::LoggedModels,
-            "run_id = 'x'",
-            "Invalid attribute key 'run_id'",
-        );
+        rejects(K::LoggedModels, "params.lr IS NULL", "Invalid comparator 'IS NULL'");
+        rejects(K::LoggedModels, "run_id = 'x'", "Invalid attribute key 'run_id'");
     }
 
     // ---- order_by ------------------------------------------------------------------------
@@ -2089,22 +1837,10 @@ mod tests {
             key: k.to_string(),
             ascending: a,
         };
-        assert_eq!(
-            order(K::Runs, "metrics.loss DESC"),
-            o(Entity::Metric, "loss", false)
-        );
-        assert_eq!(
-            order(K::Runs, "metrics.loss"),
-            o(Entity::Metric, "loss", true)
-        );
-        assert_eq!(
-            order(K::Runs, "  metrics.loss  asc  "),
-            o(Entity::Metric, "loss", true)
-        );
-        assert_eq!(
-            order(K::Runs, "params.`lr` asc"),
-            o(Entity::Param, "lr", true)
-        );
+        assert_eq!(order(K::Runs, "metrics.loss DESC"), o(Entity::Metric, "loss", false));
+        assert_eq!(order(K::Runs, "metrics.loss"), o(Entity::Metric, "loss", true));
+        assert_eq!(order(K::Runs, "  metrics.loss  asc  "), o(Entity::Metric, "loss", true));
+        assert_eq!(order(K::Runs, "params.`lr` asc"), o(Entity::Param, "lr", true));
         assert_eq!(
             order(K::Runs, "metrics.`my metric` dEsC"),
             o(Entity::Metric, "my metric", false)
@@ -2113,10 +1849,7 @@ mod tests {
             order(K::Runs, "tags.\"mlflow.user\" DESC"),
             o(Entity::Tag, "mlflow.user", false)
         );
-        assert_eq!(
-            order(K::Runs, "tags.mlflow.user"),
-            o(Entity::Tag, "mlflow.user", true)
-        );
+        assert_eq!(order(K::Runs, "tags.mlflow.user"), o(Entity::Tag, "mlflow.user", true));
         assert_eq!(
             order(K::Runs, "attributes.start_time"),
             o(Entity::Attribute, "start_time", true)
@@ -2125,18 +1858,12 @@ mod tests {
             order(K::Runs, "start_time DESC"),
             o(Entity::Attribute, "start_time", false)
         );
-        assert_eq!(
-            order(K::Runs, "created"),
-            o(Entity::Attribute, "start_time", true)
-        );
+        assert_eq!(order(K::Runs, "created"), o(Entity::Attribute, "start_time", true));
         assert_eq!(
             order(K::Runs, "attr.`Run name` DESC"),
             o(Entity::Attribute, "run_name", false)
         );
-        assert_eq!(
-            order(K::Runs, "run.end_time"),
-            o(Entity::Attribute, "end_time", true)
-        );
+        assert_eq!(order(K::Runs, "run.end_time"), o(Entity::Attribute, "end_time", true));
     }
 
     #[test]
@@ -2172,20 +1899,12 @@ mod tests {
             assert_eq!(order(K::Experiments, &format!("{key} DESC")).key, key);
         }
         rejects_order(K::Experiments, "tags.t", "Invalid order_by entity");
-        rejects_order(
-            K::Experiments,
-            "start_time",
-            "Invalid attribute key 'start_time'",
-        );
+        rejects_order(K::Experiments, "start_time", "Invalid attribute key 'start_time'");
 
         for key in ["name", "creation_timestamp", "last_updated_timestamp"] {
             assert_eq!(order(K::RegisteredModels, &format!("{key} ASC")).key, key);
         }
-        rejects_order(
-            K::RegisteredModels,
-            "timestamp",
-            "Invalid attribute key 'timestamp'",
-        );
+        rejects_order(K::RegisteredModels, "timestamp", "Invalid attribute key 'timestamp'");
         rejects_order(
             K::RegisteredModels,
             "timestamp DESC",
@@ -2193,23 +1912,12 @@ mod tests {
         );
         rejects_order(K::RegisteredModels, "tags.t", "Invalid order_by entity");
 
-        for key in [
-            "name",
-            "version_number",
-            "creation_timestamp",
-            "last_updated_timestamp",
-        ] {
-            assert_eq!(
-                order(K::ModelVersions, &format!("attribute.{key}")).key,
-                key
-            );
+        for key in ["name", "version_number", "creation_timestamp", "last_updated_timestamp"] {
+            assert_eq!(order(K::ModelVersions, &format!("attribute.{key}")).key, key);
         }
         rejects_order(K::ModelVersions, "run_id", "Invalid attribute key 'run_id'");
 
-        assert_eq!(
-            order(K::LoggedModels, "creation_time DESC").key,
-            "creation_timestamp"
-        );
+        assert_eq!(order(K::LoggedModels, "creation_time DESC").key, "creation_timestamp");
         assert_eq!(order(K::LoggedModels, "metrics.`val loss`").key, "val loss");
         rejects_order(K::LoggedModels, "params.lr", "Invalid order_by entity");
     }
@@ -2226,9 +1934,7 @@ mod tests {
             }
         );
         assert_eq!(
-            parse_logged_model_order_field(" creation_time ", true)
-                .unwrap()
-                .key,
+            parse_logged_model_order_field(" creation_time ", true).unwrap().key,
             "creation_timestamp"
         );
         assert_eq!(
@@ -2236,11 +1942,7 @@ mod tests {
             Entity::Attribute
         );
         let e = parse_logged_model_order_field("params.lr", true).unwrap_err();
-        assert!(
-            e.message.contains("only `metrics.<name>` is allowed"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.contains("only `metrics.<name>` is allowed"), "{}", e.message);
         assert!(parse_logged_model_order_field("metrics.", true).is_err());
         assert!(parse_logged_model_order_field("bogus", true).is_err());
     }
@@ -2393,9 +2095,7 @@ mod tests {
         let mut parsed = 0;
         for i in 0..4000 {
             let input = if i % 3 == 0 {
-                (0..rng.below(12))
-                    .map(|_| rng.pick(FRAGMENTS))
-                    .collect::<String>()
+                (0..rng.below(12)).map(|_| rng.pick(FRAGMENTS)).collect::<String>()
             } else {
                 let seed = rng.pick(SEEDS);
                 mutate(&mut rng, seed)
@@ -2409,19 +2109,12 @@ mod tests {
                     assert_eq!(again, clauses, "{input:?}");
                 }
                 if let Ok(o) = parse_order_by(kind, &input) {
-                    assert_eq!(
-                        parse_order_by(kind, &o.to_string()).unwrap(),
-                        o,
-                        "{input:?}"
-                    );
+                    assert_eq!(parse_order_by(kind, &o.to_string()).unwrap(), o, "{input:?}");
                 }
                 let _ = parse_logged_model_order_field(&input, true);
             }
         }
-        assert!(
-            parsed > 50,
-            "the mutations should leave some filters valid ({parsed})"
-        );
+        assert!(parsed > 50, "the mutations should leave some filters valid ({parsed})");
     }
 
     #[test]

@@ -109,12 +109,7 @@ pub trait TrackingStore: Send + Sync + 'static {
     async fn ping(&self) -> Result<()>;
 
     // Experiments.
-    async fn create_experiment(
-        &self,
-        name: &str,
-        artifact_location: Option<&str>,
-        tags: &[Tag],
-    ) -> Result<String>;
+    async fn create_experiment(&self, name: &str, artifact_location: Option<&str>, tags: &[Tag]) -> Result<String>;
     async fn get_experiment(&self, experiment_id: &str) -> Result<Experiment>;
     async fn get_experiment_by_name(&self, name: &str) -> Result<Experiment>;
     async fn search_experiments(&self, q: &SearchExperiments) -> Result<Page<Experiment>>;
@@ -135,22 +130,12 @@ pub trait TrackingStore: Send + Sync + 'static {
     /// nothing.
     async fn log_batch(&self, req: &LogBatch) -> Result<()>;
     async fn delete_tag(&self, run_id: &str, key: &str) -> Result<()>;
-    async fn log_inputs(
-        &self,
-        run_id: &str,
-        datasets: &[DatasetInput],
-        models: &[ModelInput],
-    ) -> Result<()>;
+    async fn log_inputs(&self, run_id: &str, datasets: &[DatasetInput], models: &[ModelInput]) -> Result<()>;
     async fn log_outputs(&self, run_id: &str, models: &[ModelOutput]) -> Result<()>;
     async fn search_runs(&self, q: &SearchRuns) -> Result<Page<Run>>;
 
     // Metric history.
-    async fn get_metric_history(
-        &self,
-        run_id: &str,
-        key: &str,
-        page: &PageRequest,
-    ) -> Result<Page<Metric>>;
+    async fn get_metric_history(&self, run_id: &str, key: &str, page: &PageRequest) -> Result<Page<Metric>>;
     async fn get_metric_history_bulk_interval(
         &self,
         run_ids: &[String],
@@ -163,11 +148,7 @@ pub trait TrackingStore: Send + Sync + 'static {
     // Logged models (MLflow 3).
     async fn create_logged_model(&self, req: &CreateLoggedModel) -> Result<LoggedModel>;
     async fn get_logged_model(&self, model_id: &str, allow_deleted: bool) -> Result<LoggedModel>;
-    async fn finalize_logged_model(
-        &self,
-        model_id: &str,
-        status: LoggedModelStatus,
-    ) -> Result<LoggedModel>;
+    async fn finalize_logged_model(&self, model_id: &str, status: LoggedModelStatus) -> Result<LoggedModel>;
     async fn delete_logged_model(&self, model_id: &str) -> Result<()>;
     async fn set_logged_model_tags(&self, model_id: &str, tags: &[Tag]) -> Result<()>;
     async fn delete_logged_model_tag(&self, model_id: &str, key: &str) -> Result<()>;

@@ -78,11 +78,7 @@ pub fn validate_batch_sizes(metrics: usize, params: usize, tags: usize) -> Resul
 }
 
 /// Validates and normalises one log-batch: keys, lengths, and MLflow's clamping of infinities.
-pub fn normalise_batch(
-    metrics: &mut [Metric],
-    params: &mut [Param],
-    tags: &mut [Tag],
-) -> Result<()> {
+pub fn normalise_batch(metrics: &mut [Metric], params: &mut [Param], tags: &mut [Tag]) -> Result<()> {
     validate_batch_sizes(metrics.len(), params.len(), tags.len())?;
     for m in metrics.iter_mut() {
         validate_key("metric", &m.key)?;

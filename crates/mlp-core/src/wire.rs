@@ -222,17 +222,11 @@ mod tests {
             #[serde(serialize_with = "ser_f64")]
             x: f64,
         }
-        assert_eq!(
-            serde_json::to_string(&S { x: f64::NAN }).unwrap(),
-            r#"{"x":"NaN"}"#
-        );
+        assert_eq!(serde_json::to_string(&S { x: f64::NAN }).unwrap(), r#"{"x":"NaN"}"#);
         assert_eq!(
             serde_json::to_string(&S { x: f64::INFINITY }).unwrap(),
             r#"{"x":"Infinity"}"#
         );
-        assert_eq!(
-            serde_json::to_string(&S { x: 1.5 }).unwrap(),
-            r#"{"x":1.5}"#
-        );
+        assert_eq!(serde_json::to_string(&S { x: 1.5 }).unwrap(), r#"{"x":1.5}"#);
     }
 }

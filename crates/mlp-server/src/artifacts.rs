@@ -50,15 +50,8 @@ pub async fn list(State(st): State<AppState>, input: Input) -> ApiResult<Json<Va
     Ok(Json(files_json(files)))
 }
 
-pub async fn upload(
-    State(st): State<AppState>,
-    Path(path): Path<String>,
-    req: Request,
-) -> ApiResult<Json<Value>> {
-    let stream = req
-        .into_body()
-        .into_data_stream()
-        .map_err(std::io::Error::other);
+pub async fn upload(State(st): State<AppState>, Path(path): Path<String>, req: Request) -> ApiResult<Json<Value>> {
+    let stream = req.into_body().into_data_stream().map_err(std::io::Error::other);
     let n = st.artifacts.put(&path, Box::pin(stream)).await?;
     tracing::debug!(path, bytes = n, "artifact uploaded");
     Ok(Json(json!({})))
@@ -76,10 +69,7 @@ pub async fn download(State(st): State<AppState>, Path(path): Path<String>) -> A
     Ok(resp)
 }
 
-pub async fn delete(
-    State(st): State<AppState>,
-    Path(path): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn delete(State(st): State<AppState>, Path(path): Path<String>) -> ApiResult<Json<Value>> {
     st.artifacts.delete(&path).await?;
     Ok(Json(json!({})))
 }
@@ -93,18 +83,10 @@ pub async fn list_for_run(State(st): State<AppState>, input: Input) -> ApiResult
     let base = root
         .strip_prefix("mlflow-artifacts:")
         .map(|p| p.trim_start_matches('/').to_string())
-        .ok_or_else(|| {
-            Error::invalid(format!(
-                "Run artifacts are not served by this server: {root}"
-            ))
-        })?;
+        .ok_or_else(|| Error::invalid(format!("Run artifacts are not served by this server: {root}")))?;
     let sub = r.path.unwrap_or_default();
     let sub = sub.trim_matches('/');
-    let dir = if sub.is_empty() {
-        base
-    } else {
-        format!("{base}/{sub}")
-    };
+    let dir = if sub.is_empty() { base } else { format!("{base}/{sub}") };
     let files = st.artifacts.list(&dir).await?;
     let mut out = files_json(
         files

@@ -22,8 +22,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = self.0.code;
-        let status =
-            StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let message = if code.is_server_fault() {
             let error_id = uuid::Uuid::now_v7().simple().to_string();
             tracing::error!(error_id, error_code = code.as_str(), cause = %self.0.message, "internal error");
@@ -34,10 +33,6 @@ impl IntoResponse for ApiError {
             }
             self.0.message
         };
-        (
-            status,
-            Json(json!({ "error_code": code.as_str(), "message": message })),
-        )
-            .into_response()
+        (status, Json(json!({ "error_code": code.as_str(), "message": message }))).into_response()
     }
 }

@@ -70,7 +70,5 @@ pub fn required<T>(value: Option<T>, field: &str) -> Result<T, Error> {
 }
 
 pub fn required_str(value: Option<String>, field: &str) -> Result<String, Error> {
-    value
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| Error::missing(field))
+    value.filter(|s| !s.is_empty()).ok_or_else(|| Error::missing(field))
 }

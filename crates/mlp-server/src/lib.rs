@@ -6,6 +6,7 @@ mod artifacts;
 mod error;
 mod input;
 mod logged_models;
+mod registry;
 mod tracking;
 
 use std::net::SocketAddr;
@@ -19,6 +20,7 @@ use axum::http::{HeaderName, Request, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use mlp_artifacts::ArtifactStore;
+use mlp_core::registry::RegistryStore;
 use mlp_core::store::TrackingStore;
 use mlp_core::{Error, ErrorCode};
 use serde_json::json;
@@ -35,6 +37,7 @@ pub const MLFLOW_COMPAT_VERSION: &str = "3.17.2";
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn TrackingStore>,
+    pub registry: Arc<dyn RegistryStore>,
     pub artifacts: Arc<dyn ArtifactStore>,
 }
 
@@ -49,19 +52,13 @@ fn mlflow_routes() -> Router<AppState> {
         .route("/experiments/create", post(create_experiment))
         .route("/experiments/get", get(get_experiment))
         .route("/experiments/get-by-name", get(get_experiment_by_name))
-        .route(
-            "/experiments/search",
-            post(search_experiments).get(search_experiments),
-        )
+        .route("/experiments/search", post(search_experiments).get(search_experiments))
         .route("/experiments/list", get(search_experiments))
         .route("/experiments/update", post(update_experiment))
         .route("/experiments/delete", post(delete_experiment))
         .route("/experiments/restore", post(restore_experiment))
         .route("/experiments/set-experiment-tag", post(set_experiment_tag))
-        .route(
-            "/experiments/delete-experiment-tag",
-            post(delete_experiment_tag),
-        )
+        .route("/experiments/delete-experiment-tag", post(delete_experiment_tag))
         .route("/runs/create", post(create_run))
         .route("/runs/get", get(get_run))
         .route("/runs/update", post(update_run))
@@ -97,11 +94,41 @@ fn mlflow_routes() -> Router<AppState> {
             "/logged-models/{model_id}/tags/{tag_key}",
             axum::routing::delete(logged_models::delete_tag),
         )
-        .route(
-            "/logged-models/{model_id}/params",
-            post(logged_models::log_params),
-        )
+        .route("/logged-models/{model_id}/params", post(logged_models::log_params))
+        .merge(registry_routes())
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+}
+
+fn registry_routes() -> Router<AppState> {
+    use axum::routing::{delete, patch};
+    use registry::*;
+    Router::new()
+        .route("/registered-models/create", post(create_model))
+        .route("/registered-models/get", get(get_model))
+        .route("/registered-models/rename", post(rename_model))
+        .route("/registered-models/update", patch(update_model))
+        .route("/registered-models/delete", delete(delete_model))
+        .route("/registered-models/search", get(search_models).post(search_models))
+        .route("/registered-models/list", get(search_models))
+        .route(
+            "/registered-models/get-latest-versions",
+            post(get_latest_versions).get(get_latest_versions),
+        )
+        .route("/registered-models/set-tag", post(set_model_tag))
+        .route("/registered-models/delete-tag", delete(delete_model_tag))
+        .route(
+            "/registered-models/alias",
+            post(set_alias).delete(delete_alias).get(get_by_alias),
+        )
+        .route("/model-versions/create", post(create_version))
+        .route("/model-versions/get", get(get_version))
+        .route("/model-versions/update", patch(update_version))
+        .route("/model-versions/delete", delete(delete_version))
+        .route("/model-versions/transition-stage", post(transition_stage))
+        .route("/model-versions/search", get(search_versions).post(search_versions))
+        .route("/model-versions/get-download-uri", get(download_uri))
+        .route("/model-versions/set-tag", post(set_version_tag))
+        .route("/model-versions/delete-tag", delete(delete_version_tag))
 }
 
 fn artifact_routes() -> Router<AppState> {
@@ -182,10 +209,7 @@ pub fn app(state: AppState) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<Body>| {
-                    let route = req
-                        .extensions()
-                        .get::<MatchedPath>()
-                        .map(|p| p.as_str().to_owned());
+                    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
                     let request_id = req
                         .headers()
                         .get(REQUEST_ID)
@@ -221,7 +245,5 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(?addr, "listening");
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
 }

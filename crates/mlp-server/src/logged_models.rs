@@ -81,29 +81,22 @@ struct GetReq {
     params: Vec<TagIn>,
 }
 
-pub async fn get(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    input: Input,
-) -> ApiResult<Json<Value>> {
+pub async fn get(State(st): State<AppState>, Path(id): Path<String>, input: Input) -> ApiResult<Json<Value>> {
     let r: GetReq = input.parse()?;
-    let model = st
-        .store
-        .get_logged_model(&id, r.allow_deleted.unwrap_or(false))
-        .await?;
+    let model = st.store.get_logged_model(&id, r.allow_deleted.unwrap_or(false)).await?;
     Ok(Json(json!({ "model": model })))
 }
 
-pub async fn finalize(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    input: Input,
-) -> ApiResult<Json<Value>> {
+pub async fn finalize(State(st): State<AppState>, Path(id): Path<String>, input: Input) -> ApiResult<Json<Value>> {
     let r: GetReq = input.parse()?;
     let s = required_str(r.status, "status")?;
     let status = LoggedModelStatus::parse(&s)
         .filter(|s| *s != LoggedModelStatus::Pending)
-        .ok_or_else(|| Error::invalid(format!("Invalid model status '{s}': expected LOGGED_MODEL_READY or LOGGED_MODEL_UPLOAD_FAILED")))?;
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "Invalid model status '{s}': expected LOGGED_MODEL_READY or LOGGED_MODEL_UPLOAD_FAILED"
+            ))
+        })?;
     let model = st.store.finalize_logged_model(&id, status).await?;
     Ok(Json(json!({ "model": model })))
 }
@@ -113,11 +106,7 @@ pub async fn delete(State(st): State<AppState>, Path(id): Path<String>) -> ApiRe
     Ok(ok())
 }
 
-pub async fn set_tags(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    input: Input,
-) -> ApiResult<Json<Value>> {
+pub async fn set_tags(State(st): State<AppState>, Path(id): Path<String>, input: Input) -> ApiResult<Json<Value>> {
     let r: GetReq = input.parse()?;
     let tags = tags_in(r.tags)?;
     for t in &tags {
@@ -127,19 +116,12 @@ pub async fn set_tags(
     Ok(ok())
 }
 
-pub async fn delete_tag(
-    State(st): State<AppState>,
-    Path((id, key)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+pub async fn delete_tag(State(st): State<AppState>, Path((id, key)): Path<(String, String)>) -> ApiResult<Json<Value>> {
     st.store.delete_logged_model_tag(&id, &key).await?;
     Ok(ok())
 }
 
-pub async fn log_params(
-    State(st): State<AppState>,
-    Path(id): Path<String>,
-    input: Input,
-) -> ApiResult<Json<Value>> {
+pub async fn log_params(State(st): State<AppState>, Path(id): Path<String>, input: Input) -> ApiResult<Json<Value>> {
     let r: GetReq = input.parse()?;
     let params = params_in(r.params)?;
     st.store.log_logged_model_params(&id, &params).await?;
@@ -190,13 +172,9 @@ const SEARCH_THRESHOLD: i64 = 1000;
 
 pub async fn search(State(st): State<AppState>, input: Input) -> ApiResult<Json<Value>> {
     let raw = input.0.to_string();
-    let r: SearchReq = serde_json::from_value(input.0)
-        .map_err(|e| Error::invalid(format!("Invalid request: {e}")))?;
+    let r: SearchReq = serde_json::from_value(input.0).map_err(|e| Error::invalid(format!("Invalid request: {e}")))?;
     if r.experiment_ids.is_empty() {
-        return Err(Error::invalid(
-            "At least one experiment ID must be specified to search logged models.",
-        )
-        .into());
+        return Err(Error::invalid("At least one experiment ID must be specified to search logged models.").into());
     }
     let limit = v::validate_max_results(r.max_results, SEARCH_DEFAULT, SEARCH_THRESHOLD)? as u64;
     let filter = search::parse_filter(SearchKind::LoggedModels, r.filter.as_deref().unwrap_or(""))?;

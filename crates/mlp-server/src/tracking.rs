@@ -45,9 +45,7 @@ pub(crate) fn ok() -> Json<Value> {
 pub(crate) fn view_type(s: Option<String>) -> Result<ViewType, Error> {
     match s {
         None => Ok(ViewType::ActiveOnly),
-        Some(s) => {
-            ViewType::parse(&s).ok_or_else(|| Error::invalid(format!("Invalid view type '{s}'")))
-        }
+        Some(s) => ViewType::parse(&s).ok_or_else(|| Error::invalid(format!("Invalid view type '{s}'"))),
     }
 }
 
@@ -117,10 +115,7 @@ pub async fn get_experiment(State(st): State<AppState>, input: Input) -> ApiResu
     Ok(Json(json!({ "experiment": e })))
 }
 
-pub async fn get_experiment_by_name(
-    State(st): State<AppState>,
-    input: Input,
-) -> ApiResult<Json<Value>> {
+pub async fn get_experiment_by_name(State(st): State<AppState>, input: Input) -> ApiResult<Json<Value>> {
     let r: ExperimentIdReq = input.parse()?;
     let name = required_str(r.experiment_name, "experiment_name")?;
     let e = st.store.get_experiment_by_name(&name).await?;
@@ -142,10 +137,7 @@ struct SearchExperimentsReq {
     view_type: Option<String>,
 }
 
-pub async fn search_experiments(
-    State(st): State<AppState>,
-    input: Input,
-) -> ApiResult<Json<Value>> {
+pub async fn search_experiments(State(st): State<AppState>, input: Input) -> ApiResult<Json<Value>> {
     let r: SearchExperimentsReq = input.parse()?;
     let limit = v::validate_max_results(
         r.max_results,
@@ -192,10 +184,7 @@ pub async fn delete_experiment(State(st): State<AppState>, input: Input) -> ApiR
     Ok(ok())
 }
 
-pub async fn restore_experiment(
-    State(st): State<AppState>,
-    input: Input,
-) -> ApiResult<Json<Value>> {
+pub async fn restore_experiment(State(st): State<AppState>, input: Input) -> ApiResult<Json<Value>> {
     let r: ExperimentIdReq = input.parse()?;
     st.store
         .restore_experiment(&required_str(r.experiment_id, "experiment_id")?)
@@ -203,10 +192,7 @@ pub async fn restore_experiment(
     Ok(ok())
 }
 
-pub async fn set_experiment_tag(
-    State(st): State<AppState>,
-    input: Input,
-) -> ApiResult<Json<Value>> {
+pub async fn set_experiment_tag(State(st): State<AppState>, input: Input) -> ApiResult<Json<Value>> {
     let r: ExperimentIdReq = input.parse()?;
     let id = required_str(r.experiment_id, "experiment_id")?;
     let key = required_str(r.key, "key")?;
@@ -219,16 +205,11 @@ pub async fn set_experiment_tag(
         ))
         .into());
     }
-    st.store
-        .set_experiment_tag(&id, &Tag { key, value })
-        .await?;
+    st.store.set_experiment_tag(&id, &Tag { key, value }).await?;
     Ok(ok())
 }
 
-pub async fn delete_experiment_tag(
-    State(st): State<AppState>,
-    input: Input,
-) -> ApiResult<Json<Value>> {
+pub async fn delete_experiment_tag(State(st): State<AppState>, input: Input) -> ApiResult<Json<Value>> {
     let r: ExperimentIdReq = input.parse()?;
     let id = required_str(r.experiment_id, "experiment_id")?;
     let key = required_str(r.key, "key")?;
@@ -286,10 +267,7 @@ struct RunIdReq {
 
 impl RunIdReq {
     fn get(self) -> Result<String, Error> {
-        let id = required_str(
-            self.run_id.filter(|s| !s.is_empty()).or(self.run_uuid),
-            "run_id",
-        )?;
+        let id = required_str(self.run_id.filter(|s| !s.is_empty()).or(self.run_uuid), "run_id")?;
         v::validate_run_id(&id)?;
         Ok(id)
     }
@@ -318,10 +296,7 @@ pub async fn update_run(State(st): State<AppState>, input: Input) -> ApiResult<J
     let r: UpdateRunReq = input.parse()?;
     let status = match r.status {
         None => None,
-        Some(s) => Some(
-            RunStatus::parse(&s)
-                .ok_or_else(|| Error::invalid(format!("Invalid run status '{s}'")))?,
-        ),
+        Some(s) => Some(RunStatus::parse(&s).ok_or_else(|| Error::invalid(format!("Invalid run status '{s}'")))?),
     };
     let info = st
         .store
@@ -533,9 +508,7 @@ struct LogInputsReq {
 
 fn check_len(what: &str, value: &str, max: usize) -> Result<(), Error> {
     if value.chars().count() > max {
-        return Err(Error::invalid(format!(
-            "{what} exceeds the maximum length of {max}"
-        )));
+        return Err(Error::invalid(format!("{what} exceeds the maximum length of {max}")));
     }
     Ok(())
 }
@@ -563,16 +536,8 @@ pub async fn log_inputs(State(st): State<AppState>, input: Input) -> ApiResult<J
         check_len("Dataset name", &dataset.name, 500)?;
         check_len("Dataset digest", &dataset.digest, 36)?;
         check_len("Dataset source", &dataset.source, 65_535)?;
-        check_len(
-            "Dataset schema",
-            dataset.schema.as_deref().unwrap_or(""),
-            1_048_575,
-        )?;
-        check_len(
-            "Dataset profile",
-            dataset.profile.as_deref().unwrap_or(""),
-            16_777_215,
-        )?;
+        check_len("Dataset schema", dataset.schema.as_deref().unwrap_or(""), 1_048_575)?;
+        check_len("Dataset profile", dataset.profile.as_deref().unwrap_or(""), 16_777_215)?;
         let tags = tags_in(d.tags)?;
         for t in &tags {
             check_len("Input tag key", &t.key, 255)?;
@@ -589,9 +554,7 @@ pub async fn log_inputs(State(st): State<AppState>, input: Input) -> ApiResult<J
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    st.store
-        .log_inputs(&r.id.get()?, &datasets, &models)
-        .await?;
+    st.store.log_inputs(&r.id.get()?, &datasets, &models).await?;
     Ok(ok())
 }
 
@@ -669,11 +632,7 @@ pub async fn search_runs(State(st): State<AppState>, input: Input) -> ApiResult<
             page: PageRequest { offset, limit },
         })
         .await?;
-    Ok(page_json(
-        "runs",
-        page,
-        Some(paging::encode(offset + limit, fp)),
-    ))
+    Ok(page_json("runs", page, Some(paging::encode(offset + limit, fp))))
 }
 
 // ---------------------------------------------------------------- metrics
@@ -691,10 +650,7 @@ struct MetricHistoryReq {
     page_token: Option<String>,
 }
 
-pub async fn get_metric_history(
-    State(st): State<AppState>,
-    input: Input,
-) -> ApiResult<Json<Value>> {
+pub async fn get_metric_history(State(st): State<AppState>, input: Input) -> ApiResult<Json<Value>> {
     let r: MetricHistoryReq = input.parse()?;
     let key = required_str(r.metric_key, "metric_key")?;
     let run_id = r.id.get()?;
@@ -713,11 +669,7 @@ pub async fn get_metric_history(
     for m in &mut page.items {
         m.run_id = None;
     }
-    Ok(page_json(
-        "metrics",
-        page,
-        Some(paging::encode(offset + limit, fp)),
-    ))
+    Ok(page_json("metrics", page, Some(paging::encode(offset + limit, fp))))
 }
 
 #[derive(Deserialize, Default)]
@@ -738,17 +690,11 @@ struct BulkIntervalReq {
 const BULK_MAX_RUNS: usize = 100;
 const BULK_MAX_RESULTS: i64 = 2500;
 
-pub async fn get_metric_history_bulk_interval(
-    State(st): State<AppState>,
-    input: Input,
-) -> ApiResult<Json<Value>> {
+pub async fn get_metric_history_bulk_interval(State(st): State<AppState>, input: Input) -> ApiResult<Json<Value>> {
     let r: BulkIntervalReq = input.parse()?;
     let key = required_str(r.metric_key, "metric_key")?;
     if r.run_ids.is_empty() {
-        return Err(Error::invalid(
-            "GetMetricHistoryBulkInterval request must specify at least one run_id.",
-        )
-        .into());
+        return Err(Error::invalid("GetMetricHistoryBulkInterval request must specify at least one run_id.").into());
     }
     if r.run_ids.len() > BULK_MAX_RUNS {
         return Err(Error::invalid(format!(

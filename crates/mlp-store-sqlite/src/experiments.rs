@@ -23,8 +23,7 @@ fn experiment_from_row(row: &SqliteRow) -> Experiment {
         experiment_id: row.get::<i64, _>("experiment_id").to_string(),
         name: row.get("name"),
         artifact_location: row.get("artifact_location"),
-        lifecycle_stage: LifecycleStage::parse(row.get::<&str, _>("lifecycle_stage"))
-            .unwrap_or(LifecycleStage::Active),
+        lifecycle_stage: LifecycleStage::parse(row.get::<&str, _>("lifecycle_stage")).unwrap_or(LifecycleStage::Active),
         last_update_time: row.get("last_update_time"),
         creation_time: row.get("creation_time"),
         tags: Vec::new(),
@@ -102,9 +101,7 @@ impl SqliteStore {
         if experiments.is_empty() {
             return Ok(());
         }
-        let mut sql = Sql::new(
-            "SELECT experiment_id, key, value FROM experiment_tags WHERE experiment_id IN ",
-        );
+        let mut sql = Sql::new("SELECT experiment_id, key, value FROM experiment_tags WHERE experiment_id IN ");
         sql.list(
             experiments
                 .iter()
@@ -156,10 +153,7 @@ impl SqliteStore {
         Ok(e)
     }
 
-    pub(crate) async fn search_experiments_impl(
-        &self,
-        q: &SearchExperiments,
-    ) -> Result<Page<Experiment>> {
+    pub(crate) async fn search_experiments_impl(&self, q: &SearchExperiments) -> Result<Page<Experiment>> {
         let mut sql = Sql::new(&format!(
             "SELECT {EXPERIMENT_COLUMNS} FROM experiments e WHERE e.lifecycle_stage IN "
         ));
@@ -167,13 +161,7 @@ impl SqliteStore {
         for c in &q.filter {
             sql.push(" AND ");
             match c.entity {
-                Entity::Tag => kv_clause(
-                    &mut sql,
-                    "experiment_tags",
-                    "experiment_id",
-                    "e.experiment_id",
-                    c,
-                )?,
+                Entity::Tag => kv_clause(&mut sql, "experiment_tags", "experiment_id", "e.experiment_id", c)?,
                 Entity::Attribute => {
                     let column = experiment_column(&c.key)?;
                     if column == "e.experiment_id" {
@@ -183,11 +171,7 @@ impl SqliteStore {
                             Value::List(items) => {
                                 sql.push(&format!(
                                     "e.experiment_id {} ",
-                                    if c.op == Comparator::NotIn {
-                                        "NOT IN"
-                                    } else {
-                                        "IN"
-                                    }
+                                    if c.op == Comparator::NotIn { "NOT IN" } else { "IN" }
                                 ));
                                 let ids = items
                                     .iter()
@@ -238,23 +222,17 @@ impl SqliteStore {
         Ok(Page { items, has_more })
     }
 
-    pub(crate) async fn rename_experiment_impl(
-        &self,
-        experiment_id: &str,
-        new_name: &str,
-    ) -> Result<()> {
+    pub(crate) async fn rename_experiment_impl(&self, experiment_id: &str, new_name: &str) -> Result<()> {
         let e = self.get_experiment_impl(experiment_id).await?;
         if e.lifecycle_stage != LifecycleStage::Active {
             return Err(Error::invalid("Cannot rename a non-active experiment."));
         }
-        let res = sqlx::query(
-            "UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?",
-        )
-        .bind(new_name)
-        .bind(now_ms())
-        .bind(parse_experiment_id(experiment_id)?)
-        .execute(&self.writer)
-        .await;
+        let res = sqlx::query("UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?")
+            .bind(new_name)
+            .bind(now_ms())
+            .bind(parse_experiment_id(experiment_id)?)
+            .execute(&self.writer)
+            .await;
         match res {
             Ok(_) => Ok(()),
             Err(e) if is_unique_violation(&e) => Err(Error::already_exists(format!(
@@ -265,11 +243,7 @@ impl SqliteStore {
     }
 
     /// Deleting an experiment deletes its runs with it (and restoring restores them), as MLflow does.
-    pub(crate) async fn set_experiment_stage(
-        &self,
-        experiment_id: &str,
-        stage: LifecycleStage,
-    ) -> Result<()> {
+    pub(crate) async fn set_experiment_stage(&self, experiment_id: &str, stage: LifecycleStage) -> Result<()> {
         let id = parse_experiment_id(experiment_id)?;
         let e = self.get_experiment_impl(experiment_id).await?;
         if id == 0 && stage == LifecycleStage::Deleted {
@@ -293,23 +267,21 @@ impl SqliteStore {
             LifecycleStage::Deleted => ("active", Some(now)),
             LifecycleStage::Active => ("deleted", None),
         };
-        sqlx::query("UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE experiment_id = ? AND lifecycle_stage = ?")
-            .bind(stage.as_str())
-            .bind(deleted_time)
-            .bind(id)
-            .bind(from)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        sqlx::query(
+            "UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE experiment_id = ? AND lifecycle_stage = ?",
+        )
+        .bind(stage.as_str())
+        .bind(deleted_time)
+        .bind(id)
+        .bind(from)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
         Ok(())
     }
 
-    pub(crate) async fn set_experiment_tag_impl(
-        &self,
-        experiment_id: &str,
-        tag: &Tag,
-    ) -> Result<()> {
+    pub(crate) async fn set_experiment_tag_impl(&self, experiment_id: &str, tag: &Tag) -> Result<()> {
         let e = self.get_experiment_impl(experiment_id).await?;
         if e.lifecycle_stage != LifecycleStage::Active {
             return Err(Error::invalid(format!(
@@ -326,11 +298,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) async fn delete_experiment_tag_impl(
-        &self,
-        experiment_id: &str,
-        key: &str,
-    ) -> Result<()> {
+    pub(crate) async fn delete_experiment_tag_impl(&self, experiment_id: &str, key: &str) -> Result<()> {
         self.get_experiment_impl(experiment_id).await?;
         let res = sqlx::query("DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?")
             .bind(parse_experiment_id(experiment_id)?)
@@ -354,9 +322,7 @@ fn experiment_column(key: &str) -> Result<&'static str> {
         "creation_time" => "e.creation_time",
         "last_update_time" => "e.last_update_time",
         other => {
-            return Err(Error::invalid(format!(
-                "Invalid attribute key '{other}' specified."
-            )));
+            return Err(Error::invalid(format!("Invalid attribute key '{other}' specified.")));
         }
     })
 }

@@ -5,6 +5,7 @@
 mod experiments;
 mod logged_models;
 mod query;
+mod registry;
 mod runs;
 
 use std::path::Path;
@@ -15,18 +16,15 @@ use async_trait::async_trait;
 use mlp_core::model::*;
 use mlp_core::store::*;
 use mlp_core::{Error, Result};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub use query::{Arg, Sql};
 
 /// Versioned migrations, applied in order inside one transaction each.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "tracking",
-    include_str!("../migrations/0001_tracking.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "tracking", include_str!("../migrations/0001_tracking.sql")),
+    (2, "registry", include_str!("../migrations/0002_registry.sql")),
+];
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -41,9 +39,7 @@ pub(crate) fn db_err(e: sqlx::Error) -> Error {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
             Error::unavailable(format!("The metadata store is unavailable: {e}"))
         }
-        sqlx::Error::Database(db)
-            if db.message().contains("locked") || db.message().contains("busy") =>
-        {
+        sqlx::Error::Database(db) if db.message().contains("locked") || db.message().contains("busy") => {
             Error::unavailable(format!("The metadata store is busy: {e}"))
         }
         _ => Error::internal(format!("metadata store error: {e}")),
@@ -124,19 +120,14 @@ impl SqliteStore {
                 continue;
             }
             let mut tx = self.writer.begin().await.map_err(db_err)?;
-            sqlx::raw_sql(*sql)
+            sqlx::raw_sql(*sql).execute(&mut *tx).await.map_err(db_err)?;
+            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+                .bind(version)
+                .bind(*name)
+                .bind(now_ms())
                 .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
-            sqlx::query(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-            )
-            .bind(version)
-            .bind(*name)
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
             tx.commit().await.map_err(db_err)?;
             tracing::info!(version, name, "applied migration");
         }
@@ -151,21 +142,12 @@ impl SqliteStore {
 #[async_trait]
 impl TrackingStore for SqliteStore {
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.reader)
-            .await
-            .map_err(db_err)?;
+        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(db_err)?;
         Ok(())
     }
 
-    async fn create_experiment(
-        &self,
-        name: &str,
-        artifact_location: Option<&str>,
-        tags: &[Tag],
-    ) -> Result<String> {
-        self.create_experiment_impl(name, artifact_location, tags)
-            .await
+    async fn create_experiment(&self, name: &str, artifact_location: Option<&str>, tags: &[Tag]) -> Result<String> {
+        self.create_experiment_impl(name, artifact_location, tags).await
     }
     async fn get_experiment(&self, experiment_id: &str) -> Result<Experiment> {
         self.get_experiment_impl(experiment_id).await
@@ -180,12 +162,10 @@ impl TrackingStore for SqliteStore {
         self.rename_experiment_impl(experiment_id, new_name).await
     }
     async fn delete_experiment(&self, experiment_id: &str) -> Result<()> {
-        self.set_experiment_stage(experiment_id, LifecycleStage::Deleted)
-            .await
+        self.set_experiment_stage(experiment_id, LifecycleStage::Deleted).await
     }
     async fn restore_experiment(&self, experiment_id: &str) -> Result<()> {
-        self.set_experiment_stage(experiment_id, LifecycleStage::Active)
-            .await
+        self.set_experiment_stage(experiment_id, LifecycleStage::Active).await
     }
     async fn set_experiment_tag(&self, experiment_id: &str, tag: &Tag) -> Result<()> {
         self.set_experiment_tag_impl(experiment_id, tag).await
@@ -215,12 +195,7 @@ impl TrackingStore for SqliteStore {
     async fn delete_tag(&self, run_id: &str, key: &str) -> Result<()> {
         self.delete_tag_impl(run_id, key).await
     }
-    async fn log_inputs(
-        &self,
-        run_id: &str,
-        datasets: &[DatasetInput],
-        models: &[ModelInput],
-    ) -> Result<()> {
+    async fn log_inputs(&self, run_id: &str, datasets: &[DatasetInput], models: &[ModelInput]) -> Result<()> {
         self.log_inputs_impl(run_id, datasets, models).await
     }
     async fn log_outputs(&self, run_id: &str, models: &[ModelOutput]) -> Result<()> {
@@ -229,12 +204,7 @@ impl TrackingStore for SqliteStore {
     async fn search_runs(&self, q: &SearchRuns) -> Result<Page<Run>> {
         self.search_runs_impl(q).await
     }
-    async fn get_metric_history(
-        &self,
-        run_id: &str,
-        key: &str,
-        page: &PageRequest,
-    ) -> Result<Page<Metric>> {
+    async fn get_metric_history(&self, run_id: &str, key: &str, page: &PageRequest) -> Result<Page<Metric>> {
         self.get_metric_history_impl(run_id, key, page).await
     }
     async fn get_metric_history_bulk_interval(
@@ -255,11 +225,7 @@ impl TrackingStore for SqliteStore {
     async fn get_logged_model(&self, model_id: &str, allow_deleted: bool) -> Result<LoggedModel> {
         self.get_logged_model_impl(model_id, allow_deleted).await
     }
-    async fn finalize_logged_model(
-        &self,
-        model_id: &str,
-        status: LoggedModelStatus,
-    ) -> Result<LoggedModel> {
+    async fn finalize_logged_model(&self, model_id: &str, status: LoggedModelStatus) -> Result<LoggedModel> {
         self.finalize_logged_model_impl(model_id, status).await
     }
     async fn delete_logged_model(&self, model_id: &str) -> Result<()> {

@@ -24,8 +24,7 @@ fn model_from_row(row: &SqliteRow) -> LoggedModel {
             creation_timestamp_ms: row.get("creation_timestamp_ms"),
             last_updated_timestamp_ms: row.get("last_updated_timestamp_ms"),
             artifact_uri: row.get("artifact_uri"),
-            status: LoggedModelStatus::parse(row.get::<&str, _>("status"))
-                .unwrap_or(LoggedModelStatus::Pending),
+            status: LoggedModelStatus::parse(row.get::<&str, _>("status")).unwrap_or(LoggedModelStatus::Pending),
             status_message: row.get("status_message"),
             model_type: row.get("model_type"),
             source_run_id: row.get("source_run_id"),
@@ -43,12 +42,8 @@ fn model_column(key: &str) -> Result<&'static str> {
         "model_type" => "lm.model_type",
         "status" => "lm.status",
         "source_run_id" => "lm.source_run_id",
-        "creation_timestamp" | "creation_time" | "creation_timestamp_ms" => {
-            "lm.creation_timestamp_ms"
-        }
-        "last_updated_timestamp" | "last_updated_time" | "last_updated_timestamp_ms" => {
-            "lm.last_updated_timestamp_ms"
-        }
+        "creation_timestamp" | "creation_time" | "creation_timestamp_ms" => "lm.creation_timestamp_ms",
+        "last_updated_timestamp" | "last_updated_time" | "last_updated_timestamp_ms" => "lm.last_updated_timestamp_ms",
         other => {
             return Err(Error::invalid(format!(
                 "Invalid attribute key '{other}' for logged models."
@@ -58,27 +53,18 @@ fn model_column(key: &str) -> Result<&'static str> {
 }
 
 impl SqliteStore {
-    async fn load_models(
-        &self,
-        mut models: Vec<LoggedModel>,
-        pool: &sqlx::SqlitePool,
-    ) -> Result<Vec<LoggedModel>> {
+    async fn load_models(&self, mut models: Vec<LoggedModel>, pool: &sqlx::SqlitePool) -> Result<Vec<LoggedModel>> {
         if models.is_empty() {
             return Ok(models);
         }
-        let ids: Vec<Arg> = models
-            .iter()
-            .map(|m| Arg::Text(m.info.model_id.clone()))
-            .collect();
+        let ids: Vec<Arg> = models.iter().map(|m| Arg::Text(m.info.model_id.clone())).collect();
         let index: HashMap<String, usize> = models
             .iter()
             .enumerate()
             .map(|(i, m)| (m.info.model_id.clone(), i))
             .collect();
         for (table, is_param) in [("logged_model_tags", false), ("logged_model_params", true)] {
-            let mut sql = Sql::new(&format!(
-                "SELECT model_id, key, value FROM {table} WHERE model_id IN "
-            ));
+            let mut sql = Sql::new(&format!("SELECT model_id, key, value FROM {table} WHERE model_id IN "));
             sql.list(ids.iter().cloned()).push(" ORDER BY key");
             for row in sql.build().fetch_all(pool).await.map_err(db_err)? {
                 let i = index[row.get::<&str, _>(0)];
@@ -93,8 +79,7 @@ impl SqliteStore {
         let mut sql = Sql::new(
             "SELECT model_id, key, value, is_nan, timestamp, step, run_uuid, dataset_name, dataset_digest FROM logged_model_metrics WHERE model_id IN ",
         );
-        sql.list(ids.iter().cloned())
-            .push(" ORDER BY key, step, timestamp");
+        sql.list(ids.iter().cloned()).push(" ORDER BY key, step, timestamp");
         for row in sql.build().fetch_all(pool).await.map_err(db_err)? {
             let i = index[row.get::<&str, _>(0)];
             let non_empty = |s: String| (!s.is_empty()).then_some(s);
@@ -113,10 +98,7 @@ impl SqliteStore {
         Ok(models)
     }
 
-    pub(crate) async fn create_logged_model_impl(
-        &self,
-        req: &CreateLoggedModel,
-    ) -> Result<LoggedModel> {
+    pub(crate) async fn create_logged_model_impl(&self, req: &CreateLoggedModel) -> Result<LoggedModel> {
         let exp = self.get_experiment_impl(&req.experiment_id).await?;
         if exp.lifecycle_stage != LifecycleStage::Active {
             return Err(Error::invalid(format!(
@@ -151,10 +133,7 @@ impl SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        for (table, items) in [
-            ("logged_model_tags", &req.tags),
-            ("logged_model_params", &req.params),
-        ] {
+        for (table, items) in [("logged_model_tags", &req.tags), ("logged_model_params", &req.params)] {
             for t in items {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
                     "INSERT INTO {table} (model_id, key, value) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value"
@@ -186,19 +165,11 @@ impl SqliteStore {
         .map_err(db_err)?
         .filter(|r| allow_deleted || r.get::<&str, _>("lifecycle_stage") == "active")
         .ok_or_else(|| Error::not_found(format!("Logged model with ID '{model_id}' not found.")))?;
-        Ok(self
-            .load_models(vec![model_from_row(&row)], pool)
-            .await?
-            .remove(0))
+        Ok(self.load_models(vec![model_from_row(&row)], pool).await?.remove(0))
     }
 
-    pub(crate) async fn get_logged_model_impl(
-        &self,
-        model_id: &str,
-        allow_deleted: bool,
-    ) -> Result<LoggedModel> {
-        self.get_model_from(model_id, allow_deleted, &self.reader)
-            .await
+    pub(crate) async fn get_logged_model_impl(&self, model_id: &str, allow_deleted: bool) -> Result<LoggedModel> {
+        self.get_model_from(model_id, allow_deleted, &self.reader).await
     }
 
     pub(crate) async fn finalize_logged_model_impl(
@@ -207,26 +178,26 @@ impl SqliteStore {
         status: LoggedModelStatus,
     ) -> Result<LoggedModel> {
         self.get_model_from(model_id, false, &self.writer).await?;
-        sqlx::query(
-            "UPDATE logged_models SET status = ?, last_updated_timestamp_ms = ? WHERE model_id = ?",
-        )
-        .bind(status.as_str())
-        .bind(now_ms())
-        .bind(model_id)
-        .execute(&self.writer)
-        .await
-        .map_err(db_err)?;
-        self.get_model_from(model_id, false, &self.writer).await
-    }
-
-    pub(crate) async fn delete_logged_model_impl(&self, model_id: &str) -> Result<()> {
-        self.get_model_from(model_id, false, &self.writer).await?;
-        sqlx::query("UPDATE logged_models SET lifecycle_stage = 'deleted', last_updated_timestamp_ms = ? WHERE model_id = ?")
+        sqlx::query("UPDATE logged_models SET status = ?, last_updated_timestamp_ms = ? WHERE model_id = ?")
+            .bind(status.as_str())
             .bind(now_ms())
             .bind(model_id)
             .execute(&self.writer)
             .await
             .map_err(db_err)?;
+        self.get_model_from(model_id, false, &self.writer).await
+    }
+
+    pub(crate) async fn delete_logged_model_impl(&self, model_id: &str) -> Result<()> {
+        self.get_model_from(model_id, false, &self.writer).await?;
+        sqlx::query(
+            "UPDATE logged_models SET lifecycle_stage = 'deleted', last_updated_timestamp_ms = ? WHERE model_id = ?",
+        )
+        .bind(now_ms())
+        .bind(model_id)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?;
         Ok(())
     }
 
@@ -254,29 +225,15 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) async fn set_logged_model_tags_impl(
-        &self,
-        model_id: &str,
-        tags: &[Tag],
-    ) -> Result<()> {
-        self.upsert_model_kv("logged_model_tags", model_id, tags)
-            .await
+    pub(crate) async fn set_logged_model_tags_impl(&self, model_id: &str, tags: &[Tag]) -> Result<()> {
+        self.upsert_model_kv("logged_model_tags", model_id, tags).await
     }
 
-    pub(crate) async fn log_logged_model_params_impl(
-        &self,
-        model_id: &str,
-        params: &[Param],
-    ) -> Result<()> {
-        self.upsert_model_kv("logged_model_params", model_id, params)
-            .await
+    pub(crate) async fn log_logged_model_params_impl(&self, model_id: &str, params: &[Param]) -> Result<()> {
+        self.upsert_model_kv("logged_model_params", model_id, params).await
     }
 
-    pub(crate) async fn delete_logged_model_tag_impl(
-        &self,
-        model_id: &str,
-        key: &str,
-    ) -> Result<()> {
+    pub(crate) async fn delete_logged_model_tag_impl(&self, model_id: &str, key: &str) -> Result<()> {
         self.get_model_from(model_id, false, &self.writer).await?;
         let res = sqlx::query("DELETE FROM logged_model_tags WHERE model_id = ? AND key = ?")
             .bind(model_id)
@@ -292,10 +249,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) async fn search_logged_models_impl(
-        &self,
-        q: &SearchLoggedModels,
-    ) -> Result<Page<LoggedModel>> {
+    pub(crate) async fn search_logged_models_impl(&self, q: &SearchLoggedModels) -> Result<Page<LoggedModel>> {
         let mut sql = Sql::new(&format!(
             "SELECT {MODEL_COLUMNS} FROM logged_models lm WHERE lm.lifecycle_stage = 'active' AND lm.experiment_id IN "
         ));
@@ -309,23 +263,9 @@ impl SqliteStore {
             sql.push(" AND ");
             match c.entity {
                 Entity::Attribute => compare(&mut sql, model_column(&c.key)?, c.op, &c.value)?,
-                Entity::Param => kv_clause(
-                    &mut sql,
-                    "logged_model_params",
-                    "model_id",
-                    "lm.model_id",
-                    c,
-                )?,
-                Entity::Tag => {
-                    kv_clause(&mut sql, "logged_model_tags", "model_id", "lm.model_id", c)?
-                }
-                Entity::Metric => metric_clause(
-                    &mut sql,
-                    "logged_model_metrics",
-                    "model_id",
-                    "lm.model_id",
-                    c,
-                )?,
+                Entity::Param => kv_clause(&mut sql, "logged_model_params", "model_id", "lm.model_id", c)?,
+                Entity::Tag => kv_clause(&mut sql, "logged_model_tags", "model_id", "lm.model_id", c)?,
+                Entity::Metric => metric_clause(&mut sql, "logged_model_metrics", "model_id", "lm.model_id", c)?,
                 Entity::Dataset => {
                     return Err(Error::invalid(
                         "Dataset filters are given in the 'datasets' field for logged models",

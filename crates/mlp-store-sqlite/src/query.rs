@@ -90,9 +90,7 @@ pub fn sql_op(op: Comparator) -> &'static str {
 pub fn compare(sql: &mut Sql, column: &str, op: Comparator, value: &Value) -> Result<()> {
     match (op, value) {
         (Comparator::ILike, Value::Str(s)) => {
-            sql.push(&format!("LOWER({column}) LIKE LOWER("))
-                .text_arg(s)
-                .push(")");
+            sql.push(&format!("LOWER({column}) LIKE LOWER(")).text_arg(s).push(")");
         }
         (Comparator::In | Comparator::NotIn, Value::List(items)) => {
             sql.push(&format!("{column} {} ", sql_op(op)));
@@ -105,13 +103,10 @@ pub fn compare(sql: &mut Sql, column: &str, op: Comparator, value: &Value) -> Re
             sql.push(&format!("{column} {} ", sql_op(op))).text_arg(s);
         }
         (_, Value::Num(n)) => {
-            sql.push(&format!("{column} {} ", sql_op(op)))
-                .arg(Arg::Real(*n));
+            sql.push(&format!("{column} {} ", sql_op(op))).arg(Arg::Real(*n));
         }
         _ => {
-            return Err(Error::invalid(format!(
-                "Invalid value {value:?} for comparator {op:?}"
-            )));
+            return Err(Error::invalid(format!("Invalid value {value:?} for comparator {op:?}")));
         }
     }
     Ok(())
@@ -207,9 +202,7 @@ pub fn run_attribute_column(key: &str) -> Result<&'static str> {
         "lifecycle_stage" => "r.lifecycle_stage",
         "experiment_id" => "r.experiment_id",
         other => {
-            return Err(Error::invalid(format!(
-                "Invalid attribute key '{other}' specified."
-            )));
+            return Err(Error::invalid(format!("Invalid attribute key '{other}' specified.")));
         }
     })
 }
@@ -227,11 +220,7 @@ pub fn run_order(sql: &mut Sql, o: &OrderBy) -> Result<()> {
                 .push(&format!(") {dir}"));
         }
         Entity::Param | Entity::Tag => {
-            let table = if o.entity == Entity::Param {
-                "params"
-            } else {
-                "tags"
-            };
+            let table = if o.entity == Entity::Param { "params" } else { "tags" };
             let mut expr = Sql::new(&format!(
                 "SELECT kv.value FROM {table} kv WHERE kv.run_uuid = r.run_uuid AND kv.key = "
             ));

@@ -25,8 +25,7 @@ fn info_from_row(row: &SqliteRow) -> RunInfo {
         start_time: row.get("start_time"),
         end_time: row.get("end_time"),
         artifact_uri: row.get("artifact_uri"),
-        lifecycle_stage: LifecycleStage::parse(row.get::<&str, _>("lifecycle_stage"))
-            .unwrap_or(LifecycleStage::Active),
+        lifecycle_stage: LifecycleStage::parse(row.get::<&str, _>("lifecycle_stage")).unwrap_or(LifecycleStage::Active),
         run_id: id,
     }
 }
@@ -46,16 +45,8 @@ fn ids_list(run_ids: &[String]) -> impl Iterator<Item = Arg> + '_ {
 
 /// Whether point `a` supersedes `b` as the latest value: higher step, then timestamp, then value.
 fn supersedes(a: &Metric, b: &Metric) -> bool {
-    let va = if a.value.is_nan() {
-        f64::NEG_INFINITY
-    } else {
-        a.value
-    };
-    let vb = if b.value.is_nan() {
-        f64::NEG_INFINITY
-    } else {
-        b.value
-    };
+    let va = if a.value.is_nan() { f64::NEG_INFINITY } else { a.value };
+    let vb = if b.value.is_nan() { f64::NEG_INFINITY } else { b.value };
     (a.step, a.timestamp)
         .cmp(&(b.step, b.timestamp))
         .then(va.total_cmp(&vb))
@@ -94,11 +85,7 @@ impl SqliteStore {
             )));
         }
         let run_id = uuid::Uuid::new_v4().simple().to_string();
-        let tag_name = req
-            .tags
-            .iter()
-            .find(|t| t.key == RUN_NAME_TAG)
-            .map(|t| t.value.clone());
+        let tag_name = req.tags.iter().find(|t| t.key == RUN_NAME_TAG).map(|t| t.value.clone());
         let name = match (req.run_name.clone().filter(|n| !n.is_empty()), tag_name) {
             (Some(n), Some(t)) if n != t => {
                 return Err(Error::invalid(format!(
@@ -109,22 +96,10 @@ impl SqliteStore {
             (None, Some(t)) => t,
             (None, None) => names::run_name(uuid::Uuid::new_v4().as_u64_pair().0),
         };
-        let mut tags: Vec<Tag> = req
-            .tags
-            .iter()
-            .filter(|t| t.key != RUN_NAME_TAG)
-            .cloned()
-            .collect();
+        let mut tags: Vec<Tag> = req.tags.iter().filter(|t| t.key != RUN_NAME_TAG).cloned().collect();
         tags.push(Tag::new(RUN_NAME_TAG, name.clone()));
-        let artifact_uri = format!(
-            "{}/{run_id}/artifacts",
-            exp.artifact_location.trim_end_matches('/')
-        );
-        let start_time = if req.start_time > 0 {
-            req.start_time
-        } else {
-            now_ms()
-        };
+        let artifact_uri = format!("{}/{run_id}/artifacts", exp.artifact_location.trim_end_matches('/'));
+        let start_time = if req.start_time > 0 { req.start_time } else { now_ms() };
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         sqlx::query(
             "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage) \
@@ -184,15 +159,10 @@ impl SqliteStore {
                 outputs: RunOutputs::default(),
             })
             .collect();
-        let index: HashMap<String, usize> = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (id.clone(), i))
-            .collect();
+        let index: HashMap<String, usize> = ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
 
-        let mut sql = Sql::new(
-            "SELECT run_uuid, key, value, is_nan, timestamp, step FROM latest_metrics WHERE run_uuid IN ",
-        );
+        let mut sql =
+            Sql::new("SELECT run_uuid, key, value, is_nan, timestamp, step FROM latest_metrics WHERE run_uuid IN ");
         sql.list(ids_list(&ids)).push(" ORDER BY key");
         for row in sql.build().fetch_all(pool).await.map_err(db_err)? {
             let i = index[row.get::<&str, _>(0)];
@@ -205,9 +175,7 @@ impl SqliteStore {
             });
         }
         for (table, is_param) in [("params", true), ("tags", false)] {
-            let mut sql = Sql::new(&format!(
-                "SELECT run_uuid, key, value FROM {table} WHERE run_uuid IN "
-            ));
+            let mut sql = Sql::new(&format!("SELECT run_uuid, key, value FROM {table} WHERE run_uuid IN "));
             sql.list(ids_list(&ids)).push(" ORDER BY key");
             for row in sql.build().fetch_all(pool).await.map_err(db_err)? {
                 let i = index[row.get::<&str, _>(0)];
@@ -223,8 +191,7 @@ impl SqliteStore {
             "SELECT di.run_uuid, di.dataset_uuid, d.name, d.digest, d.source_type, d.source, d.schema, d.profile \
              FROM run_dataset_inputs di JOIN datasets d ON d.dataset_uuid = di.dataset_uuid WHERE di.run_uuid IN ",
         );
-        sql.list(ids_list(&ids))
-            .push(" ORDER BY di.run_uuid, di.position");
+        sql.list(ids_list(&ids)).push(" ORDER BY di.run_uuid, di.position");
         let mut input_pos: HashMap<(String, String), (usize, usize)> = HashMap::new();
         for row in sql.build().fetch_all(pool).await.map_err(db_err)? {
             let run: String = row.get(0);
@@ -243,9 +210,8 @@ impl SqliteStore {
             });
         }
         if !input_pos.is_empty() {
-            let mut sql = Sql::new(
-                "SELECT run_uuid, dataset_uuid, key, value FROM run_dataset_input_tags WHERE run_uuid IN ",
-            );
+            let mut sql =
+                Sql::new("SELECT run_uuid, dataset_uuid, key, value FROM run_dataset_input_tags WHERE run_uuid IN ");
             sql.list(ids_list(&ids)).push(" ORDER BY key");
             for row in sql.build().fetch_all(pool).await.map_err(db_err)? {
                 if let Some((i, j)) = input_pos.get(&(row.get(0), row.get(1))) {
@@ -255,17 +221,13 @@ impl SqliteStore {
                 }
             }
         }
-        let mut sql =
-            Sql::new("SELECT run_uuid, model_id FROM run_model_inputs WHERE run_uuid IN ");
+        let mut sql = Sql::new("SELECT run_uuid, model_id FROM run_model_inputs WHERE run_uuid IN ");
         sql.list(ids_list(&ids)).push(" ORDER BY model_id");
         for row in sql.build().fetch_all(pool).await.map_err(db_err)? {
             let i = index[row.get::<&str, _>(0)];
-            runs[i].inputs.model_inputs.push(ModelInput {
-                model_id: row.get(1),
-            });
+            runs[i].inputs.model_inputs.push(ModelInput { model_id: row.get(1) });
         }
-        let mut sql =
-            Sql::new("SELECT run_uuid, model_id, step FROM run_model_outputs WHERE run_uuid IN ");
+        let mut sql = Sql::new("SELECT run_uuid, model_id, step FROM run_model_outputs WHERE run_uuid IN ");
         sql.list(ids_list(&ids)).push(" ORDER BY step, model_id");
         for row in sql.build().fetch_all(pool).await.map_err(db_err)? {
             let i = index[row.get::<&str, _>(0)];
@@ -416,13 +378,14 @@ impl SqliteStore {
         }
         for m in latest.values() {
             let (value, is_nan) = stored_value(m.value);
-            // The row-value comparison keeps the stored row when it is newer than this batch.
+            // The row-value comparison keeps the stored row when it is newer than this batch. NaN
+            // sorts below every number (as in `supersedes`), whatever the order points arrive in.
             sqlx::query(
                 "INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) VALUES (?, ?, ?, ?, ?, ?) \
                  ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan, \
                  timestamp = excluded.timestamp, step = excluded.step \
-                 WHERE (excluded.step, excluded.timestamp, CASE WHEN excluded.is_nan = 1 THEN -1e308 ELSE excluded.value END) \
-                     > (latest_metrics.step, latest_metrics.timestamp, CASE WHEN latest_metrics.is_nan = 1 THEN -1e308 ELSE latest_metrics.value END)",
+                 WHERE (excluded.step, excluded.timestamp, 1 - excluded.is_nan, excluded.value) \
+                     > (latest_metrics.step, latest_metrics.timestamp, 1 - latest_metrics.is_nan, latest_metrics.value)",
             )
             .bind(run_id)
             .bind(&m.key)
@@ -463,13 +426,12 @@ impl SqliteStore {
         let info = self.active_run(run_id).await?;
         let exp_id = parse_experiment_id(&info.experiment_id)?;
         let mut tx = self.writer.begin().await.map_err(db_err)?;
-        let mut position: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(position), -1) + 1 FROM run_dataset_inputs WHERE run_uuid = ?",
-        )
-        .bind(run_id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        let mut position: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(position), -1) + 1 FROM run_dataset_inputs WHERE run_uuid = ?")
+                .bind(run_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
         for input in datasets {
             let d = &input.dataset;
             sqlx::query(
@@ -487,14 +449,15 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-            let dataset_uuid: String =
-                sqlx::query_scalar("SELECT dataset_uuid FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?")
-                    .bind(exp_id)
-                    .bind(&d.name)
-                    .bind(&d.digest)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
+            let dataset_uuid: String = sqlx::query_scalar(
+                "SELECT dataset_uuid FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?",
+            )
+            .bind(exp_id)
+            .bind(&d.name)
+            .bind(&d.digest)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
             let inserted = sqlx::query("INSERT INTO run_dataset_inputs (run_uuid, dataset_uuid, position) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
                 .bind(run_id)
                 .bind(&dataset_uuid)
@@ -526,30 +489,26 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) async fn log_outputs_impl(
-        &self,
-        run_id: &str,
-        models: &[ModelOutput],
-    ) -> Result<()> {
+    pub(crate) async fn log_outputs_impl(&self, run_id: &str, models: &[ModelOutput]) -> Result<()> {
         self.active_run(run_id).await?;
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         for m in models {
-            sqlx::query("INSERT INTO run_model_outputs (run_uuid, model_id, step) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
-                .bind(run_id)
-                .bind(&m.model_id)
-                .bind(m.step)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+            sqlx::query(
+                "INSERT INTO run_model_outputs (run_uuid, model_id, step) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(run_id)
+            .bind(&m.model_id)
+            .bind(m.step)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         }
         tx.commit().await.map_err(db_err)?;
         Ok(())
     }
 
     pub(crate) async fn search_runs_impl(&self, q: &SearchRuns) -> Result<Page<Run>> {
-        let mut sql = Sql::new(&format!(
-            "SELECT {RUN_COLUMNS} FROM runs r WHERE r.experiment_id IN "
-        ));
+        let mut sql = Sql::new(&format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.experiment_id IN "));
         let exp_ids = q
             .experiment_ids
             .iter()
@@ -639,9 +598,7 @@ impl SqliteStore {
         max_results: u64,
     ) -> Result<Vec<MetricWithRunId>> {
         let mut sql = Sql::new("SELECT DISTINCT step FROM metrics WHERE key = ");
-        sql.text_arg(key)
-            .push(" AND run_uuid IN ")
-            .list(ids_list(run_ids));
+        sql.text_arg(key).push(" AND run_uuid IN ").list(ids_list(run_ids));
         if let Some(s) = start_step {
             sql.push(" AND step >= ").arg(Arg::Int(s));
         }
@@ -657,18 +614,28 @@ impl SqliteStore {
             .iter()
             .map(|r| r.get(0))
             .collect();
-        let sampled = sample_steps(&steps, max_results as usize);
+        let mut sampled = sample_steps(&steps, max_results as usize);
+        // As MLflow does, each run's first and last step are always kept when they are in range,
+        // so that every run's chart reaches its ends even when the runs have different lengths.
+        let mut sql = Sql::new("SELECT MIN(step), MAX(step) FROM metrics WHERE key = ");
+        sql.text_arg(key).push(" AND run_uuid IN ").list(ids_list(run_ids));
+        sql.push(" GROUP BY run_uuid");
+        let in_range = |s: i64| start_step.is_none_or(|lo| s >= lo) && end_step.is_none_or(|hi| s <= hi);
+        for row in sql.build().fetch_all(&self.reader).await.map_err(db_err)? {
+            sampled.extend(
+                [row.get::<i64, _>(0), row.get::<i64, _>(1)]
+                    .into_iter()
+                    .filter(|s| in_range(*s)),
+            );
+        }
+        sampled.sort_unstable();
+        sampled.dedup();
         if sampled.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new(
-            "SELECT run_uuid, key, value, is_nan, timestamp, step FROM metrics WHERE key = ",
-        );
-        sql.text_arg(key)
-            .push(" AND run_uuid IN ")
-            .list(ids_list(run_ids));
-        sql.push(" AND step IN ")
-            .list(sampled.iter().map(|s| Arg::Int(*s)));
+        let mut sql = Sql::new("SELECT run_uuid, key, value, is_nan, timestamp, step FROM metrics WHERE key = ");
+        sql.text_arg(key).push(" AND run_uuid IN ").list(ids_list(run_ids));
+        sql.push(" AND step IN ").list(sampled.iter().map(|s| Arg::Int(*s)));
         sql.push(" ORDER BY run_uuid, step, timestamp");
         let rows = sql.build().fetch_all(&self.reader).await.map_err(db_err)?;
         Ok(rows
@@ -689,11 +656,7 @@ impl SqliteStore {
 
 pub(crate) fn sample_steps(steps: &[i64], max: usize) -> Vec<i64> {
     if steps.len() <= max || max < 2 {
-        return steps
-            .iter()
-            .copied()
-            .take(max.max(steps.len().min(max)))
-            .collect();
+        return steps.iter().copied().take(max.max(steps.len().min(max))).collect();
     }
     let mut out = BTreeSet::new();
     let n = steps.len() - 1;

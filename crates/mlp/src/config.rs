@@ -103,8 +103,7 @@ impl Config {
         {
             fig = fig.merge(Serialized::default("database.url", url));
         }
-        fig.extract()
-            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
+        fig.extract().map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
     }
 
     pub fn database_url(&self) -> String {
@@ -163,6 +162,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API, not ours
     fn defaults_and_env() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("MLP__SERVER__PORT", "9001");

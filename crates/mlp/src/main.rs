@@ -49,8 +49,7 @@ enum Command {
 
 fn init_logging(cfg: &Config) {
     use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&cfg.log.level));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&cfg.log.level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -68,7 +67,7 @@ fn init_logging(cfg: &Config) {
 
 async fn open_store(cfg: &Config) -> anyhow::Result<SqliteStore> {
     let url = cfg.database_url();
-    if !(url.starts_with("sqlite:") || !url.contains("://")) {
+    if !url.starts_with("sqlite:") && url.contains("://") {
         anyhow::bail!(
             "unsupported database URL '{}': expected sqlite://PATH",
             redact_url(&url)
@@ -85,8 +84,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };
@@ -101,11 +99,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut cfg = Config::load(cli.config.as_ref())?;
     match cli.command {
-        Command::Server {
-            host,
-            port,
-            data_dir,
-        } => {
+        Command::Server { host, port, data_dir } => {
             if let Some(h) = host {
                 cfg.server.host = h;
             }
@@ -119,8 +113,10 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(config = ?cfg, "starting mlp server");
             let store = open_store(&cfg).await?;
             let artifacts = LocalArtifactStore::new(cfg.artifact_root())?;
+            let store = Arc::new(store);
             let state = AppState {
-                store: Arc::new(store),
+                store: store.clone(),
+                registry: store,
                 artifacts: Arc::new(artifacts),
             };
             let addr = format!("{}:{}", cfg.server.host, cfg.server.port);
