@@ -7,13 +7,13 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
-use mlp_core::Error;
 use mlp_core::wire::de_opt_string;
+use mlp_core::{Error, ErrorCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::input::{Input, required_str};
 
 #[derive(Deserialize, Default)]
@@ -79,12 +79,38 @@ pub async fn list_for_run(State(st): State<AppState>, input: Input) -> ApiResult
     let r: ListReq = input.parse()?;
     let run_id = required_str(r.run_id.filter(|s| !s.is_empty()).or(r.run_uuid), "run_id")?;
     let run = st.store.get_run(&run_id).await?;
-    let root = run.info.artifact_uri.clone();
+    list_under(&st, run.info.artifact_uri, r.path.unwrap_or_default()).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ModelDirReq {
+    #[serde(deserialize_with = "de_opt_string")]
+    artifact_directory_path: Option<String>,
+}
+
+/// `GET /api/2.0/mlflow/logged-models/{id}/artifacts/directories`: a logged model's files.
+pub async fn list_for_logged_model(
+    State(st): State<AppState>,
+    Path(model_id): Path<String>,
+    input: Input,
+) -> ApiResult<Json<Value>> {
+    let r: ModelDirReq = input.parse()?;
+    let model = st.store.get_logged_model(&model_id, false).await?;
+    list_under(
+        &st,
+        model.info.artifact_uri,
+        r.artifact_directory_path.unwrap_or_default(),
+    )
+    .await
+}
+
+/// Lists `sub` below an `mlflow-artifacts:` root, with paths relative to the root.
+async fn list_under(st: &AppState, root: String, sub: String) -> ApiResult<Json<Value>> {
     let base = root
         .strip_prefix("mlflow-artifacts:")
         .map(|p| p.trim_start_matches('/').to_string())
-        .ok_or_else(|| Error::invalid(format!("Run artifacts are not served by this server: {root}")))?;
-    let sub = r.path.unwrap_or_default();
+        .ok_or_else(|| Error::invalid(format!("These artifacts are not served by this server: {root}")))?;
     let sub = sub.trim_matches('/');
     let dir = if sub.is_empty() { base } else { format!("{base}/{sub}") };
     let files = st.artifacts.list(&dir).await?;
@@ -101,4 +127,13 @@ pub async fn list_for_run(State(st): State<AppState>, input: Input) -> ApiResult
     );
     out["root_uri"] = json!(root);
     Ok(Json(out))
+}
+
+/// Multipart uploads and presigned URLs: `server-info` advertises them as disabled, and the
+/// client falls back to proxied transfers on 501.
+pub async fn not_implemented() -> ApiError {
+    ApiError(Error::new(
+        ErrorCode::NotImplemented,
+        "Multipart uploads and presigned URLs are not enabled on this server; use proxied artifact transfers",
+    ))
 }

@@ -72,12 +72,19 @@ fn mlflow_routes() -> Router<AppState> {
         .route("/runs/log-inputs", post(log_inputs))
         .route("/runs/outputs", post(log_outputs))
         .route("/runs/search", post(search_runs).get(search_runs))
+        .route("/runs/log-model", post(log_model_legacy))
         .route("/metrics/get-history", get(get_metric_history))
         .route(
             "/metrics/get-history-bulk-interval",
             get(get_metric_history_bulk_interval),
         )
         .route("/artifacts/list", get(artifacts::list_for_run))
+        .route("/artifacts/presigned-upload-url", post(artifacts::not_implemented))
+        .route("/artifacts/presigned-download-url", post(artifacts::not_implemented))
+        .route(
+            "/logged-models/{model_id}/artifacts/directories",
+            get(artifacts::list_for_logged_model),
+        )
         .route("/logged-models", post(logged_models::create))
         .route("/logged-models/search", post(logged_models::search))
         .route(
@@ -140,6 +147,10 @@ fn artifact_routes() -> Router<AppState> {
                 .put(artifacts::upload)
                 .delete(artifacts::delete),
         )
+        .route("/mpu/create/{*path}", post(artifacts::not_implemented))
+        .route("/mpu/complete/{*path}", post(artifacts::not_implemented))
+        .route("/mpu/abort/{*path}", post(artifacts::not_implemented))
+        .route("/presigned/{*path}", get(artifacts::not_implemented))
         .layer(DefaultBodyLimit::disable())
 }
 

@@ -732,3 +732,33 @@ pub async fn get_metric_history_bulk_interval(State(st): State<AppState>, input:
     }
     Ok(Json(json!({ "metrics": metrics })))
 }
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct LogModelReq {
+    #[serde(flatten)]
+    id: RunIdReq,
+    #[serde(deserialize_with = "de_opt_string")]
+    model_json: Option<String>,
+}
+
+/// MLflow 2's `runs/log-model`: the model's MLmodel JSON is appended to the run's
+/// `mlflow.log-model.history` tag, which is where MLflow 2 clients and UIs read it from.
+pub async fn log_model_legacy(State(st): State<AppState>, input: Input) -> ApiResult<Json<Value>> {
+    let r: LogModelReq = input.parse()?;
+    let model_json = required_str(r.model_json, "model_json")?;
+    let model: Value =
+        serde_json::from_str(&model_json).map_err(|e| Error::invalid(format!("model_json is not valid JSON: {e}")))?;
+    let run_id = r.id.get()?;
+    let run = st.store.get_run(&run_id).await?;
+    let mut history: Vec<Value> = run
+        .data
+        .tags
+        .iter()
+        .find(|t| t.key == "mlflow.log-model.history")
+        .and_then(|t| serde_json::from_str(&t.value).ok())
+        .unwrap_or_default();
+    history.push(model);
+    let tag = Tag::new("mlflow.log-model.history", Value::Array(history).to_string());
+    log(&st, run_id, vec![], vec![], vec![tag]).await
+}
