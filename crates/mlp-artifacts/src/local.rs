@@ -15,6 +15,10 @@ pub struct LocalArtifactStore {
 }
 
 fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::InvalidFilename {
+        // A name too long for the file system (ENAMETOOLONG): the client's path, not a fault here.
+        return Error::invalid(format!("Invalid artifact path: {e}"));
+    }
     Error::internal(format!("artifact store: {what} {}: {e}", path.display()))
 }
 
@@ -56,7 +60,14 @@ impl ArtifactStore for LocalArtifactStore {
         // Write to a temporary sibling and rename, so readers never see a half-written file.
         let tmp = parent.join(format!(
             ".{}.upload-{}",
-            target.file_name().and_then(|n| n.to_str()).unwrap_or("f"),
+            // A prefix of the name only, so that a name near the length limit still fits.
+            target
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("f")
+                .chars()
+                .take(32)
+                .collect::<String>(),
             std::process::id() as u64 ^ rand_suffix()
         ));
         let mut file = tokio::fs::File::create(&tmp)
@@ -120,7 +131,8 @@ impl ArtifactStore for LocalArtifactStore {
             out.push(FileInfo {
                 path: name,
                 is_dir: meta.is_dir(),
-                file_size: (!meta.is_dir()).then_some(meta.len()),
+                // MLflow lists an empty file without a size.
+                file_size: (!meta.is_dir() && meta.len() > 0).then_some(meta.len()),
             });
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));

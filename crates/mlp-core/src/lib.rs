@@ -3,6 +3,7 @@
 //! store traits that every storage back-end implements. Nothing here performs I/O.
 
 pub mod error;
+pub mod jobs;
 pub mod model;
 pub mod names;
 pub mod paging;

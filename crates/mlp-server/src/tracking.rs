@@ -405,7 +405,8 @@ pub async fn log_param(State(st): State<AppState>, input: Input) -> ApiResult<Js
     let r: KeyValueReq = input.parse()?;
     let p = Tag {
         key: required_str(r.key, "key")?,
-        value: required(r.value, "value")?,
+        // MLflow accepts a param without a value as the empty string.
+        value: r.value.unwrap_or_default(),
     };
     log(&st, r.id.get()?, vec![], vec![p], vec![]).await
 }
@@ -661,13 +662,16 @@ pub async fn get_metric_history(State(st): State<AppState>, input: Input) -> Api
     )? as u64;
     let fp = paging::fingerprint(&[&run_id, &key]);
     let offset = paging::decode(r.page_token.as_deref(), fp)?;
-    let mut page = st
-        .store
-        .get_metric_history(&run_id, &key, &PageRequest { offset, limit })
-        .await?;
-    // The run id is implied by the request; MLflow leaves it out of each point.
+    // MLflow answers a missing run with an empty history rather than an error.
+    let mut page = match st.store.get_metric_history(&run_id, &key, &PageRequest { offset, limit }).await {
+        Err(e) if e.code == mlp_core::ErrorCode::ResourceDoesNotExist => Page { items: Vec::new(), has_more: false },
+        other => other?,
+    };
+    // MLflow's points carry neither the run id (implied by the request) nor the dataset.
     for m in &mut page.items {
         m.run_id = None;
+        m.dataset_name = None;
+        m.dataset_digest = None;
     }
     Ok(page_json("metrics", page, Some(paging::encode(offset + limit, fp))))
 }

@@ -198,7 +198,9 @@ impl SqliteStore {
         sql.push(" ORDER BY ");
         let mut has_id = false;
         if q.order_by.is_empty() {
-            sql.push("e.creation_time DESC, ");
+            // MLflow's default order.
+            sql.push("e.last_update_time DESC, e.experiment_id DESC, ");
+            has_id = true;
         }
         for o in &q.order_by {
             let column = experiment_column(&o.key)?;

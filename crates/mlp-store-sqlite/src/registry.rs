@@ -12,6 +12,8 @@ use sqlx::sqlite::SqliteRow;
 use crate::query::{Arg, Sql, compare, kv_clause, order_term};
 use crate::{SqliteStore, db_err, is_unique_violation, now_ms};
 
+const PROMPT_TAG: &str = "mlflow.prompt.is_prompt";
+
 const MODEL_COLUMNS: &str = "rm.name, rm.creation_timestamp, rm.last_updated_timestamp, rm.description, rm.user_id";
 const VERSION_COLUMNS: &str = "mv.name, mv.version, mv.creation_timestamp, mv.last_updated_timestamp, mv.description, \
      mv.user_id, mv.current_stage, mv.source, mv.run_id, mv.run_link, mv.status, mv.storage_location, mv.model_id";
@@ -235,18 +237,17 @@ fn version_clause(sql: &mut Sql, c: &Clause) -> Result<()> {
             }
         }
         Entity::Tag => {
-            let exists = if c.op == Comparator::IsNull {
-                "NOT EXISTS"
-            } else {
-                "EXISTS"
-            };
+            // See PROMPT_TAG: `!= 'true'` on it means "no such tag with that value".
+            let prompt = c.op == Comparator::Ne && c.key == PROMPT_TAG;
+            let exists = if c.op == Comparator::IsNull || prompt { "NOT EXISTS" } else { "EXISTS" };
+            let op = if prompt { Comparator::Eq } else { c.op };
             sql.push(&format!(
                 "{exists} (SELECT 1 FROM model_version_tags kv WHERE kv.name = mv.name AND kv.version = mv.version AND kv.key = "
             ))
             .text_arg(&c.key);
-            if !matches!(c.op, Comparator::IsNull | Comparator::IsNotNull) {
+            if !matches!(op, Comparator::IsNull | Comparator::IsNotNull) {
                 sql.push(" AND ");
-                compare(sql, "kv.value", c.op, &c.value)?;
+                compare(sql, "kv.value", op, &c.value)?;
             }
             sql.push(")");
             Ok(())
@@ -373,9 +374,9 @@ impl RegistryStore for SqliteStore {
             sql.push(" AND ");
             match c.entity {
                 Entity::Attribute => compare(&mut sql, model_column(&c.key)?, c.op, &c.value)?,
-                // Unlike runs, `tags.k != 'v'` also matches models without the tag: the client
-                // appends `tags.`mlflow.prompt.is_prompt` != 'true'` to every search.
-                Entity::Tag if c.op == Comparator::Ne => {
+                // The client appends `tags.`mlflow.prompt.is_prompt` != 'true'` to every search;
+                // MLflow reads it as "not a prompt", which models without the tag are too.
+                Entity::Tag if c.op == Comparator::Ne && c.key == PROMPT_TAG => {
                     sql.push(
                         "NOT EXISTS (SELECT 1 FROM registered_model_tags kv WHERE kv.name = rm.name AND kv.key = ",
                     )

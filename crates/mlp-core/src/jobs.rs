@@ -1,0 +1,427 @@
+//! Jobs: training and data-processing workloads. The spec a user submits, its validation (a bad
+//! spec is refused before anything is queued), the job's state machine, and the store trait that
+//! keeps jobs durable in the metadata database.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Page, PageRequest};
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JobKind {
+    Training,
+    DataProcessing,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Training => "training",
+            JobKind::DataProcessing => "data-processing",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "training" => Some(Self::Training),
+            "data-processing" => Some(Self::DataProcessing),
+            _ => None,
+        }
+    }
+    /// The node group a job of this kind runs on unless it asks for another; these are the
+    /// names the infrastructure gives its node groups.
+    pub fn default_node_group(self, gpu: bool) -> &'static str {
+        match (self, gpu) {
+            (_, true) => "gpu",
+            (JobKind::Training, false) => "compute",
+            (JobKind::DataProcessing, false) => "data",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobState {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl JobState {
+    pub const ALL: [JobState; 5] = [
+        JobState::Queued,
+        JobState::Running,
+        JobState::Succeeded,
+        JobState::Failed,
+        JobState::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "QUEUED",
+            JobState::Running => "RUNNING",
+            JobState::Succeeded => "SUCCEEDED",
+            JobState::Failed => "FAILED",
+            JobState::Cancelled => "CANCELLED",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+    pub fn is_terminal(self) -> bool {
+        matches!(self, JobState::Succeeded | JobState::Failed | JobState::Cancelled)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Resources {
+    /// CPU cores, e.g. 0.5 or 2.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<f64>,
+    /// Memory in Kubernetes notation, e.g. `512Mi`, `2Gi`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<u32>,
+}
+
+/// What a user submits.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct JobSpec {
+    pub name: String,
+    pub kind: Option<JobKind>,
+    /// Container image (Kubernetes executor); the local executor runs `command` directly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    pub command: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    pub resources: Resources,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_group: Option<String>,
+    pub timeout_seconds: u64,
+    pub max_retries: u32,
+    /// Experiment to log into, by name (created if missing); the Default experiment otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub experiment_name: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Data processing only: run as N shards (an Indexed Job on Kubernetes).
+    pub shards: u32,
+}
+
+pub const MAX_TIMEOUT_SECONDS: u64 = 7 * 24 * 3600;
+pub const DEFAULT_TIMEOUT_SECONDS: u64 = 24 * 3600;
+pub const MAX_RETRIES: u32 = 10;
+pub const MAX_SHARDS: u32 = 1000;
+
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+fn valid_quantity(s: &str) -> bool {
+    let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &s[digits.len()..];
+    !digits.is_empty()
+        && digits.parse::<f64>().map(|v| v > 0.0).unwrap_or(false)
+        && ["", "Ki", "Mi", "Gi", "Ti", "k", "M", "G", "T"].contains(&unit)
+}
+
+impl JobSpec {
+    /// Fills defaults and refuses what could never run, with a message naming the field.
+    pub fn validate(mut self) -> Result<Self> {
+        let bad = |m: String| Err(Error::invalid(m));
+        self.name = self.name.trim().to_string();
+        if self.name.is_empty() {
+            return bad("Job 'name' is required".into());
+        }
+        if !is_dns_label(&self.name) {
+            return bad(format!(
+                "Job name '{}' must be a DNS label: lowercase letters, digits and '-', at most 63 characters",
+                self.name
+            ));
+        }
+        let Some(kind) = self.kind else {
+            return bad("Job 'kind' is required: 'training' or 'data-processing'".into());
+        };
+        if self.command.is_empty() || self.command[0].trim().is_empty() {
+            return bad("Job 'command' must name a program to run".into());
+        }
+        if let Some(image) = &self.image
+            && (image.trim().is_empty() || image.contains(char::is_whitespace))
+        {
+            return bad(format!("Invalid image '{image}'"));
+        }
+        for key in self.env.keys() {
+            let ok = !key.is_empty()
+                && !key.starts_with(|c: char| c.is_ascii_digit())
+                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !ok {
+                return bad(format!("Invalid environment variable name '{key}'"));
+            }
+        }
+        if let Some(cpu) = self.resources.cpu
+            && !(cpu > 0.0 && cpu <= 256.0)
+        {
+            return bad(format!("resources.cpu must be between 0 and 256 cores, got {cpu}"));
+        }
+        if let Some(mem) = &self.resources.memory
+            && !valid_quantity(mem)
+        {
+            return bad(format!(
+                "resources.memory '{mem}' is not a quantity such as 512Mi or 2Gi"
+            ));
+        }
+        if let Some(gpu) = self.resources.gpu
+            && gpu > 16
+        {
+            return bad(format!("resources.gpu must be at most 16, got {gpu}"));
+        }
+        if let Some(group) = &self.node_group
+            && !is_dns_label(group)
+        {
+            return bad(format!("Invalid node_group '{group}'"));
+        }
+        if self.timeout_seconds == 0 {
+            self.timeout_seconds = DEFAULT_TIMEOUT_SECONDS;
+        }
+        if self.timeout_seconds > MAX_TIMEOUT_SECONDS {
+            return bad(format!("timeout_seconds must be at most {MAX_TIMEOUT_SECONDS}"));
+        }
+        if self.max_retries > MAX_RETRIES {
+            return bad(format!("max_retries must be at most {MAX_RETRIES}"));
+        }
+        if self.shards == 0 {
+            self.shards = 1;
+        }
+        if self.shards > 1 && kind != JobKind::DataProcessing {
+            return bad("Only data-processing jobs can be sharded".into());
+        }
+        if self.shards > MAX_SHARDS {
+            return bad(format!("shards must be at most {MAX_SHARDS}"));
+        }
+        for (k, v) in &self.labels {
+            if k.is_empty() || k.len() > 63 || v.len() > 63 {
+                return bad(format!(
+                    "Invalid label '{k}={v}': keys and values are at most 63 characters"
+                ));
+            }
+        }
+        Ok(self)
+    }
+
+    pub fn kind(&self) -> JobKind {
+        self.kind.unwrap_or(JobKind::Training)
+    }
+
+    pub fn node_group(&self) -> String {
+        self.node_group.clone().unwrap_or_else(|| {
+            self.kind()
+                .default_node_group(self.resources.gpu.unwrap_or(0) > 0)
+                .to_string()
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Job {
+    pub job_id: String,
+    #[serde(flatten)]
+    pub spec: JobSpec,
+    pub state: JobState,
+    pub created_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<i64>,
+    pub attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub experiment_id: Option<String>,
+    pub cancel_requested: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker_id: Option<String>,
+    /// Until when the worker running it holds it; past that, another worker may take it over.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lease_expires_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct JobQuery {
+    pub state: Option<JobState>,
+    pub kind: Option<JobKind>,
+    pub page: PageRequest,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub state: JobState,
+    pub exit_code: Option<i32>,
+    pub reason: Option<String>,
+}
+
+#[async_trait]
+pub trait JobStore: Send + Sync + 'static {
+    async fn insert_job(&self, job: &Job) -> Result<()>;
+    async fn get_job(&self, job_id: &str) -> Result<Job>;
+    async fn list_jobs(&self, q: &JobQuery) -> Result<Page<Job>>;
+    /// QUEUED jobs, and RUNNING jobs whose lease has expired, oldest first.
+    async fn runnable_jobs(&self, now_ms: i64, limit: u64) -> Result<Vec<Job>>;
+    /// Takes a job for `worker_id` if it is QUEUED, or RUNNING with an expired lease: the state
+    /// becomes RUNNING, attempts grows by one. `None` if another worker holds it or it ended.
+    /// The conditional update is what makes a job never run twice at once.
+    async fn claim_job(&self, job_id: &str, worker_id: &str, now_ms: i64, lease_ms: i64) -> Result<Option<Job>>;
+    /// Extends the lease while the worker runs the job; false if the worker no longer holds it.
+    async fn renew_lease(&self, job_id: &str, worker_id: &str, until_ms: i64) -> Result<bool>;
+    /// Ends an attempt held by `worker_id`: terminal, or back to QUEUED for a retry.
+    async fn finish_attempt(&self, job_id: &str, worker_id: &str, outcome: &Outcome, now_ms: i64) -> Result<Job>;
+    /// Asks for cancellation; a QUEUED job is cancelled at once.
+    async fn request_cancel(&self, job_id: &str, now_ms: i64) -> Result<Job>;
+    async fn set_job_run(&self, job_id: &str, run_id: &str, experiment_id: &str) -> Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> JobSpec {
+        JobSpec {
+            name: "train-1".into(),
+            kind: Some(JobKind::Training),
+            command: vec!["python".into(), "train.py".into()],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn defaults_are_filled() {
+        let s = spec().validate().unwrap();
+        assert_eq!(s.timeout_seconds, DEFAULT_TIMEOUT_SECONDS);
+        assert_eq!(s.shards, 1);
+        assert_eq!(s.node_group(), "compute");
+    }
+
+    #[test]
+    fn bad_specs_are_refused_with_the_field_named() {
+        let cases: Vec<(JobSpec, &str)> = vec![
+            (
+                JobSpec {
+                    name: "".into(),
+                    ..spec()
+                },
+                "name",
+            ),
+            (
+                JobSpec {
+                    name: "Bad_Name".into(),
+                    ..spec()
+                },
+                "DNS label",
+            ),
+            (JobSpec { kind: None, ..spec() }, "kind"),
+            (
+                JobSpec {
+                    command: vec![],
+                    ..spec()
+                },
+                "command",
+            ),
+            (
+                JobSpec {
+                    resources: Resources {
+                        cpu: Some(-1.0),
+                        ..Default::default()
+                    },
+                    ..spec()
+                },
+                "cpu",
+            ),
+            (
+                JobSpec {
+                    resources: Resources {
+                        memory: Some("lots".into()),
+                        ..Default::default()
+                    },
+                    ..spec()
+                },
+                "memory",
+            ),
+            (JobSpec { shards: 4, ..spec() }, "sharded"),
+            (
+                JobSpec {
+                    max_retries: 99,
+                    ..spec()
+                },
+                "max_retries",
+            ),
+            (
+                JobSpec {
+                    timeout_seconds: MAX_TIMEOUT_SECONDS + 1,
+                    ..spec()
+                },
+                "timeout",
+            ),
+            (
+                JobSpec {
+                    env: [("1X".to_string(), "v".to_string())].into(),
+                    ..spec()
+                },
+                "environment",
+            ),
+        ];
+        for (s, needle) in cases {
+            let e = s.validate().unwrap_err();
+            assert_eq!(e.code, crate::ErrorCode::InvalidParameterValue);
+            assert!(e.message.contains(needle), "{} does not mention {needle}", e.message);
+        }
+    }
+
+    #[test]
+    fn node_groups_follow_kind_and_gpu() {
+        let d = JobSpec {
+            kind: Some(JobKind::DataProcessing),
+            shards: 3,
+            ..spec()
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(d.node_group(), "data");
+        let g = JobSpec {
+            resources: Resources {
+                gpu: Some(1),
+                ..Default::default()
+            },
+            ..spec()
+        };
+        assert_eq!(g.node_group(), "gpu");
+    }
+
+    #[test]
+    fn quantities() {
+        assert!(valid_quantity("512Mi"));
+        assert!(valid_quantity("2Gi"));
+        assert!(valid_quantity("1000"));
+        assert!(!valid_quantity("Mi"));
+        assert!(!valid_quantity("2Xi"));
+    }
+}

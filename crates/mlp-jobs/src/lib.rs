@@ -1,0 +1,422 @@
+//! Jobs: a user submits a spec; the platform records it (durably, in the metadata store),
+//! creates its MLflow run, and wakes a worker through the queue. A worker claims the job with a
+//! lease (a conditional update, so a job never runs twice at once), runs one attempt with an
+//! executor, renews the lease while it runs, and records how it ended. A worker that dies stops
+//! renewing; once its lease runs out another worker takes the job over, so nothing is lost.
+
+pub mod local;
+pub mod queue;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use mlp_artifacts::ArtifactStore;
+use mlp_core::jobs::*;
+use mlp_core::model::{RunStatus, Tag};
+use mlp_core::store::{CreateRun, TrackingStore, UpdateRun};
+use mlp_core::{Error, ErrorCode, Result};
+use tokio_util::sync::CancellationToken;
+
+pub use local::LocalExecutor;
+pub use queue::{Delivery, InProcessQueue, Queue, RedisQueue};
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// What an executor gets for one attempt besides the job.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub number: u32,
+    /// MLFLOW_TRACKING_URI, MLFLOW_RUN_ID, MLFLOW_EXPERIMENT_ID, MLP_JOB_ID, MLP_JOB_ATTEMPT.
+    pub env: BTreeMap<String, String>,
+    /// Artifact path under which this attempt's logs go (`…/artifacts/logs/attempt-N`).
+    pub log_prefix: String,
+}
+
+#[async_trait]
+pub trait Executor: Send + Sync + 'static {
+    /// Runs one attempt to its end. `cancel` fires when the job is cancelled or the worker lost
+    /// its lease; the executor then stops the workload and answers CANCELLED.
+    async fn run(&self, job: &Job, attempt: &Attempt, cancel: CancellationToken) -> Outcome;
+    fn describe(&self) -> String;
+}
+
+/// The artifact-store path behind a run's `mlflow-artifacts:/…` URI.
+pub fn proxied_path(artifact_uri: &str) -> Option<String> {
+    artifact_uri
+        .strip_prefix("mlflow-artifacts:")
+        .map(|p| p.trim_start_matches('/').to_string())
+}
+
+/// Submission, cancellation and reading of jobs: what the API and the CLI call.
+#[derive(Clone)]
+pub struct JobService {
+    pub tracking: Arc<dyn TrackingStore>,
+    pub jobs: Arc<dyn JobStore>,
+    pub queue: Arc<dyn Queue>,
+    pub artifacts: Arc<dyn ArtifactStore>,
+}
+
+impl JobService {
+    pub async fn submit(&self, spec: JobSpec) -> Result<Job> {
+        let spec = spec.validate()?;
+        let experiment_id = match spec.experiment_name.as_deref().filter(|n| !n.trim().is_empty()) {
+            None => "0".to_string(),
+            Some(name) => match self.tracking.get_experiment_by_name(name).await {
+                Ok(e) => e.experiment_id,
+                Err(e) if e.code == ErrorCode::ResourceDoesNotExist => {
+                    match self.tracking.create_experiment(name, None, &[]).await {
+                        Ok(id) => id,
+                        // Created concurrently by another submission.
+                        Err(e) if e.code == ErrorCode::ResourceAlreadyExists => {
+                            self.tracking.get_experiment_by_name(name).await?.experiment_id
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        let job_id = format!("j-{}", uuid::Uuid::now_v7().simple());
+        let mut tags = vec![
+            Tag::new("mlp.job_id", job_id.clone()),
+            Tag::new("mlp.job_kind", spec.kind().as_str()),
+            Tag::new("mlflow.source.type", "JOB"),
+            Tag::new("mlflow.source.name", spec.command.join(" ")),
+        ];
+        tags.extend(
+            spec.labels
+                .iter()
+                .map(|(k, v)| Tag::new(format!("mlp.label.{k}"), v.clone())),
+        );
+        let run = self
+            .tracking
+            .create_run(&CreateRun {
+                experiment_id: experiment_id.clone(),
+                user_id: "mlp-jobs".into(),
+                run_name: Some(spec.name.clone()),
+                start_time: now_ms(),
+                tags,
+            })
+            .await?;
+        self.tracking
+            .update_run(&UpdateRun {
+                run_id: run.info.run_id.clone(),
+                status: Some(RunStatus::Scheduled),
+                ..Default::default()
+            })
+            .await?;
+        let job = Job {
+            job_id: job_id.clone(),
+            spec,
+            state: JobState::Queued,
+            created_at: now_ms(),
+            started_at: None,
+            finished_at: None,
+            attempts: 0,
+            exit_code: None,
+            reason: None,
+            run_id: Some(run.info.run_id),
+            experiment_id: Some(experiment_id),
+            cancel_requested: false,
+            worker_id: None,
+            lease_expires_at: None,
+        };
+        self.jobs.insert_job(&job).await?;
+        // The job is durable now; if the wake-up is lost, workers find it by polling the store.
+        if let Err(e) = self.queue.publish(&job_id).await {
+            tracing::warn!(job_id, error = %e, "queue publish failed; workers will find the job by polling");
+        }
+        tracing::info!(job_id, kind = job.spec.kind().as_str(), "job submitted");
+        Ok(job)
+    }
+
+    pub async fn cancel(&self, job_id: &str) -> Result<Job> {
+        let job = self.jobs.request_cancel(job_id, now_ms()).await?;
+        if job.state == JobState::Cancelled
+            && let Some(run_id) = &job.run_id
+        {
+            let _ = self
+                .tracking
+                .update_run(&UpdateRun {
+                    run_id: run_id.clone(),
+                    status: Some(RunStatus::Killed),
+                    end_time: Some(now_ms()),
+                    run_name: None,
+                })
+                .await;
+        }
+        Ok(job)
+    }
+
+    /// The artifact path of an attempt's log stream (`stdout` or `stderr`).
+    pub async fn log_path(&self, job: &Job, attempt: Option<u32>, shard: Option<u32>, stream: &str) -> Result<String> {
+        if !matches!(stream, "stdout" | "stderr") {
+            return Err(Error::invalid(format!(
+                "Invalid log stream '{stream}': expected stdout or stderr"
+            )));
+        }
+        let run_id = job
+            .run_id
+            .as_deref()
+            .ok_or_else(|| Error::not_found("The job has no run yet"))?;
+        let run = self.tracking.get_run(run_id).await?;
+        let base = proxied_path(&run.info.artifact_uri)
+            .ok_or_else(|| Error::invalid("The job's run does not keep its artifacts on this server"))?;
+        let attempt = attempt.unwrap_or(job.attempts.max(1));
+        let shard = match (job.spec.shards > 1, shard) {
+            (true, s) => format!("/shard-{}", s.unwrap_or(0)),
+            (false, _) => String::new(),
+        };
+        Ok(format!("{base}/logs/attempt-{attempt}{shard}/{stream}.log"))
+    }
+}
+
+/// Tunables of a worker.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub worker_id: String,
+    pub max_concurrent: usize,
+    pub lease: Duration,
+    pub poll: Duration,
+    pub tracking_uri: String,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            worker_id: format!(
+                "worker-{}-{}",
+                std::process::id(),
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            ),
+            max_concurrent: 2,
+            lease: Duration::from_secs(30),
+            poll: Duration::from_secs(1),
+            tracking_uri: "http://127.0.0.1:8000".into(),
+        }
+    }
+}
+
+pub struct Worker {
+    pub service: JobService,
+    pub executor: Arc<dyn Executor>,
+    pub config: WorkerConfig,
+}
+
+impl Worker {
+    /// Runs until `shutdown` fires; jobs in flight are then stopped and left for another worker
+    /// (their lease runs out), so a stopped worker loses nothing.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let slots = Arc::new(tokio::sync::Semaphore::new(self.config.max_concurrent));
+        tracing::info!(
+            worker_id = self.config.worker_id,
+            queue = self.service.queue.describe(),
+            executor = self.executor.describe(),
+            "worker started"
+        );
+        let mut tasks = tokio::task::JoinSet::new();
+        while !shutdown.is_cancelled() {
+            let deliveries = tokio::select! {
+                d = self.service.queue.receive(&self.config.worker_id, self.config.poll) => d,
+                _ = shutdown.cancelled() => break,
+            };
+            let mut candidates: Vec<(String, Option<Delivery>)> = match deliveries {
+                Ok(d) => d.into_iter().map(|d| (d.job_id.clone(), Some(d))).collect(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "queue receive failed");
+                    tokio::time::sleep(self.config.poll).await;
+                    Vec::new()
+                }
+            };
+            // The safety net: jobs whose wake-up was lost, retries that are due, and jobs of
+            // workers whose lease ran out.
+            match self.service.jobs.runnable_jobs(now_ms(), 16).await {
+                Ok(jobs) => {
+                    for j in jobs {
+                        if !candidates.iter().any(|(id, _)| *id == j.job_id) {
+                            candidates.push((j.job_id, None));
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot list runnable jobs"),
+            }
+            for (job_id, delivery) in candidates {
+                let Ok(permit) = slots.clone().acquire_owned().await else {
+                    break;
+                };
+                let lease_ms = self.config.lease.as_millis() as i64;
+                match self
+                    .service
+                    .jobs
+                    .claim_job(&job_id, &self.config.worker_id, now_ms(), lease_ms)
+                    .await
+                {
+                    Ok(Some(job)) => {
+                        let me = self.clone();
+                        let stop = shutdown.clone();
+                        tasks.spawn(async move {
+                            me.run_attempt(job, stop).await;
+                            if let Some(d) = delivery {
+                                let _ = me.service.queue.ack(&d).await;
+                            }
+                            drop(permit);
+                        });
+                    }
+                    Ok(None) => {
+                        drop(permit);
+                        // Held by a live worker, waiting for a retry, or ended: in every case
+                        // the store, not this message, now says what happens next.
+                        if let Some(d) = delivery {
+                            let _ = self.service.queue.ack(&d).await;
+                        }
+                    }
+                    Err(e) => {
+                        drop(permit);
+                        tracing::warn!(job_id, error = %e, "cannot claim job");
+                    }
+                }
+            }
+            while tasks.try_join_next().is_some() {}
+        }
+        tasks.shutdown().await;
+        tracing::info!(worker_id = self.config.worker_id, "worker stopped");
+    }
+
+    async fn run_attempt(&self, job: Job, shutdown: CancellationToken) {
+        let worker_id = self.config.worker_id.clone();
+        let tracking = &self.service.tracking;
+        let run_id = job.run_id.clone().unwrap_or_default();
+        let experiment_id = job.experiment_id.clone().unwrap_or_else(|| "0".into());
+        tracing::info!(
+            job_id = job.job_id,
+            attempt = job.attempts,
+            worker_id,
+            "job attempt started"
+        );
+        let log_prefix = match tracking.get_run(&run_id).await {
+            Ok(run) => proxied_path(&run.info.artifact_uri)
+                .map(|p| format!("{p}/logs/attempt-{}", job.attempts))
+                .unwrap_or_else(|| format!("jobs/{}/logs/attempt-{}", job.job_id, job.attempts)),
+            Err(_) => format!("jobs/{}/logs/attempt-{}", job.job_id, job.attempts),
+        };
+        let _ = tracking
+            .update_run(&UpdateRun {
+                run_id: run_id.clone(),
+                status: Some(RunStatus::Running),
+                ..Default::default()
+            })
+            .await;
+        let mut env = BTreeMap::new();
+        env.insert("MLFLOW_TRACKING_URI".to_string(), self.config.tracking_uri.clone());
+        env.insert("MLFLOW_RUN_ID".to_string(), run_id.clone());
+        env.insert("MLFLOW_EXPERIMENT_ID".to_string(), experiment_id);
+        env.insert("MLP_JOB_ID".to_string(), job.job_id.clone());
+        env.insert("MLP_JOB_ATTEMPT".to_string(), job.attempts.to_string());
+        let attempt = Attempt {
+            number: job.attempts,
+            env,
+            log_prefix,
+        };
+
+        // Heartbeat: renew the lease, and stop the workload when the job is cancelled, the
+        // lease is lost, or the worker shuts down.
+        let cancel = CancellationToken::new();
+        let heartbeat = {
+            let jobs = self.service.jobs.clone();
+            let cancel = cancel.clone();
+            let job_id = job.job_id.clone();
+            let worker_id = worker_id.clone();
+            let lease = self.config.lease;
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                let every = (lease / 3).max(Duration::from_millis(200));
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(every) => {}
+                        _ = cancel.cancelled() => return,
+                        _ = shutdown.cancelled() => { cancel.cancel(); return; }
+                    }
+                    match jobs.get_job(&job_id).await {
+                        Ok(j) if j.cancel_requested => {
+                            tracing::info!(job_id, "cancel requested");
+                            cancel.cancel();
+                            return;
+                        }
+                        _ => {}
+                    }
+                    match jobs
+                        .renew_lease(&job_id, &worker_id, now_ms() + lease.as_millis() as i64)
+                        .await
+                    {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::warn!(job_id, "lease lost; stopping the attempt");
+                            cancel.cancel();
+                            return;
+                        }
+                        // A store hiccup: keep going, the lease has slack for a few of these.
+                        Err(e) => tracing::warn!(job_id, error = %e, "cannot renew lease"),
+                    }
+                }
+            })
+        };
+        let outcome = self.executor.run(&job, &attempt, cancel.clone()).await;
+        cancel.cancel();
+        let _ = heartbeat.await;
+
+        if shutdown.is_cancelled() && outcome.state == JobState::Cancelled {
+            // Not the user's cancel: leave the job RUNNING so its lease runs out and another
+            // worker takes it over.
+            tracing::info!(job_id = job.job_id, "worker shutting down; the job will be taken over");
+            return;
+        }
+        match self
+            .service
+            .jobs
+            .finish_attempt(&job.job_id, &worker_id, &outcome, now_ms())
+            .await
+        {
+            Ok(done) => {
+                tracing::info!(
+                    job_id = done.job_id,
+                    state = done.state.as_str(),
+                    attempts = done.attempts,
+                    exit_code = ?done.exit_code,
+                    reason = ?done.reason,
+                    "job attempt finished"
+                );
+                if done.state.is_terminal() {
+                    let status = match done.state {
+                        JobState::Succeeded => RunStatus::Finished,
+                        JobState::Cancelled => RunStatus::Killed,
+                        _ => RunStatus::Failed,
+                    };
+                    let _ = tracking
+                        .update_run(&UpdateRun {
+                            run_id,
+                            status: Some(status),
+                            end_time: Some(now_ms()),
+                            run_name: None,
+                        })
+                        .await;
+                } else {
+                    let _ = tracking
+                        .update_run(&UpdateRun {
+                            run_id,
+                            status: Some(RunStatus::Scheduled),
+                            ..Default::default()
+                        })
+                        .await;
+                }
+            }
+            Err(e) => tracing::warn!(job_id = job.job_id, error = %e, "cannot record the end of the attempt"),
+        }
+    }
+}
