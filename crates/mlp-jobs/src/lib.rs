@@ -4,6 +4,7 @@
 //! executor, renews the lease while it runs, and records how it ended. A worker that dies stops
 //! renewing; once its lease runs out another worker takes the job over, so nothing is lost.
 
+pub mod kubernetes;
 pub mod local;
 pub mod queue;
 
@@ -285,7 +286,9 @@ impl Worker {
             }
             while tasks.try_join_next().is_some() {}
         }
-        tasks.shutdown().await;
+        // In-flight attempts see the shutdown, stop their workload and return; waiting for
+        // them (rather than aborting) lets each one record its end and acknowledge its entry.
+        while tasks.join_next().await.is_some() {}
         tracing::info!(worker_id = self.config.worker_id, "worker stopped");
     }
 

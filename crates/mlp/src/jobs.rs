@@ -1,0 +1,364 @@
+//! Jobs in the binary: building the job service and workers from the configuration, and the
+//! `mlp job …` commands, which talk to a server over its HTTP API.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use mlp_artifacts::ArtifactStore;
+use mlp_core::jobs::{JobKind, JobSpec, Resources};
+use mlp_jobs::{InProcessQueue, JobService, LocalExecutor, Queue, RedisQueue, Worker, WorkerConfig};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, redact_url};
+use crate::stores::Stores;
+
+/// The queue: Redis Streams when `redis.url` is set, in-process otherwise.
+pub async fn job_service(
+    cfg: &Config,
+    stores: &Stores,
+    artifacts: Arc<dyn ArtifactStore>,
+) -> anyhow::Result<JobService> {
+    let queue: Arc<dyn Queue> = match cfg.redis.resolved_url()? {
+        Some(url) => {
+            let lease = Duration::from_secs(cfg.worker.lease_seconds.max(1));
+            Arc::new(
+                RedisQueue::connect(&url, None, lease)
+                    .await
+                    .with_context(|| format!("cannot connect to Redis at {}", redact_url(&url)))?,
+            )
+        }
+        None => Arc::new(InProcessQueue::default()),
+    };
+    Ok(JobService {
+        tracking: stores.tracking.clone(),
+        jobs: stores.jobs.clone(),
+        queue,
+        artifacts,
+    })
+}
+
+pub fn worker(cfg: &Config, service: JobService) -> anyhow::Result<Arc<Worker>> {
+    let w = &cfg.worker;
+    let executor: Arc<dyn mlp_jobs::Executor> = match w.executor.as_str() {
+        "local" => Arc::new(LocalExecutor {
+            work_dir: w.work_dir.clone().unwrap_or_else(|| cfg.data_dir.join("jobs")),
+            cwd: None,
+            grace: Duration::from_secs(w.grace_seconds),
+            artifacts: service.artifacts.clone(),
+            log_flush_every: Duration::from_secs(2),
+        }),
+        other => bail!("unsupported worker.executor '{other}': expected 'local'"),
+    };
+    let tracking_uri = w.tracking_uri.clone().unwrap_or_else(|| {
+        let host = match cfg.server.host.as_str() {
+            "0.0.0.0" | "::" | "" => "127.0.0.1",
+            h => h,
+        };
+        format!("http://{host}:{}", cfg.server.port)
+    });
+    Ok(Arc::new(Worker {
+        service,
+        executor,
+        config: WorkerConfig {
+            max_concurrent: w.max_concurrent.max(1),
+            lease: Duration::from_secs(w.lease_seconds.max(1)),
+            tracking_uri,
+            ..WorkerConfig::default()
+        },
+    }))
+}
+
+/// Starts a worker in the background until `shutdown`.
+pub fn spawn_worker(worker: Arc<Worker>, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(worker.run(shutdown))
+}
+
+#[derive(Args)]
+pub struct JobArgs {
+    /// The platform's URL (also MLP_SERVER, or MLFLOW_TRACKING_URI).
+    #[arg(long, global = true, env = "MLP_SERVER")]
+    server: Option<String>,
+    #[command(subcommand)]
+    command: JobCommand,
+}
+
+#[derive(Subcommand)]
+enum JobCommand {
+    /// Submit a job: `mlp job submit --name train --kind training -- python train.py`.
+    Submit(SubmitArgs),
+    /// List jobs, newest first.
+    List {
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        max_results: u32,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one job as JSON.
+    Get { job_id: String },
+    /// Print a job's log (stdout by default); --follow tails it until the job ends.
+    Logs {
+        job_id: String,
+        #[arg(long, default_value = "stdout")]
+        stream: String,
+        #[arg(long)]
+        attempt: Option<u32>,
+        #[arg(long)]
+        shard: Option<u32>,
+        #[arg(long, short)]
+        follow: bool,
+    },
+    /// Cancel a job (SIGTERM, then SIGKILL after the grace period).
+    Cancel { job_id: String },
+}
+
+#[derive(Args)]
+struct SubmitArgs {
+    /// A JSON spec file; flags override its fields.
+    #[arg(long, short)]
+    file: Option<PathBuf>,
+    #[arg(long)]
+    name: Option<String>,
+    /// training or data-processing.
+    #[arg(long)]
+    kind: Option<String>,
+    #[arg(long)]
+    image: Option<String>,
+    /// Experiment to log into (created if missing).
+    #[arg(long)]
+    experiment: Option<String>,
+    #[arg(long)]
+    cpu: Option<f64>,
+    #[arg(long)]
+    memory: Option<String>,
+    #[arg(long)]
+    gpu: Option<u32>,
+    #[arg(long)]
+    node_group: Option<String>,
+    #[arg(long)]
+    timeout: Option<u64>,
+    #[arg(long)]
+    retries: Option<u32>,
+    #[arg(long)]
+    shards: Option<u32>,
+    /// KEY=VALUE, repeatable.
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// KEY=VALUE, repeatable.
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    labels: Vec<String>,
+    /// Wait for the job to end and exit non-zero unless it succeeded.
+    #[arg(long)]
+    wait: bool,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true)]
+    command: Vec<String>,
+}
+
+fn pairs(items: &[String], what: &str) -> anyhow::Result<BTreeMap<String, String>> {
+    items
+        .iter()
+        .map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .with_context(|| format!("--{what} '{kv}' must be KEY=VALUE"))
+        })
+        .collect()
+}
+
+fn server_url(arg: Option<String>) -> String {
+    arg.or_else(|| {
+        std::env::var("MLFLOW_TRACKING_URI")
+            .ok()
+            .filter(|u| u.starts_with("http"))
+    })
+    .unwrap_or_else(|| "http://127.0.0.1:8000".into())
+    .trim_end_matches('/')
+    .to_string()
+}
+
+/// Sends a request and turns an API error into a readable message.
+async fn call(req: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response> {
+    let resp = req
+        .send()
+        .await
+        .context("cannot reach the server (is `mlp server` running? see --server)")?;
+    if resp.status().is_success() {
+        return Ok(resp);
+    }
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    let code = body["error_code"].as_str().unwrap_or("ERROR");
+    let message = body["message"].as_str().unwrap_or("");
+    bail!("{code} ({status}): {message}")
+}
+
+pub async fn run(args: JobArgs) -> anyhow::Result<()> {
+    let base = server_url(args.server);
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
+    match args.command {
+        JobCommand::Submit(s) => {
+            let mut spec: JobSpec = match &s.file {
+                Some(f) => serde_json::from_str(
+                    &std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?,
+                )
+                .with_context(|| format!("{} is not a valid job spec", f.display()))?,
+                None => JobSpec::default(),
+            };
+            if let Some(v) = s.name {
+                spec.name = v;
+            }
+            if let Some(k) = s.kind {
+                spec.kind = Some(
+                    JobKind::parse(&k)
+                        .with_context(|| format!("--kind '{k}': expected training or data-processing"))?,
+                );
+            }
+            spec.image = s.image.or(spec.image);
+            spec.experiment_name = s.experiment.or(spec.experiment_name);
+            spec.resources = Resources {
+                cpu: s.cpu.or(spec.resources.cpu),
+                memory: s.memory.or(spec.resources.memory),
+                gpu: s.gpu.or(spec.resources.gpu),
+            };
+            spec.node_group = s.node_group.or(spec.node_group);
+            spec.timeout_seconds = s.timeout.unwrap_or(spec.timeout_seconds);
+            spec.max_retries = s.retries.unwrap_or(spec.max_retries);
+            spec.shards = s.shards.unwrap_or(spec.shards);
+            spec.env.extend(pairs(&s.env, "env")?);
+            spec.labels.extend(pairs(&s.labels, "label")?);
+            if !s.command.is_empty() {
+                spec.command = s.command;
+            }
+            // The server validates too; checking here gives the same message without a round trip.
+            let spec = spec.validate().map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            let resp: Value = call(http.post(format!("{base}/api/v1/jobs")).json(&spec))
+                .await?
+                .json()
+                .await?;
+            let job_id = resp["job"]["job_id"].as_str().unwrap_or("").to_string();
+            println!("{job_id}");
+            if s.wait {
+                let state = wait_for(&http, &base, &job_id).await?;
+                if state != "SUCCEEDED" {
+                    bail!("job {job_id} ended {state}");
+                }
+            }
+        }
+        JobCommand::List {
+            state,
+            kind,
+            max_results,
+            json,
+        } => {
+            let mut q = vec![("max_results", max_results.to_string())];
+            if let Some(s) = state {
+                q.push(("state", s));
+            }
+            if let Some(k) = kind {
+                q.push(("kind", k));
+            }
+            let resp: Value = call(http.get(format!("{base}/api/v1/jobs")).query(&q))
+                .await?
+                .json()
+                .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&resp["jobs"])?);
+            } else {
+                println!(
+                    "{:<40} {:<24} {:<16} {:<10} {:>8}  REASON",
+                    "JOB", "NAME", "KIND", "STATE", "ATTEMPTS"
+                );
+                for j in resp["jobs"].as_array().into_iter().flatten() {
+                    println!(
+                        "{:<40} {:<24} {:<16} {:<10} {:>8}  {}",
+                        j["job_id"].as_str().unwrap_or(""),
+                        j["name"].as_str().unwrap_or(""),
+                        j["kind"].as_str().unwrap_or(""),
+                        j["state"].as_str().unwrap_or(""),
+                        j["attempts"],
+                        j["reason"].as_str().unwrap_or("")
+                    );
+                }
+            }
+        }
+        JobCommand::Get { job_id } => {
+            let resp: Value = call(http.get(format!("{base}/api/v1/jobs/{job_id}")))
+                .await?
+                .json()
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&resp["job"])?);
+        }
+        JobCommand::Logs {
+            job_id,
+            stream,
+            attempt,
+            shard,
+            follow,
+        } => {
+            let mut offset = 0u64;
+            loop {
+                let mut q = vec![("stream", stream.clone()), ("offset", offset.to_string())];
+                if let Some(a) = attempt {
+                    q.push(("attempt", a.to_string()));
+                }
+                if let Some(s) = shard {
+                    q.push(("shard", s.to_string()));
+                }
+                let resp = call(http.get(format!("{base}/api/v1/jobs/{job_id}/logs")).query(&q)).await?;
+                let next = resp
+                    .headers()
+                    .get("x-next-offset")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok());
+                let state = resp
+                    .headers()
+                    .get("x-job-state")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                let bytes = resp.bytes().await?;
+                use std::io::Write;
+                std::io::stdout().write_all(&bytes)?;
+                offset = next.unwrap_or(offset + bytes.len() as u64);
+                let ended = matches!(state.as_str(), "SUCCEEDED" | "FAILED" | "CANCELLED");
+                if !follow || (ended && bytes.is_empty()) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        JobCommand::Cancel { job_id } => {
+            let resp: Value = call(http.post(format!("{base}/api/v1/jobs/{job_id}/cancel")))
+                .await?
+                .json()
+                .await?;
+            println!("{} {}", job_id, resp["job"]["state"].as_str().unwrap_or(""));
+        }
+    }
+    Ok(())
+}
+
+async fn wait_for(http: &reqwest::Client, base: &str, job_id: &str) -> anyhow::Result<String> {
+    loop {
+        let resp: Value = call(http.get(format!("{base}/api/v1/jobs/{job_id}")))
+            .await?
+            .json()
+            .await?;
+        let state = resp["job"]["state"].as_str().unwrap_or("").to_string();
+        if matches!(state.as_str(), "SUCCEEDED" | "FAILED" | "CANCELLED") {
+            eprintln!("job {job_id}: {state} {}", resp["job"]["reason"].as_str().unwrap_or(""));
+            return Ok(state);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
