@@ -5,9 +5,11 @@
 mod artifacts;
 mod error;
 mod input;
+mod jobs;
 mod logged_models;
 mod registry;
 mod tracking;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,6 +41,8 @@ pub struct AppState {
     pub store: Arc<dyn TrackingStore>,
     pub registry: Arc<dyn RegistryStore>,
     pub artifacts: Arc<dyn ArtifactStore>,
+    /// `None` when jobs are disabled: the jobs API then answers NOT_IMPLEMENTED.
+    pub jobs: Option<mlp_jobs::JobService>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -209,9 +213,14 @@ pub fn app(state: AppState) -> Router {
         .nest("/ajax-api/2.0/mlflow-artifacts", artifact_routes())
         .route("/api/3.0/mlflow/server-info", get(server_info))
         .route("/ajax-api/3.0/mlflow/server-info", get(server_info))
+        .route("/api/v1/jobs", post(jobs::submit).get(jobs::list))
+        .route("/api/v1/jobs/{job_id}", get(jobs::get))
+        .route("/api/v1/jobs/{job_id}/cancel", post(jobs::cancel))
+        .route("/api/v1/jobs/{job_id}/logs", get(jobs::logs))
         .route("/health", get(health))
         .route("/version", get(version))
         .route("/ready", get(ready))
+        .merge(ui::routes())
         .fallback(not_found)
         .with_state(state)
         .layer(CatchPanicLayer::custom(|_| {

@@ -16,6 +16,81 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub artifacts: ArtifactsConfig,
     pub log: LogConfig,
+    pub redis: RedisConfig,
+    pub worker: WorkerConfig,
+}
+
+/// Redis, for job dispatch through a stream; without it jobs are dispatched in-process.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RedisConfig {
+    pub url: Option<String>,
+    /// A file holding the password (a mounted Kubernetes Secret), inserted into the URL.
+    pub password_file: Option<PathBuf>,
+}
+
+/// The URL is redacted: it may carry a password.
+impl std::fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &self.url.as_deref().map(redact_url))
+            .field("password_file", &self.password_file)
+            .finish()
+    }
+}
+
+impl RedisConfig {
+    /// The URL with the password from `password_file`, if any.
+    pub fn resolved_url(&self) -> anyhow::Result<Option<String>> {
+        let Some(url) = self.url.clone().filter(|u| !u.is_empty()) else {
+            return Ok(None);
+        };
+        let Some(file) = &self.password_file else {
+            return Ok(Some(url));
+        };
+        let pw = std::fs::read_to_string(file)
+            .map_err(|e| anyhow::anyhow!("cannot read the Redis password file {}: {e}", file.display()))?;
+        let pw = pw.trim();
+        Ok(Some(match url.split_once("://") {
+            Some((scheme, rest)) if !rest.contains('@') => format!("{scheme}://:{pw}@{rest}"),
+            _ => url,
+        }))
+    }
+}
+
+/// Job workers: the one embedded in `mlp server` and `mlp worker`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WorkerConfig {
+    /// Run a worker inside `mlp server` (the embedded default).
+    pub embedded: bool,
+    pub max_concurrent: usize,
+    pub lease_seconds: u64,
+    /// Seconds between SIGTERM and SIGKILL when a job is stopped.
+    pub grace_seconds: u64,
+    /// `local` (processes) or `kubernetes` (a Job per attempt).
+    pub executor: String,
+    /// Where local job logs are written before they are copied to the artifact store.
+    pub work_dir: Option<PathBuf>,
+    /// What jobs get as MLFLOW_TRACKING_URI; defaults to this server's loopback address.
+    pub tracking_uri: Option<String>,
+    /// Kubernetes namespace for job pods.
+    pub namespace: String,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            embedded: true,
+            max_concurrent: 2,
+            lease_seconds: 30,
+            grace_seconds: 10,
+            executor: "local".into(),
+            work_dir: None,
+            tracking_uri: None,
+            namespace: "ml-platform".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -25,11 +100,32 @@ pub struct ServerConfig {
     pub port: u16,
 }
 
-#[derive(Clone, Default, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DatabaseConfig {
     /// `sqlite://path` or `postgresql://...`; defaults to SQLite in `data_dir`.
     pub url: Option<String>,
+    /// A file holding the PostgreSQL password (a mounted Kubernetes Secret); it replaces any
+    /// password in the URL. Surrounding whitespace (the trailing newline) is ignored.
+    pub password_file: Option<PathBuf>,
+    /// PostgreSQL pool size.
+    pub max_connections: u32,
+    /// How long a request waits for a pooled PostgreSQL connection before answering 503.
+    pub acquire_timeout_ms: u64,
+    /// `statement_timeout` on every PostgreSQL connection (0 disables it).
+    pub statement_timeout_ms: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: None,
+            password_file: None,
+            max_connections: 16,
+            acquire_timeout_ms: 3_000,
+            statement_timeout_ms: 30_000,
+        }
+    }
 }
 
 /// The URL is redacted: it may carry a password.
@@ -37,6 +133,10 @@ impl std::fmt::Debug for DatabaseConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DatabaseConfig")
             .field("url", &self.url.as_deref().map(redact_url))
+            .field("password_file", &self.password_file)
+            .field("max_connections", &self.max_connections)
+            .field("acquire_timeout_ms", &self.acquire_timeout_ms)
+            .field("statement_timeout_ms", &self.statement_timeout_ms)
             .finish()
     }
 }
@@ -44,8 +144,13 @@ impl std::fmt::Debug for DatabaseConfig {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ArtifactsConfig {
-    /// A local directory; defaults to `data_dir/artifacts`.
+    /// A local directory (a path or `file:///path`) or `s3://bucket/prefix`; defaults to
+    /// `data_dir/artifacts`.
     pub root: Option<String>,
+    /// Options of an `s3://` root (`MLP__ARTIFACTS__S3__ENDPOINT`, `..._ACCESS_KEY_ID`,
+    /// `..._SECRET_ACCESS_KEY` or `..._SECRET_ACCESS_KEY_FILE`, ...); secrets are redacted in
+    /// `Debug`. Unset values fall back to the standard `AWS_*` environment.
+    pub s3: mlp_artifacts::S3Options,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -65,6 +170,8 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             artifacts: ArtifactsConfig::default(),
             log: LogConfig::default(),
+            redis: RedisConfig::default(),
+            worker: WorkerConfig::default(),
         }
     }
 }
@@ -113,6 +220,15 @@ impl Config {
         }
     }
 
+    /// The artifact root as given (`s3://…`, `file://…` or a path), or `data_dir/artifacts`.
+    pub fn artifact_root_uri(&self) -> String {
+        match &self.artifacts.root {
+            Some(r) if !r.trim().is_empty() => r.trim().to_string(),
+            _ => self.data_dir.join("artifacts").display().to_string(),
+        }
+    }
+
+    /// The local artifact directory (meaningful only for a local root).
     pub fn artifact_root(&self) -> PathBuf {
         match &self.artifacts.root {
             Some(r) if !r.is_empty() => PathBuf::from(r.strip_prefix("file://").unwrap_or(r)),
@@ -157,6 +273,7 @@ mod tests {
         assert_eq!(redact_url("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
         let c = DatabaseConfig {
             url: Some("postgresql://u:hunter2@h/db".into()),
+            ..Default::default()
         };
         assert!(!format!("{c:?}").contains("hunter2"));
     }
@@ -171,6 +288,76 @@ mod tests {
             assert_eq!(c.server.port, 9001);
             assert_eq!(c.server.host, "0.0.0.0");
             assert_eq!(c.database_url(), "sqlite:///tmp/x/mlp.db");
+            assert_eq!(c.database.max_connections, 16);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API, not ours
+    fn database_from_env_and_password_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("DATABASE_URL", "postgresql://mlp@db:5432/mlp");
+            jail.set_env("MLP__DATABASE__PASSWORD_FILE", "/run/secrets/db-password");
+            jail.set_env("MLP__DATABASE__MAX_CONNECTIONS", "4");
+            let c = Config::load(None).unwrap();
+            assert_eq!(c.database_url(), "postgresql://mlp@db:5432/mlp");
+            assert_eq!(
+                c.database.password_file,
+                Some(PathBuf::from("/run/secrets/db-password"))
+            );
+            assert_eq!(c.database.max_connections, 4);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API, not ours
+    fn artifacts_s3_from_file_and_env_redacted() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "mlp.toml",
+                r#"
+                [artifacts]
+                root = "s3://mlp-artifacts/prod"
+                [artifacts.s3]
+                endpoint = "http://minio:9000"
+                region = "eu-west-1"
+                path_style = true
+                "#,
+            )?;
+            jail.set_env("MLP__ARTIFACTS__S3__ACCESS_KEY_ID", "AKIAEXAMPLE");
+            jail.set_env("MLP__ARTIFACTS__S3__SECRET_ACCESS_KEY", "artifact-secret-value");
+            jail.set_env("MLP__ARTIFACTS__S3__SECRET_ACCESS_KEY_FILE", "/var/run/secrets/s3/key");
+            jail.set_env("MLP__ARTIFACTS__S3__ALLOW_HTTP", "true");
+            let c = Config::load(Some(&PathBuf::from("mlp.toml"))).unwrap();
+            assert_eq!(c.artifact_root_uri(), "s3://mlp-artifacts/prod");
+            let s3 = &c.artifacts.s3;
+            assert_eq!(s3.endpoint.as_deref(), Some("http://minio:9000"));
+            assert_eq!(s3.region.as_deref(), Some("eu-west-1"));
+            assert_eq!(s3.path_style, Some(true));
+            assert_eq!(s3.allow_http, Some(true));
+            assert_eq!(s3.access_key_id.as_deref(), Some("AKIAEXAMPLE"));
+            assert_eq!(s3.secret_access_key.as_deref(), Some("artifact-secret-value"));
+            assert_eq!(
+                s3.secret_access_key_file.as_deref(),
+                Some(std::path::Path::new("/var/run/secrets/s3/key"))
+            );
+            let logged = format!("{c:?}");
+            assert!(!logged.contains("artifact-secret-value"), "{logged}");
+            assert!(logged.contains("minio:9000"), "{logged}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API, not ours
+    fn artifacts_default_to_the_data_dir() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MLP__DATA_DIR", "/tmp/x");
+            let c = Config::load(None).unwrap();
+            assert_eq!(c.artifact_root_uri(), "/tmp/x/artifacts");
+            assert!(c.artifacts.s3.endpoint.is_none());
             Ok(())
         });
     }

@@ -1,16 +1,16 @@
 //! `mlp`: the ML platform in one binary. `mlp server` runs the tracking server and registry.
 
 mod config;
+mod jobs;
+mod stores;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use config::{Config, redact_url};
-use mlp_artifacts::LocalArtifactStore;
+use config::Config;
 use mlp_server::AppState;
-use mlp_store_sqlite::SqliteStore;
 
 #[derive(Parser)]
 #[command(
@@ -40,7 +40,17 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
-    /// Apply database migrations and exit (a deploy step).
+    /// Run a job worker (without the API server): takes jobs from the queue and runs them.
+    Worker {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Submit, list, follow and cancel jobs on a running server.
+    Job(jobs::JobArgs),
+    /// Check, report and deploy the infrastructure (Terraform + Kubernetes).
+    Infra(mlp_infra::cli::InfraArgs),
+    /// Apply database migrations and exit (a deploy step): the database of MLP__DATABASE__URL or
+    /// DATABASE_URL (SQLite or PostgreSQL), or the SQLite file in the data directory.
     Migrate {
         #[arg(long)]
         data_dir: Option<PathBuf>,
@@ -65,17 +75,14 @@ fn init_logging(cfg: &Config) {
     }
 }
 
-async fn open_store(cfg: &Config) -> anyhow::Result<SqliteStore> {
-    let url = cfg.database_url();
-    if !url.starts_with("sqlite:") && url.contains("://") {
-        anyhow::bail!(
-            "unsupported database URL '{}': expected sqlite://PATH",
-            redact_url(&url)
-        );
-    }
-    SqliteStore::open(&url, "mlflow-artifacts:")
-        .await
-        .with_context(|| format!("cannot open the metadata store at {}", redact_url(&url)))
+/// The artifact store of `artifacts.root`: a local directory or `s3://bucket/prefix`. Opening
+/// does not contact a remote store, so the server starts (and serves metadata) while it is down.
+fn open_artifacts(cfg: &Config) -> anyhow::Result<Arc<dyn mlp_artifacts::ArtifactStore>> {
+    let root = cfg.artifact_root_uri();
+    let store = mlp_artifacts::open(&root, &cfg.artifacts.s3)
+        .map_err(|e| anyhow::anyhow!("cannot open the artifact store {root}: {}", e.message))?;
+    tracing::info!(artifacts = %store.describe(), "artifact store");
+    Ok(store)
 }
 
 async fn shutdown_signal() {
@@ -94,11 +101,28 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+/// Errors are printed as one readable message (with their causes), never as a backtrace.
+fn main() -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(Cli::parse())) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut cfg = Config::load(cli.config.as_ref())?;
     match cli.command {
+        Command::Infra(args) => std::process::exit(mlp_infra::cli::run(args)),
         Command::Server { host, port, data_dir } => {
             if let Some(h) = host {
                 cfg.server.host = h;
@@ -111,26 +135,59 @@ async fn main() -> anyhow::Result<()> {
             }
             init_logging(&cfg);
             tracing::info!(config = ?cfg, "starting mlp server");
-            let store = open_store(&cfg).await?;
-            let artifacts = LocalArtifactStore::new(cfg.artifact_root())?;
-            let store = Arc::new(store);
+            let stores = stores::open_stores(&cfg).await?;
+            let artifacts: Arc<dyn mlp_artifacts::ArtifactStore> = open_artifacts(&cfg)?;
+            let job_service = jobs::job_service(&cfg, &stores, artifacts.clone()).await?;
             let state = AppState {
-                store: store.clone(),
-                registry: store,
-                artifacts: Arc::new(artifacts),
+                store: stores.tracking.clone(),
+                registry: stores.registry.clone(),
+                artifacts,
+                jobs: Some(job_service.clone()),
             };
             let addr = format!("{}:{}", cfg.server.host, cfg.server.port);
             let listener = tokio::net::TcpListener::bind(&addr)
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
-            mlp_server::serve(listener, state, shutdown_signal()).await?;
+            let stop = tokio_util::sync::CancellationToken::new();
+            // The embedded default runs a worker in the server, so jobs run with nothing else started.
+            let worker = if cfg.worker.embedded {
+                Some(jobs::spawn_worker(jobs::worker(&cfg, job_service)?, stop.clone()))
+            } else {
+                None
+            };
+            let stopping = stop.clone();
+            mlp_server::serve(listener, state, async move {
+                shutdown_signal().await;
+                stopping.cancel();
+            })
+            .await?;
+            stop.cancel();
+            if let Some(w) = worker {
+                let _ = w.await;
+            }
         }
+        Command::Worker { data_dir } => {
+            if let Some(d) = data_dir {
+                cfg.data_dir = d;
+            }
+            init_logging(&cfg);
+            tracing::info!(config = ?cfg, "starting mlp worker");
+            let stores = stores::open_stores(&cfg).await?;
+            let artifacts: Arc<dyn mlp_artifacts::ArtifactStore> = open_artifacts(&cfg)?;
+            let service = jobs::job_service(&cfg, &stores, artifacts).await?;
+            let stop = tokio_util::sync::CancellationToken::new();
+            let handle = jobs::spawn_worker(jobs::worker(&cfg, service)?, stop.clone());
+            shutdown_signal().await;
+            stop.cancel();
+            let _ = handle.await;
+        }
+        Command::Job(args) => jobs::run(args).await?,
         Command::Migrate { data_dir } => {
             if let Some(d) = data_dir {
                 cfg.data_dir = d;
             }
             init_logging(&cfg);
-            open_store(&cfg).await?;
+            stores::open_stores(&cfg).await?;
             tracing::info!("migrations applied");
         }
     }
