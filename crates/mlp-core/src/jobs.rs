@@ -298,6 +298,8 @@ pub trait JobStore: Send + Sync + 'static {
     /// Asks for cancellation; a QUEUED job is cancelled at once.
     async fn request_cancel(&self, job_id: &str, now_ms: i64) -> Result<Job>;
     async fn set_job_run(&self, job_id: &str, run_id: &str, experiment_id: &str) -> Result<()>;
+    /// How many jobs there are per kind and state (for the gauges scraped by Prometheus).
+    async fn count_jobs(&self) -> Result<Vec<(JobKind, JobState, u64)>>;
 }
 
 #[cfg(test)]

@@ -135,6 +135,7 @@ impl JobService {
             tracing::warn!(job_id, error = %e, "queue publish failed; workers will find the job by polling");
         }
         tracing::info!(job_id, kind = job.spec.kind().as_str(), "job submitted");
+        metrics::counter!("mlp_jobs_submitted_total", "kind" => job.spec.kind().as_str()).increment(1);
         Ok(job)
     }
 
@@ -176,6 +177,18 @@ impl JobService {
             (false, _) => String::new(),
         };
         Ok(format!("{base}/logs/attempt-{attempt}{shard}/{stream}.log"))
+    }
+}
+
+/// A bounded label for why a job ended.
+fn reason_class(job: &Job) -> &'static str {
+    match (job.state, job.reason.as_deref().unwrap_or("")) {
+        (JobState::Succeeded, _) => "none",
+        (JobState::Cancelled, _) => "cancelled",
+        (_, r) if r.starts_with("timed out") => "timeout",
+        (_, r) if r.starts_with("infrastructure") || r.starts_with("cannot start") => "infrastructure",
+        (_, _) if job.exit_code.is_some() => "exit_code",
+        _ => "other",
     }
 }
 
@@ -292,6 +305,30 @@ impl Worker {
         tracing::info!(worker_id = self.config.worker_id, "worker stopped");
     }
 
+    /// Data jobs report what they processed as MLflow metrics (`rows_processed`,
+    /// `bytes_processed`); the platform re-exports the totals to Prometheus.
+    async fn export_data_volume(&self, run_id: &str, kind: &'static str) {
+        let Ok(run) = self.service.tracking.get_run(run_id).await else {
+            return;
+        };
+        for (key, name) in [
+            ("rows_processed", "mlp_data_rows_processed_total"),
+            ("bytes_processed", "mlp_data_bytes_processed_total"),
+        ] {
+            let sum = |matches: &dyn Fn(&str) -> bool| -> f64 {
+                run.data.metrics.iter().filter(|m| matches(&m.key)).map(|m| m.value).filter(|v| v.is_finite() && *v >= 0.0).sum()
+            };
+            // The job's total, or else the sum of its shards' (`rows_processed_shard_3`).
+            let total = match sum(&|k| k == key) {
+                v if v > 0.0 => v,
+                _ => sum(&|k| k.strip_prefix(key).is_some_and(|rest| rest.starts_with("_shard_"))),
+            };
+            if total > 0.0 {
+                metrics::counter!(name, "kind" => kind).increment(total as u64);
+            }
+        }
+    }
+
     async fn run_attempt(&self, job: Job, shutdown: CancellationToken) {
         let worker_id = self.config.worker_id.clone();
         let tracking = &self.service.tracking;
@@ -303,6 +340,13 @@ impl Worker {
             worker_id,
             "job attempt started"
         );
+        let kind = job.spec.kind().as_str();
+        let attempt_started = std::time::Instant::now();
+        metrics::counter!("mlp_job_attempts_total", "kind" => kind).increment(1);
+        if job.attempts == 1 {
+            let waited = (now_ms() - job.created_at).max(0) as f64 / 1000.0;
+            metrics::histogram!("mlp_job_queue_wait_seconds", "kind" => kind).record(waited);
+        }
         let log_prefix = match tracking.get_run(&run_id).await {
             Ok(run) => proxied_path(&run.info.artifact_uri)
                 .map(|p| format!("{p}/logs/attempt-{}", job.attempts))
@@ -395,7 +439,20 @@ impl Worker {
                     reason = ?done.reason,
                     "job attempt finished"
                 );
+                let seconds = attempt_started.elapsed().as_secs_f64();
+                metrics::histogram!("mlp_job_attempt_duration_seconds", "kind" => kind, "outcome" => outcome.state.as_str())
+                    .record(seconds);
                 if done.state.is_terminal() {
+                    metrics::counter!(
+                        "mlp_jobs_finished_total",
+                        "kind" => kind,
+                        "state" => done.state.as_str(),
+                        "reason" => reason_class(&done),
+                    )
+                    .increment(1);
+                    if done.state == JobState::Succeeded {
+                        self.export_data_volume(&run_id, kind).await;
+                    }
                     let status = match done.state {
                         JobState::Succeeded => RunStatus::Finished,
                         JobState::Cancelled => RunStatus::Killed,

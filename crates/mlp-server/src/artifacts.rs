@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::input::{Input, required_str};
+use crate::input::{ApiPath as Path, Input, required_str};
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -54,11 +54,14 @@ pub async fn upload(State(st): State<AppState>, Path(path): Path<String>, req: R
     let stream = req.into_body().into_data_stream().map_err(std::io::Error::other);
     let n = st.artifacts.put(&path, Box::pin(stream)).await?;
     tracing::debug!(path, bytes = n, "artifact uploaded");
+    metrics::counter!("mlp_artifact_bytes_total", "direction" => "in").increment(n);
     Ok(Json(json!({})))
 }
 
 pub async fn download(State(st): State<AppState>, Path(path): Path<String>) -> ApiResult<Response> {
     let d = st.artifacts.get(&path).await?;
+    // Counted when the download starts: the body is streamed after this returns.
+    metrics::counter!("mlp_artifact_bytes_total", "direction" => "out").increment(d.size);
     let mime = mime_guess::from_path(&path).first_or_octet_stream();
     let mut resp = Body::from_stream(d.body).into_response();
     let h = resp.headers_mut();

@@ -7,6 +7,7 @@ mod error;
 mod input;
 mod jobs;
 mod logged_models;
+mod metrics;
 mod registry;
 mod tracking;
 pub mod ui;
@@ -221,6 +222,8 @@ pub fn app(state: AppState) -> Router {
         .route("/version", get(version))
         .route("/ready", get(ready))
         .merge(ui::routes())
+        // After routing, so the route template is known.
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .fallback(not_found)
         .with_state(state)
         .layer(CatchPanicLayer::custom(|_| {

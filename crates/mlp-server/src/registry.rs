@@ -108,6 +108,7 @@ pub async fn create_model(State(st): State<AppState>, input: Input) -> ApiResult
         .registry
         .create_registered_model(&n, &tags, r.description.as_deref())
         .await?;
+    ::metrics::counter!("mlp_registered_models_created_total").increment(1);
     Ok(Json(json!({ "registered_model": m })))
 }
 
@@ -269,6 +270,7 @@ pub async fn create_version(State(st): State<AppState>, input: Input) -> ApiResu
             model_id: r.model_id,
         })
         .await?;
+    ::metrics::counter!("mlp_model_versions_created_total").increment(1);
     Ok(Json(json!({ "model_version": mv })))
 }
 

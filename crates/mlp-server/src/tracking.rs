@@ -252,6 +252,7 @@ pub async fn create_run(State(st): State<AppState>, input: Input) -> ApiResult<J
             tags,
         })
         .await?;
+    ::metrics::counter!("mlp_runs_created_total").increment(1);
     Ok(Json(json!({ "run": run })))
 }
 
@@ -364,6 +365,7 @@ async fn log(
     mut tags: Vec<Tag>,
 ) -> ApiResult<Json<Value>> {
     v::normalise_batch(&mut metrics, &mut params, &mut tags)?;
+    let points = metrics.len() as u64;
     st.store
         .log_batch(&LogBatch {
             run_id,
@@ -372,6 +374,7 @@ async fn log(
             tags,
         })
         .await?;
+    ::metrics::counter!("mlp_metrics_logged_total").increment(points);
     Ok(ok())
 }
 
@@ -663,8 +666,15 @@ pub async fn get_metric_history(State(st): State<AppState>, input: Input) -> Api
     let fp = paging::fingerprint(&[&run_id, &key]);
     let offset = paging::decode(r.page_token.as_deref(), fp)?;
     // MLflow answers a missing run with an empty history rather than an error.
-    let mut page = match st.store.get_metric_history(&run_id, &key, &PageRequest { offset, limit }).await {
-        Err(e) if e.code == mlp_core::ErrorCode::ResourceDoesNotExist => Page { items: Vec::new(), has_more: false },
+    let mut page = match st
+        .store
+        .get_metric_history(&run_id, &key, &PageRequest { offset, limit })
+        .await
+    {
+        Err(e) if e.code == mlp_core::ErrorCode::ResourceDoesNotExist => Page {
+            items: Vec::new(),
+            has_more: false,
+        },
         other => other?,
     };
     // MLflow's points carry neither the run id (implied by the request) nor the dataset.

@@ -62,12 +62,14 @@ impl JobStore for SqliteStore {
     }
 
     async fn get_job(&self, job_id: &str) -> Result<Job> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = ?")))
-            .bind(job_id)
-            .fetch_optional(&self.writer)
-            .await
-            .map_err(db_err)?
-            .ok_or_else(|| not_found(job_id))?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = ?"
+        )))
+        .bind(job_id)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| not_found(job_id))?;
         job_from_row(&row)
     }
 
@@ -137,13 +139,15 @@ impl JobStore for SqliteStore {
     }
 
     async fn renew_lease(&self, job_id: &str, worker_id: &str, until_ms: i64) -> Result<bool> {
-        let res = sqlx::query("UPDATE jobs SET lease_expires_at = ? WHERE job_id = ? AND worker_id = ? AND state = 'RUNNING'")
-            .bind(until_ms)
-            .bind(job_id)
-            .bind(worker_id)
-            .execute(&self.writer)
-            .await
-            .map_err(db_err)?;
+        let res = sqlx::query(
+            "UPDATE jobs SET lease_expires_at = ? WHERE job_id = ? AND worker_id = ? AND state = 'RUNNING'",
+        )
+        .bind(until_ms)
+        .bind(job_id)
+        .bind(worker_id)
+        .execute(&self.writer)
+        .await
+        .map_err(db_err)?;
         Ok(res.rows_affected() == 1)
     }
 
@@ -199,6 +203,21 @@ impl JobStore for SqliteStore {
         .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
         self.get_job(job_id).await
+    }
+
+    async fn count_jobs(&self) -> Result<Vec<(JobKind, JobState, u64)>> {
+        let rows = sqlx::query("SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state")
+            .fetch_all(&self.writer)
+            .await
+            .map_err(db_err)?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let kind = JobKind::parse(r.get::<&str, _>(0))?;
+                let state = JobState::parse(r.get::<&str, _>(1))?;
+                Some((kind, state, r.get::<i64, _>(2) as u64))
+            })
+            .collect())
     }
 
     async fn set_job_run(&self, job_id: &str, run_id: &str, experiment_id: &str) -> Result<()> {

@@ -18,6 +18,23 @@ pub struct Config {
     pub log: LogConfig,
     pub redis: RedisConfig,
     pub worker: WorkerConfig,
+    pub metrics: MetricsConfig,
+}
+
+/// Prometheus `/metrics`, on its own port so that the ingress never exposes it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MetricsConfig {
+    /// 0 disables the endpoint.
+    pub port: u16,
+    /// Defaults to the server's host.
+    pub host: Option<String>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig { port: 9090, host: None }
+    }
 }
 
 /// Redis, for job dispatch through a stream; without it jobs are dispatched in-process.
@@ -172,6 +189,7 @@ impl Default for Config {
             log: LogConfig::default(),
             redis: RedisConfig::default(),
             worker: WorkerConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -225,14 +243,6 @@ impl Config {
         match &self.artifacts.root {
             Some(r) if !r.trim().is_empty() => r.trim().to_string(),
             _ => self.data_dir.join("artifacts").display().to_string(),
-        }
-    }
-
-    /// The local artifact directory (meaningful only for a local root).
-    pub fn artifact_root(&self) -> PathBuf {
-        match &self.artifacts.root {
-            Some(r) if !r.is_empty() => PathBuf::from(r.strip_prefix("file://").unwrap_or(r)),
-            _ => self.data_dir.join("artifacts"),
         }
     }
 }

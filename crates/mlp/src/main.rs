@@ -3,6 +3,7 @@
 mod config;
 mod jobs;
 mod stores;
+mod telemetry;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -85,6 +86,29 @@ fn open_artifacts(cfg: &Config) -> anyhow::Result<Arc<dyn mlp_artifacts::Artifac
     Ok(store)
 }
 
+/// `/metrics` on `metrics.port` (0 disables it).
+async fn start_metrics(
+    cfg: &Config,
+    stores: &stores::Stores,
+    jobs: &mlp_jobs::JobService,
+    component: &'static str,
+) -> anyhow::Result<()> {
+    if cfg.metrics.port == 0 {
+        return Ok(());
+    }
+    let handle = telemetry::install()?;
+    let host = cfg.metrics.host.clone().unwrap_or_else(|| cfg.server.host.clone());
+    let sources = telemetry::Sources {
+        handle,
+        tracking: stores.tracking.clone(),
+        jobs: stores.jobs.clone(),
+        queue: jobs.queue.clone(),
+        component,
+    };
+    telemetry::serve(format!("{host}:{}", cfg.metrics.port), sources).await;
+    Ok(())
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -138,6 +162,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let stores = stores::open_stores(&cfg).await?;
             let artifacts: Arc<dyn mlp_artifacts::ArtifactStore> = open_artifacts(&cfg)?;
             let job_service = jobs::job_service(&cfg, &stores, artifacts.clone()).await?;
+            start_metrics(&cfg, &stores, &job_service, "server").await?;
             let state = AppState {
                 store: stores.tracking.clone(),
                 registry: stores.registry.clone(),
@@ -175,6 +200,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let stores = stores::open_stores(&cfg).await?;
             let artifacts: Arc<dyn mlp_artifacts::ArtifactStore> = open_artifacts(&cfg)?;
             let service = jobs::job_service(&cfg, &stores, artifacts).await?;
+            start_metrics(&cfg, &stores, &service, "worker").await?;
             let stop = tokio_util::sync::CancellationToken::new();
             let handle = jobs::spawn_worker(jobs::worker(&cfg, service)?, stop.clone());
             shutdown_signal().await;
