@@ -163,6 +163,8 @@ def server(tmp_path_factory):
     try:
         handle = _start_server(tmp)
     except RuntimeError as e:
+        if not os.environ.get("COMPAT_KEEP_TMP"):
+            shutil.rmtree(tmp, ignore_errors=True)
         # One clear message instead of an identical ERROR for every test.
         pytest.exit(f"compat: could not start the server under test: {e}", returncode=3)
     _SERVER = handle

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
 import random
 from pathlib import Path
 
 import mlflow
 import pandas as pd
 import pytest
-from mlflow.exceptions import MlflowException
 
 
 def _tree(root: Path) -> dict[str, bytes]:

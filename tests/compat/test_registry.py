@@ -199,6 +199,29 @@ def test_search_registered_models(client):
     assert len(exact) == 3 and not exact.token
 
 
+def test_search_registered_models_tag_not_equal_semantics(client, api):
+    """`tags.k != v` never matches a model WITHOUT tag k, except the prompt tag the client appends
+    to every search (`AND tag.`mlflow.prompt.is_prompt` != 'true'`), which models lacking it pass."""
+    p = unique("compat-srm-ne")
+    client.create_registered_model(p + "-a", tags={"team": "red"})
+    client.create_registered_model(p + "-b", tags={"team": "blue"})
+    client.create_registered_model(p + "-c")  # no tags at all
+
+    def raw(flt):
+        r = api.get(f"{API}/registered-models/search", params={"filter": flt})
+        assert r.status_code == 200, r.text
+        return sorted(m["name"] for m in r.json().get("registered_models", []))
+
+    assert raw(f"name LIKE '{p}-%' AND tags.team != 'red'") == [p + "-b"]
+    assert raw(f"name LIKE '{p}-%' AND tags.team = 'red'") == [p + "-a"]
+    assert raw(f"name LIKE '{p}-%' AND tags.team LIKE '%'") == [p + "-a", p + "-b"]
+    assert raw(f"name LIKE '{p}-%' AND tag.`mlflow.prompt.is_prompt` != 'true'") == [p + "-a", p + "-b", p + "-c"]
+    # through the client (which appends the prompt clause)
+    assert sorted(m.name for m in client.search_registered_models(f"name LIKE '{p}-%'")) == [
+        p + "-a", p + "-b", p + "-c"]
+    assert [m.name for m in client.search_registered_models(f"name LIKE '{p}-%' AND tags.team != 'red'")] == [p + "-b"]
+
+
 def test_search_model_versions(client, trained, model_name):
     other = model_name + "-other"
     for _ in range(3):

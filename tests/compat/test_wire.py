@@ -6,8 +6,6 @@ mistake must never be answered with a 5xx (the real client retries 5xx seven tim
 
 from __future__ import annotations
 
-import json
-import math
 import uuid
 
 import pytest

@@ -46,6 +46,10 @@ pub fn decode(token: Option<&str>, query: u64) -> Result<u64> {
             "The page token does not belong to this search: it was issued for other parameters",
         ));
     }
+    // Offsets become SQL integers and get a page size added: anything past i64 is no real page.
+    if t.offset > i64::MAX as u64 {
+        return Err(bad());
+    }
     Ok(t.offset)
 }
 
@@ -72,6 +76,9 @@ mod tests {
         );
         // MLflow's own format (no fingerprint) is accepted.
         assert_eq!(decode(Some("eyJvZmZzZXQiOiAyfQ=="), q).unwrap(), 2);
+        // An offset no query can reach is refused rather than overflowing later.
+        assert!(decode(Some(&encode(u64::MAX, q)), q).is_err());
+        assert_eq!(decode(Some(&encode(i64::MAX as u64, q)), q).unwrap(), i64::MAX as u64);
     }
 
     #[test]

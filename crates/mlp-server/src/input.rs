@@ -4,7 +4,8 @@
 //! the same "missing required parameter" error MLflow gives.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use mlp_core::Error;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -12,6 +13,22 @@ use serde_json::{Map, Value};
 use crate::error::ApiError;
 
 pub struct Input(pub Value);
+
+/// Path parameters whose rejection (say, a path that is not UTF-8) is an MLflow error, 400 with
+/// `{"error_code", "message"}`, rather than axum's plain-text answer. Handlers import it as
+/// `Path`.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
+            Err(e) => Err(ApiError(Error::invalid(e.body_text()))),
+        }
+    }
+}
 
 impl<S: Send + Sync> FromRequest<S> for Input {
     type Rejection = ApiError;

@@ -1,7 +1,7 @@
 //! MLflow 3 logged models: what every `<flavor>.log_model` creates and finalises.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use mlp_core::model::LoggedModelStatus;
 use mlp_core::search::{self, SearchKind};
 use mlp_core::store::*;
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::ApiResult;
-use crate::input::{Input, required_str};
+use crate::input::{ApiPath as Path, Input, required_str};
 use crate::tracking::{TagIn, ok, tags_in};
 
 #[derive(Deserialize, Default)]

@@ -96,6 +96,7 @@ async fn every_classic_endpoint_is_mounted() {
         store: store.clone(),
         registry: store,
         artifacts,
+        jobs: None,
     });
     let mut missing = Vec::new();
     for prefix in ["/api/2.0", "/ajax-api/2.0"] {
@@ -137,6 +138,7 @@ async fn unknown_routes_are_endpoint_not_found() {
         store: store.clone(),
         registry: store,
         artifacts,
+        jobs: None,
     });
     let resp = app
         .oneshot(

@@ -1679,3 +1679,43 @@ pub async fn search_logged_models_filter_order_paging<S: TrackingStore>(s: &S) {
     assert_eq!(p.items[0].data.params, vec![tag("i", "2")]);
     assert_eq!(p.items[0].data.metrics.len(), 1);
 }
+
+/// Lists longer than a statement's variable limit (SQLite: 32 766): a user's `run_id IN (...)`,
+/// many experiment ids, and a page of more runs than one bound variable per id allows.
+pub async fn search_runs_long_lists<S: TrackingStore>(s: &S) {
+    let exp = new_exp(s, "e").await;
+    let mut real = Vec::new();
+    for i in 0..3 {
+        real.push(new_run(s, &exp, &format!("real{i}"), 1000 + i).await);
+    }
+    let mut ids: Vec<String> = (0..40_000).map(|i| format!("{i:032x}")).collect();
+    ids.insert(20_000, real[0].clone());
+    ids.push(real[2].clone());
+    let list = ids.iter().map(|i| format!("'{i}'")).collect::<Vec<_>>().join(", ");
+    assert_eq!(
+        matching(s, &exp, &format!("attributes.run_id IN ({list})")).await,
+        ["real0", "real2"]
+    );
+    assert_eq!(matching(s, &exp, &format!("run_id NOT IN ({list})")).await, ["real1"]);
+    let mut exps: Vec<String> = (100_000..140_000).map(|i| i.to_string()).collect();
+    exps.push(exp.clone());
+    let exps: Vec<&str> = exps.iter().map(String::as_str).collect();
+    let mut got = run_names(s, &exps, "", &[], ViewType::ActiveOnly).await;
+    got.sort();
+    assert_eq!(got, ["real0", "real1", "real2"]);
+    // A page of 600 runs comes back whole, each with its own data.
+    for i in 0..597 {
+        new_run(s, &exp, &format!("bulk{i:03}"), 10).await;
+    }
+    let p = search_runs_page(s, &[&exp], "", &[], ViewType::ActiveOnly, page(0, 1000))
+        .await
+        .unwrap();
+    assert_eq!(p.items.len(), 600);
+    assert!(!p.has_more);
+    for r in &p.items {
+        assert_eq!(
+            tag_value(&r.data.tags, "mlflow.runName"),
+            Some(r.info.run_name.as_str())
+        );
+    }
+}
