@@ -21,7 +21,7 @@ use mlp_core::{Error, ErrorCode, Result};
 use tokio_util::sync::CancellationToken;
 
 pub use local::LocalExecutor;
-pub use queue::{Delivery, InProcessQueue, Queue, RedisQueue};
+pub use queue::{Delivery, InProcessQueue, PollingOnly, Queue, RedisQueue};
 
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -316,7 +316,13 @@ impl Worker {
             ("bytes_processed", "mlp_data_bytes_processed_total"),
         ] {
             let sum = |matches: &dyn Fn(&str) -> bool| -> f64 {
-                run.data.metrics.iter().filter(|m| matches(&m.key)).map(|m| m.value).filter(|v| v.is_finite() && *v >= 0.0).sum()
+                run.data
+                    .metrics
+                    .iter()
+                    .filter(|m| matches(&m.key))
+                    .map(|m| m.value)
+                    .filter(|v| v.is_finite() && *v >= 0.0)
+                    .sum()
             };
             // The job's total, or else the sum of its shards' (`rows_processed_shard_3`).
             let total = match sum(&|k| k == key) {

@@ -70,13 +70,44 @@ impl Queue for InProcessQueue {
     }
 }
 
+/// For a server whose jobs are run by separate `mlp worker` processes without Redis: nothing to
+/// wake in-process, and the workers find new jobs by polling the job table.
+#[derive(Default)]
+pub struct PollingOnly;
+
+#[async_trait]
+impl Queue for PollingOnly {
+    async fn publish(&self, _job_id: &str) -> Result<()> {
+        Ok(())
+    }
+    async fn receive(&self, _consumer: &str, wait: Duration) -> Result<Vec<Delivery>> {
+        tokio::time::sleep(wait).await;
+        Ok(Vec::new())
+    }
+    async fn ack(&self, _delivery: &Delivery) -> Result<()> {
+        Ok(())
+    }
+    async fn depth(&self) -> Result<u64> {
+        Ok(0)
+    }
+    fn describe(&self) -> String {
+        "job-table polling".into()
+    }
+}
+
 pub const STREAM: &str = "mlp:jobs";
 pub const GROUP: &str = "mlp-workers";
+/// The longest a receive blocks on Redis.
+const MAX_BLOCK: Duration = Duration::from_secs(5);
 
 /// Redis Streams: XADD to publish, XREADGROUP to receive, XACK when done, and XAUTOCLAIM of
 /// entries idle longer than the lease (their worker died) before reading new ones.
 pub struct RedisQueue {
+    /// Short commands (XADD, XACK, XLEN).
     conn: redis::aio::ConnectionManager,
+    /// The blocking read gets its own connection: a BLOCK holds the connection it runs on, and
+    /// publishing a job must not wait behind it.
+    blocking: redis::aio::ConnectionManager,
     stream: String,
     reclaim_idle: Duration,
 }
@@ -92,7 +123,20 @@ fn redis_err(e: redis::RedisError) -> Error {
 impl RedisQueue {
     pub async fn connect(url: &str, stream: Option<&str>, reclaim_idle: Duration) -> Result<Self> {
         let client = redis::Client::open(url).map_err(|e| Error::invalid(format!("invalid Redis URL: {e}")))?;
-        let mut conn = redis::aio::ConnectionManager::new(client).await.map_err(redis_err)?;
+        let config = |timeout: Duration| {
+            redis::aio::ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(Duration::from_secs(5)))
+                .set_response_timeout(Some(timeout))
+                .set_number_of_retries(2)
+        };
+        let mut conn = redis::aio::ConnectionManager::new_with_config(client.clone(), config(Duration::from_secs(5)))
+            .await
+            .map_err(redis_err)?;
+        // Longer than any BLOCK this queue issues (receive waits are capped below).
+        let blocking =
+            redis::aio::ConnectionManager::new_with_config(client, config(MAX_BLOCK + Duration::from_secs(5)))
+                .await
+                .map_err(redis_err)?;
         let stream = stream.unwrap_or(STREAM).to_string();
         let created: redis::RedisResult<()> = redis::cmd("XGROUP")
             .arg("CREATE")
@@ -109,6 +153,7 @@ impl RedisQueue {
         }
         Ok(RedisQueue {
             conn,
+            blocking,
             stream,
             reclaim_idle,
         })
@@ -157,7 +202,8 @@ impl Queue for RedisQueue {
     }
 
     async fn receive(&self, consumer: &str, wait: Duration) -> Result<Vec<Delivery>> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.blocking.clone();
+        let wait = wait.min(MAX_BLOCK);
         // First the entries of dead consumers: idle for longer than a lease.
         let claimed: redis::Value = redis::cmd("XAUTOCLAIM")
             .arg(&self.stream)

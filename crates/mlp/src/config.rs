@@ -93,6 +93,9 @@ pub struct WorkerConfig {
     pub tracking_uri: Option<String>,
     /// Kubernetes namespace for job pods.
     pub namespace: String,
+    /// The API server for the Kubernetes executor; in-cluster configuration when unset.
+    pub kubernetes_api_url: Option<String>,
+    pub kubernetes_token_file: Option<PathBuf>,
 }
 
 impl Default for WorkerConfig {
@@ -106,6 +109,8 @@ impl Default for WorkerConfig {
             work_dir: None,
             tracking_uri: None,
             namespace: "ml-platform".into(),
+            kubernetes_api_url: None,
+            kubernetes_token_file: None,
         }
     }
 }

@@ -10,18 +10,20 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use mlp_artifacts::ArtifactStore;
 use mlp_core::jobs::{JobKind, JobSpec, Resources};
-use mlp_jobs::{InProcessQueue, JobService, LocalExecutor, Queue, RedisQueue, Worker, WorkerConfig};
+use mlp_jobs::{InProcessQueue, JobService, LocalExecutor, PollingOnly, Queue, RedisQueue, Worker, WorkerConfig};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, redact_url};
 use crate::stores::Stores;
 
-/// The queue: Redis Streams when `redis.url` is set, in-process otherwise.
+/// The queue: Redis Streams when `redis.url` is set, in-process otherwise. `in_server`: for
+/// `mlp server` (as opposed to `mlp worker`).
 pub async fn job_service(
     cfg: &Config,
     stores: &Stores,
     artifacts: Arc<dyn ArtifactStore>,
+    in_server: bool,
 ) -> anyhow::Result<JobService> {
     let queue: Arc<dyn Queue> = match cfg.redis.resolved_url()? {
         Some(url) => {
@@ -32,6 +34,8 @@ pub async fn job_service(
                     .with_context(|| format!("cannot connect to Redis at {}", redact_url(&url)))?,
             )
         }
+        // A server whose worker is elsewhere has no one to wake in-process: workers poll.
+        None if !cfg.worker.embedded && in_server => Arc::new(PollingOnly),
         None => Arc::new(InProcessQueue::default()),
     };
     Ok(JobService {
@@ -52,7 +56,37 @@ pub fn worker(cfg: &Config, service: JobService) -> anyhow::Result<Arc<Worker>> 
             artifacts: service.artifacts.clone(),
             log_flush_every: Duration::from_secs(2),
         }),
-        other => bail!("unsupported worker.executor '{other}': expected 'local'"),
+        "kubernetes" => {
+            use mlp_jobs::kubernetes::{KubeConfig, KubeTimings, KubernetesExecutor};
+            let config = KubeConfig {
+                namespace: w.namespace.clone(),
+                ..KubeConfig::default()
+            };
+            let exec = match &w.kubernetes_api_url {
+                // `kubectl proxy` or an explicit API server (its token, if any, from a file).
+                Some(url) => match &w.kubernetes_token_file {
+                    Some(file) => KubernetesExecutor::with_token_file(
+                        url,
+                        file.clone(),
+                        None,
+                        config,
+                        KubeTimings::default(),
+                        service.artifacts.clone(),
+                    ),
+                    None => KubernetesExecutor::with_endpoint(
+                        url,
+                        None,
+                        config,
+                        KubeTimings::default(),
+                        service.artifacts.clone(),
+                    ),
+                },
+                None => KubernetesExecutor::in_cluster(config, KubeTimings::default(), service.artifacts.clone()),
+            }
+            .map_err(|e| anyhow::anyhow!("cannot set up the Kubernetes executor: {e}"))?;
+            Arc::new(exec)
+        }
+        other => bail!("unsupported worker.executor '{other}': expected 'local' or 'kubernetes'"),
     };
     let tracking_uri = w.tracking_uri.clone().unwrap_or_else(|| {
         let host = match cfg.server.host.as_str() {
@@ -88,6 +122,8 @@ pub struct JobArgs {
 }
 
 #[derive(Subcommand)]
+// Parsed once per process; boxing the largest variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum JobCommand {
     /// Submit a job: `mlp job submit --name train --kind training -- python train.py`.
     Submit(SubmitArgs),

@@ -161,7 +161,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!(config = ?cfg, "starting mlp server");
             let stores = stores::open_stores(&cfg).await?;
             let artifacts: Arc<dyn mlp_artifacts::ArtifactStore> = open_artifacts(&cfg)?;
-            let job_service = jobs::job_service(&cfg, &stores, artifacts.clone()).await?;
+            let job_service = jobs::job_service(&cfg, &stores, artifacts.clone(), true).await?;
             start_metrics(&cfg, &stores, &job_service, "server").await?;
             let state = AppState {
                 store: stores.tracking.clone(),
@@ -199,7 +199,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!(config = ?cfg, "starting mlp worker");
             let stores = stores::open_stores(&cfg).await?;
             let artifacts: Arc<dyn mlp_artifacts::ArtifactStore> = open_artifacts(&cfg)?;
-            let service = jobs::job_service(&cfg, &stores, artifacts).await?;
+            let service = jobs::job_service(&cfg, &stores, artifacts, false).await?;
             start_metrics(&cfg, &stores, &service, "worker").await?;
             let stop = tokio_util::sync::CancellationToken::new();
             let handle = jobs::spawn_worker(jobs::worker(&cfg, service)?, stop.clone());

@@ -13,8 +13,12 @@ use mlp_core::store::TrackingStore;
 use mlp_jobs::Queue;
 
 /// Buckets for request latencies (seconds) and for job timings (seconds).
-const LATENCY_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
-const JOB_BUCKETS: &[f64] = &[0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 14400.0, 86400.0];
+const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+const JOB_BUCKETS: &[f64] = &[
+    0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 14400.0, 86400.0,
+];
 
 pub fn install() -> anyhow::Result<PrometheusHandle> {
     let handle = PrometheusBuilder::new()
@@ -38,13 +42,20 @@ pub struct Sources {
 }
 
 async fn scrape(State(src): State<Sources>) -> String {
-    let up = matches!(tokio::time::timeout(Duration::from_secs(2), src.tracking.ping()).await, Ok(Ok(())));
+    let up = matches!(
+        tokio::time::timeout(Duration::from_secs(2), src.tracking.ping()).await,
+        Ok(Ok(()))
+    );
     metrics::gauge!("mlp_store_up").set(if up { 1.0 } else { 0.0 });
     if let Ok(Ok(counts)) = tokio::time::timeout(Duration::from_secs(2), src.jobs.count_jobs()).await {
         // Every combination, so a state that empties drops to 0 rather than going stale.
         for kind in [JobKind::Training, JobKind::DataProcessing] {
             for state in JobState::ALL {
-                let n = counts.iter().find(|(k, s, _)| *k == kind && *s == state).map(|c| c.2).unwrap_or(0);
+                let n = counts
+                    .iter()
+                    .find(|(k, s, _)| *k == kind && *s == state)
+                    .map(|c| c.2)
+                    .unwrap_or(0);
                 metrics::gauge!("mlp_jobs", "kind" => kind.as_str(), "state" => state.as_str()).set(n as f64);
             }
         }

@@ -14,6 +14,8 @@ reg_port=5001
 nic_chart_version=2.2.2
 velero_chart_version=10.0.10
 velero_aws_plugin=velero/velero-plugin-for-aws:v1.12.1
+# Same chart and version as terraform/modules/monitoring/prometheus.
+kps_chart_version=72.6.2
 # NOTE: chart/plugin versions above could not be verified offline; bump to the
 # current releases when running this.
 
@@ -92,6 +94,20 @@ if [ "${1:-}" = "--deploy" ]; then
     --set "configuration.backupStorageLocation[0].config.s3Url=http://minio.ml-platform.svc.cluster.local:9000" \
     --set snapshotsEnabled=false \
     --set-file "credentials.secretContents.cloud=${secrets}/aws-credentials"
+  # 7b. Monitoring stack (Prometheus operator + CRDs, Prometheus, Alertmanager,
+  #     kube-state-metrics, node-exporter), as terraform/modules/monitoring/prometheus
+  #     installs it; before the overlay so the ServiceMonitor/PrometheusRule CRDs
+  #     exist. Grafana is the overlay's mlp-grafana (base/monitoring/grafana).
+  helm upgrade --install kube-prometheus-stack kube-prometheus-stack \
+    --repo https://prometheus-community.github.io/helm-charts \
+    --version "$kps_chart_version" --namespace monitoring --create-namespace \
+    --set grafana.enabled=false \
+    --set prometheus.prometheusSpec.serviceMonitorSelectorNilUsesHelmValues=false \
+    --set prometheus.prometheusSpec.podMonitorSelectorNilUsesHelmValues=false \
+    --set prometheus.prometheusSpec.ruleSelectorNilUsesHelmValues=false \
+    --set prometheus.prometheusSpec.retention=2d \
+    --set-string prometheus.prometheusSpec.externalLabels.environment=local \
+    --wait
   # 8. The platform.
   kubectl apply -k "$repo/infrastructure/kubernetes/overlays/local"
   kubectl -n ml-platform rollout status deploy/mlp-backend --timeout=300s

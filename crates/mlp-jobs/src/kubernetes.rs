@@ -1,0 +1,1120 @@
+//! The Kubernetes executor: one batch/v1 Job per attempt in the platform namespace.
+//!
+//! [`job_manifest`] builds the Job from the spec: a pure function, so the manifests are tested
+//! (and validated against the Kubernetes schema) without a cluster. It mirrors the PodTemplates
+//! of `infrastructure/kubernetes/base/app-ml-platform/`: the `mlp-job` ServiceAccount without a
+//! token, the `app.kubernetes.io/name: mlp-job` label the NetworkPolicies select job pods by,
+//! the Pod Security "restricted" profile with a read-only root filesystem, the `mlp-batch`
+//! priority class, and the node selector and tolerations of the job's node group (the labels and
+//! taints `terraform/modules/env-config` gives the node groups, also on the Kind workers).
+//!
+//! [`KubernetesExecutor`] talks to the API server over plain REST (reqwest, already in the build
+//! through object_store): it creates the Job (adopting it on 409 if a previous try of the same
+//! attempt created it), deletes Jobs of older attempts of the same platform job (a worker that
+//! died may have left one running), polls the Job until its Complete or Failed condition, copies
+//! the pod logs to the artifact store while it runs and at the end, and deletes the Job on cancel.
+//! Kubernetes retries nothing (`backoffLimit: 0`): retries are the platform's, one Job each.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use mlp_artifacts::ArtifactStore;
+use mlp_core::jobs::{Job, JobKind, JobState, Outcome};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::{Attempt, Executor};
+
+/// The annotation the Job controller puts on each pod of an Indexed Job.
+pub const COMPLETION_INDEX_ANNOTATION: &str = "batch.kubernetes.io/job-completion-index";
+/// The label the NetworkPolicies of the platform select job pods by (`mlp-job-egress`, and the
+/// `mlp-backend-ingress` rule that lets job pods reach the tracking API on 8000).
+pub const WORKLOAD_NAME: &str = "mlp-job";
+pub const LABEL_JOB_ID: &str = "mlp.dev/job-id";
+pub const LABEL_KIND: &str = "mlp.dev/kind";
+pub const LABEL_ATTEMPT: &str = "mlp.dev/attempt";
+/// The container of every job pod.
+pub const CONTAINER: &str = "job";
+
+/// Node labels and taint keys of `infrastructure/terraform/modules/env-config`.
+pub const WORKLOAD_TYPE_LABEL: &str = "ml-platform/workload-type";
+pub const NODE_GROUP_LABEL: &str = "ml-platform/node-group";
+pub const WORKLOAD_TAINT: &str = "ml-platform/workload";
+pub const GPU_RESOURCE: &str = "nvidia.com/gpu";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Toleration {
+    pub key: String,
+    #[serde(default = "equal")]
+    pub operator: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    pub effect: String,
+}
+
+fn equal() -> String {
+    "Equal".into()
+}
+
+impl Toleration {
+    pub fn no_schedule(key: &str, value: &str) -> Self {
+        Toleration {
+            key: key.into(),
+            operator: "Equal".into(),
+            value: Some(value.into()),
+            effect: "NoSchedule".into(),
+        }
+    }
+}
+
+/// Where the pods of a node group go.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NodeGroup {
+    pub node_selector: BTreeMap<String, String>,
+    pub tolerations: Vec<Toleration>,
+}
+
+impl NodeGroup {
+    fn workload(workload_type: &str, taint: Option<&str>) -> Self {
+        NodeGroup {
+            node_selector: [(WORKLOAD_TYPE_LABEL.to_string(), workload_type.to_string())].into(),
+            tolerations: taint
+                .map(|t| vec![Toleration::no_schedule(WORKLOAD_TAINT, t)])
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// The node groups of the infrastructure, by the names jobs use (`JobKind::default_node_group`:
+/// compute, data, gpu) and the names Terraform/Kind give them (training, data, general).
+///
+/// Pods select nodes by `ml-platform/workload-type`, not `ml-platform/node-group`, so the same
+/// selector reaches the EKS node group, the Karpenter pool (whose node-group label is
+/// `karpenter-training` / `karpenter-data`) and the Kind worker. GPU jobs also tolerate the
+/// `nvidia.com/gpu` taint; their `nvidia.com/gpu` resource request is what puts them on GPU nodes.
+pub fn default_node_groups() -> BTreeMap<String, NodeGroup> {
+    let training = NodeGroup::workload("training", Some("training"));
+    let data = NodeGroup::workload("data-processing", Some("data-processing"));
+    let mut gpu = training.clone();
+    gpu.tolerations.push(Toleration::no_schedule(GPU_RESOURCE, "true"));
+    [
+        ("compute".to_string(), training.clone()),
+        ("training".to_string(), training),
+        ("gpu".to_string(), gpu),
+        ("data".to_string(), data.clone()),
+        ("data-processing".to_string(), data),
+        ("general".to_string(), NodeGroup::workload("general", None)),
+    ]
+    .into()
+}
+
+/// CPU (cores, Kubernetes notation) and memory of a container.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CpuMemory {
+    pub cpu: String,
+    pub memory: String,
+}
+
+/// What [`job_manifest`] needs besides the job. Defaults are the ones of the base manifests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KubeConfig {
+    pub namespace: String,
+    pub service_account: String,
+    /// Mount an API token into job pods: off unless a deployment asks for it.
+    pub automount_service_account_token: bool,
+    pub training_image: String,
+    pub data_processing_image: String,
+    pub image_pull_policy: String,
+    /// Node group name → placement. A group missing here is selected by its
+    /// `ml-platform/node-group` label, without tolerations.
+    pub node_groups: BTreeMap<String, NodeGroup>,
+    pub priority_class: Option<String>,
+    /// Prefer spot capacity (soft node affinity on the Karpenter / EKS capacity-type labels).
+    pub prefer_spot: bool,
+    /// At most this many shards of an Indexed Job run at once.
+    pub max_parallelism: u32,
+    pub ttl_seconds_after_finished: u32,
+    pub run_as_user: i64,
+    /// Used when the spec asks for no cpu / memory.
+    pub default_requests: CpuMemory,
+    pub default_limits: CpuMemory,
+    pub tmp_size_limit: String,
+    /// An emptyDir at /scratch for intermediate data; none if unset.
+    pub scratch_size_limit: Option<String>,
+    /// The tracking URI as job pods reach it (the backend Service); overrides the worker's.
+    /// `None` keeps the attempt's `MLFLOW_TRACKING_URI`.
+    pub tracking_uri: Option<String>,
+}
+
+impl Default for KubeConfig {
+    fn default() -> Self {
+        KubeConfig {
+            namespace: "ml-platform".into(),
+            service_account: "mlp-job".into(),
+            automount_service_account_token: false,
+            training_image: "ghcr.io/ml-platform/ml-training:0.1.0".into(),
+            data_processing_image: "ghcr.io/ml-platform/ml-batch-inference:0.1.0".into(),
+            image_pull_policy: "IfNotPresent".into(),
+            node_groups: default_node_groups(),
+            priority_class: Some("mlp-batch".into()),
+            prefer_spot: true,
+            max_parallelism: 10,
+            ttl_seconds_after_finished: 3600,
+            run_as_user: 10001,
+            default_requests: CpuMemory {
+                cpu: "1".into(),
+                memory: "2Gi".into(),
+            },
+            default_limits: CpuMemory {
+                cpu: "2".into(),
+                memory: "4Gi".into(),
+            },
+            tmp_size_limit: "1Gi".into(),
+            scratch_size_limit: Some("20Gi".into()),
+            tracking_uri: Some("http://mlp-backend.ml-platform.svc.cluster.local:8000".into()),
+        }
+    }
+}
+
+impl KubeConfig {
+    pub fn node_group(&self, name: &str) -> NodeGroup {
+        self.node_groups.get(name).cloned().unwrap_or_else(|| NodeGroup {
+            node_selector: [(NODE_GROUP_LABEL.to_string(), name.to_string())].into(),
+            tolerations: Vec::new(),
+        })
+    }
+
+    pub fn default_image(&self, kind: JobKind) -> &str {
+        match kind {
+            JobKind::Training => &self.training_image,
+            JobKind::DataProcessing => &self.data_processing_image,
+        }
+    }
+}
+
+fn dns_label_part(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let c = c.to_ascii_lowercase();
+        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            c
+        } else {
+            '-'
+        };
+        if !(c == '-' && out.ends_with('-')) {
+            out.push(c);
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+/// `<job-name>-<short job id>-a<attempt>`: a DNS-1123 label of at most 63 characters (also the
+/// limit of the `job-name` label Kubernetes puts on the pods). The short id is the end of the
+/// job id: job ids are UUIDv7, whose start is a timestamp shared by jobs submitted together.
+pub fn job_name(job: &Job, attempt: u32) -> String {
+    let id: String = job
+        .job_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let short = &id[id.len().saturating_sub(8)..];
+    let suffix = if short.is_empty() {
+        format!("-a{attempt}")
+    } else {
+        format!("-{short}-a{attempt}")
+    };
+    let mut base = dns_label_part(&job.spec.name);
+    base.truncate(63 - suffix.len());
+    let base = base.trim_end_matches('-');
+    let base = if base.is_empty() { "job" } else { base };
+    format!("{base}{suffix}")
+}
+
+/// Kubernetes notation for a number of cores: `2`, `500m`.
+pub fn cpu_quantity(cores: f64) -> String {
+    let milli = (cores * 1000.0).round().max(1.0) as u64;
+    if milli.is_multiple_of(1000) {
+        (milli / 1000).to_string()
+    } else {
+        format!("{milli}m")
+    }
+}
+
+fn env_value(name: &str, value: &str) -> Value {
+    json!({"name": name, "value": value})
+}
+
+/// The batch/v1 Job of one attempt. Pure: the same job, attempt and config give the same Job.
+pub fn job_manifest(job: &Job, attempt: &Attempt, cfg: &KubeConfig) -> Value {
+    let spec = &job.spec;
+    let kind = spec.kind();
+    let name = job_name(job, attempt.number);
+    let shards = spec.shards.max(1);
+    let indexed = kind == JobKind::DataProcessing && shards > 1;
+    let gpu = spec.resources.gpu.unwrap_or(0);
+
+    let labels = json!({
+        "app.kubernetes.io/name": WORKLOAD_NAME,
+        "app.kubernetes.io/component": "ml-workload",
+        "app.kubernetes.io/part-of": "ml-platform",
+        "app.kubernetes.io/managed-by": "mlp-worker",
+        "ml-platform/job-class": kind.as_str(),
+        LABEL_JOB_ID: job.job_id,
+        LABEL_KIND: kind.as_str(),
+        LABEL_ATTEMPT: attempt.number.to_string(),
+    });
+    // User labels go into an annotation: labels select pods (NetworkPolicies), and what a user
+    // writes must not make a job pod match a policy meant for something else.
+    let mut annotations = serde_json::Map::new();
+    annotations.insert("mlp.dev/job-name".into(), json!(spec.name));
+    if let Some(run_id) = &job.run_id {
+        annotations.insert("mlp.dev/run-id".into(), json!(run_id));
+    }
+    if !spec.labels.is_empty() {
+        annotations.insert(
+            "mlp.dev/labels".into(),
+            json!(serde_json::to_string(&spec.labels).unwrap_or_default()),
+        );
+    }
+
+    // Environment: the spec's, then the platform's (which wins), then the shard.
+    let mut vars: BTreeMap<String, String> = BTreeMap::new();
+    vars.insert("HOME".into(), "/tmp".into());
+    vars.extend(spec.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    vars.extend(attempt.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    if let Some(uri) = &cfg.tracking_uri {
+        vars.insert("MLFLOW_TRACKING_URI".into(), uri.clone());
+    }
+    vars.insert("MLP_SHARD_COUNT".into(), shards.to_string());
+    vars.remove("MLP_SHARD_INDEX");
+    vars.remove("JOB_COMPLETION_INDEX");
+    let mut env: Vec<Value> = vars.iter().map(|(k, v)| env_value(k, v)).collect();
+    if indexed {
+        // The Job controller also sets JOB_COMPLETION_INDEX in Indexed Jobs.
+        env.push(json!({
+            "name": "MLP_SHARD_INDEX",
+            "valueFrom": {"fieldRef": {"fieldPath": format!("metadata.annotations['{COMPLETION_INDEX_ANNOTATION}']")}}
+        }));
+    } else {
+        env.push(env_value("MLP_SHARD_INDEX", "0"));
+        env.push(env_value("JOB_COMPLETION_INDEX", "0"));
+    }
+
+    // Resources: what the spec asks for is both request and limit (no overcommit of a batch
+    // node); the base template's defaults otherwise.
+    let (cpu_req, cpu_lim) = match spec.resources.cpu {
+        Some(c) => (cpu_quantity(c), cpu_quantity(c)),
+        None => (cfg.default_requests.cpu.clone(), cfg.default_limits.cpu.clone()),
+    };
+    let (mem_req, mem_lim) = match &spec.resources.memory {
+        Some(m) => (m.clone(), m.clone()),
+        None => (cfg.default_requests.memory.clone(), cfg.default_limits.memory.clone()),
+    };
+    let mut requests = json!({"cpu": cpu_req, "memory": mem_req});
+    let mut limits = json!({"cpu": cpu_lim, "memory": mem_lim});
+    if gpu > 0 {
+        requests[GPU_RESOURCE] = json!(gpu.to_string());
+        limits[GPU_RESOURCE] = json!(gpu.to_string());
+    }
+
+    let group = cfg.node_group(&spec.node_group());
+    let mut tolerations = group.tolerations.clone();
+    if gpu > 0 && !tolerations.iter().any(|t| t.key == GPU_RESOURCE) {
+        tolerations.push(Toleration::no_schedule(GPU_RESOURCE, "true"));
+    }
+
+    let mut volume_mounts = vec![json!({"name": "tmp", "mountPath": "/tmp"})];
+    let mut volumes = vec![json!({"name": "tmp", "emptyDir": {"sizeLimit": cfg.tmp_size_limit}})];
+    if let Some(size) = &cfg.scratch_size_limit {
+        volume_mounts.push(json!({"name": "scratch", "mountPath": "/scratch"}));
+        volumes.push(json!({"name": "scratch", "emptyDir": {"sizeLimit": size}}));
+    }
+
+    let container = json!({
+        "name": CONTAINER,
+        "image": spec.image.clone().unwrap_or_else(|| cfg.default_image(kind).to_string()),
+        "imagePullPolicy": cfg.image_pull_policy,
+        "command": spec.command,
+        "env": env,
+        "resources": {"requests": requests, "limits": limits},
+        "securityContext": {
+            "allowPrivilegeEscalation": false,
+            "readOnlyRootFilesystem": true,
+            "runAsNonRoot": true,
+            "privileged": false,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": volume_mounts,
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+    });
+
+    let mut pod_spec = json!({
+        "serviceAccountName": cfg.service_account,
+        "automountServiceAccountToken": cfg.automount_service_account_token,
+        "restartPolicy": "Never",
+        "enableServiceLinks": false,
+        "securityContext": {
+            "runAsNonRoot": true,
+            "runAsUser": cfg.run_as_user,
+            "runAsGroup": cfg.run_as_user,
+            "fsGroup": cfg.run_as_user,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "nodeSelector": group.node_selector,
+        "tolerations": tolerations,
+        "containers": [container],
+        "volumes": volumes,
+    });
+    if let Some(pc) = &cfg.priority_class {
+        pod_spec["priorityClassName"] = json!(pc);
+    }
+    if cfg.prefer_spot {
+        pod_spec["affinity"] = json!({"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+            {"weight": 100, "preference": {"matchExpressions": [
+                {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot"]}]}},
+            {"weight": 100, "preference": {"matchExpressions": [
+                {"key": "eks.amazonaws.com/capacityType", "operator": "In", "values": ["SPOT"]}]}},
+        ]}});
+    }
+
+    let mut job_spec = json!({
+        "backoffLimit": 0,
+        "activeDeadlineSeconds": spec.timeout_seconds.max(1),
+        "ttlSecondsAfterFinished": cfg.ttl_seconds_after_finished,
+        "template": {
+            "metadata": {"labels": labels, "annotations": annotations},
+            "spec": pod_spec,
+        },
+    });
+    if indexed {
+        job_spec["completionMode"] = json!("Indexed");
+        job_spec["completions"] = json!(shards);
+        job_spec["parallelism"] = json!(shards.min(cfg.max_parallelism.max(1)));
+    } else {
+        job_spec["completions"] = json!(1);
+        job_spec["parallelism"] = json!(1);
+    }
+
+    json!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": name,
+            "namespace": cfg.namespace,
+            "labels": labels,
+            "annotations": annotations,
+        },
+        "spec": job_spec,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The executor
+// ---------------------------------------------------------------------------------------------
+
+/// How often the executor polls, flushes logs, and how it treats a failing API.
+#[derive(Debug, Clone)]
+pub struct KubeTimings {
+    pub poll: Duration,
+    pub log_flush: Duration,
+    pub request_timeout: Duration,
+    /// Further tries of a request that failed transiently (connection, 5xx, 429).
+    pub api_retries: u32,
+    pub retry_backoff: Duration,
+    /// How long a pod may fail to start (image pull, bad config) before the attempt fails.
+    pub start_grace: Duration,
+    /// How often the service-account token file is read again (bound tokens rotate).
+    pub token_refresh: Duration,
+    /// How long the API may stay unreachable (or answer 5xx) while a Job runs before the
+    /// attempt is given up: the Job runs on without us, a control-plane upgrade must not end it.
+    pub api_outage: Duration,
+}
+
+impl Default for KubeTimings {
+    fn default() -> Self {
+        KubeTimings {
+            poll: Duration::from_secs(2),
+            log_flush: Duration::from_secs(15),
+            request_timeout: Duration::from_secs(30),
+            api_retries: 4,
+            retry_backoff: Duration::from_millis(500),
+            start_grace: Duration::from_secs(300),
+            token_refresh: Duration::from_secs(60),
+            api_outage: Duration::from_secs(300),
+        }
+    }
+}
+
+const SA_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+enum Auth {
+    None,
+    Static(String),
+    File {
+        path: PathBuf,
+        cached: Mutex<Option<(String, Instant)>>,
+    },
+}
+
+#[derive(Debug)]
+enum ApiError {
+    /// No answer: connection refused or reset, timeout.
+    Transport(String),
+    Status {
+        code: u16,
+        reason: String,
+        message: String,
+    },
+}
+
+impl ApiError {
+    fn code(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { code, .. } => Some(*code),
+            ApiError::Transport(_) => None,
+        }
+    }
+    fn transient(&self) -> bool {
+        match self {
+            ApiError::Transport(_) => true,
+            ApiError::Status { code, .. } => *code >= 500 || *code == 429,
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Transport(m) => write!(f, "{m}"),
+            ApiError::Status { code, reason, message } => {
+                write!(f, "HTTP {code}")?;
+                if !reason.is_empty() {
+                    write!(f, " {reason}")?;
+                }
+                if !message.is_empty() {
+                    write!(f, ": {message}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn infrastructure(msg: impl std::fmt::Display) -> Outcome {
+    Outcome {
+        state: JobState::Failed,
+        exit_code: None,
+        reason: Some(format!("infrastructure: {msg}")),
+    }
+}
+
+fn failed(exit_code: Option<i32>, reason: impl Into<String>) -> Outcome {
+    Outcome {
+        state: JobState::Failed,
+        exit_code,
+        reason: Some(reason.into()),
+    }
+}
+
+fn cancelled() -> Outcome {
+    Outcome {
+        state: JobState::Cancelled,
+        exit_code: None,
+        reason: Some("cancelled".into()),
+    }
+}
+
+/// An API error as the end of an attempt. Unreachable or failing API, throttling, refused
+/// credentials or quota, a missing namespace are the platform's problem (infrastructure, retried
+/// by the platform's policy); a Job the API refuses as invalid (400, 422) is not.
+fn api_outcome(doing: &str, e: &ApiError) -> Outcome {
+    match e.code() {
+        Some(400 | 422) => failed(None, format!("Kubernetes refused {doing}: {e}")),
+        _ => infrastructure(format!("Kubernetes API error {doing}: {e}")),
+    }
+}
+
+fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn condition<'a>(obj: &'a Value, kind: &str) -> Option<&'a Value> {
+    obj["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == kind && c["status"] == "True")
+}
+
+enum JobEnd {
+    Complete,
+    Failed { reason: String, message: String },
+}
+
+fn job_end(job: &Value) -> Option<JobEnd> {
+    if condition(job, "Complete").is_some() {
+        return Some(JobEnd::Complete);
+    }
+    condition(job, "Failed").map(|c| JobEnd::Failed {
+        reason: c["reason"].as_str().unwrap_or_default().to_string(),
+        message: c["message"].as_str().unwrap_or_default().to_string(),
+    })
+}
+
+fn pod_index(pod: &Value) -> u32 {
+    let md = &pod["metadata"];
+    md["annotations"][COMPLETION_INDEX_ANNOTATION]
+        .as_str()
+        .or_else(|| md["labels"][COMPLETION_INDEX_ANNOTATION].as_str())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+fn job_container(pod: &Value) -> Option<&Value> {
+    pod["status"]["containerStatuses"]
+        .as_array()?
+        .iter()
+        .find(|c| c["name"] == CONTAINER)
+}
+
+/// The newest pod of each completion index, by index.
+fn latest_pods(pods: &[Value]) -> BTreeMap<u32, &Value> {
+    let mut by_index: BTreeMap<u32, &Value> = BTreeMap::new();
+    for p in pods {
+        let i = pod_index(p);
+        let created = p["metadata"]["creationTimestamp"].as_str().unwrap_or_default();
+        match by_index.get(&i) {
+            Some(q) if q["metadata"]["creationTimestamp"].as_str().unwrap_or_default() > created => {}
+            _ => {
+                by_index.insert(i, p);
+            }
+        }
+    }
+    by_index
+}
+
+/// Waiting reasons of a container that will not start by itself.
+const START_FAILURES: [&str; 5] = [
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+];
+
+/// Pod status reasons that mean the node or the cluster, not the workload, ended the pod.
+const DISRUPTIONS: [&str; 5] = ["Evicted", "Preempting", "NodeLost", "Shutdown", "NodeShutdown"];
+
+#[derive(Default)]
+struct LogState {
+    /// Artifact path → hash of what was last uploaded there.
+    uploaded: HashMap<String, u64>,
+    /// Since when a pod has failed to start (pod name → first seen).
+    start_failing: HashMap<String, Instant>,
+}
+
+pub struct KubernetesExecutor {
+    client: reqwest::Client,
+    base_url: String,
+    auth: Auth,
+    pub config: KubeConfig,
+    pub timings: KubeTimings,
+    artifacts: Arc<dyn ArtifactStore>,
+}
+
+impl KubernetesExecutor {
+    fn build(
+        base_url: &str,
+        auth: Auth,
+        ca_pem: Option<&[u8]>,
+        config: KubeConfig,
+        timings: KubeTimings,
+        artifacts: Arc<dyn ArtifactStore>,
+    ) -> Result<Self, String> {
+        let mut builder = reqwest::Client::builder()
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(timings.request_timeout);
+        if let Some(pem) = ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| format!("invalid Kubernetes CA certificate: {e}"))?;
+            builder = builder.tls_certs_only(certs);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| format!("cannot build the Kubernetes API client: {e}"))?;
+        Ok(KubernetesExecutor {
+            client,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            auth,
+            config,
+            timings,
+            artifacts,
+        })
+    }
+
+    /// Inside a pod: the API server of `KUBERNETES_SERVICE_HOST`/`PORT`, the service-account
+    /// token (read again every `timings.token_refresh`: bound tokens rotate) and CA.
+    pub fn in_cluster(
+        config: KubeConfig,
+        timings: KubeTimings,
+        artifacts: Arc<dyn ArtifactStore>,
+    ) -> Result<Self, String> {
+        let host = std::env::var("KUBERNETES_SERVICE_HOST")
+            .map_err(|_| "KUBERNETES_SERVICE_HOST is not set: not running inside a Kubernetes pod".to_string())?;
+        let port = std::env::var("KUBERNETES_SERVICE_PORT").unwrap_or_else(|_| "443".into());
+        let host = if host.contains(':') { format!("[{host}]") } else { host };
+        let ca_path = format!("{SA_DIR}/ca.crt");
+        let ca = std::fs::read(&ca_path).map_err(|e| format!("cannot read {ca_path}: {e}"))?;
+        let token = PathBuf::from(format!("{SA_DIR}/token"));
+        if !token.is_file() {
+            return Err(format!("no service-account token at {}", token.display()));
+        }
+        Self::build(
+            &format!("https://{host}:{port}"),
+            Auth::File {
+                path: token,
+                cached: Mutex::new(None),
+            },
+            Some(&ca),
+            config,
+            timings,
+            artifacts,
+        )
+    }
+
+    /// An explicit API server: `kubectl proxy` (`http://127.0.0.1:8001`, no token) or a test
+    /// server. HTTPS uses the system's roots.
+    pub fn with_endpoint(
+        base_url: &str,
+        token: Option<String>,
+        config: KubeConfig,
+        timings: KubeTimings,
+        artifacts: Arc<dyn ArtifactStore>,
+    ) -> Result<Self, String> {
+        let auth = token.map(Auth::Static).unwrap_or(Auth::None);
+        Self::build(base_url, auth, None, config, timings, artifacts)
+    }
+
+    /// An explicit API server with a token file read again every `timings.token_refresh`.
+    pub fn with_token_file(
+        base_url: &str,
+        token_file: PathBuf,
+        ca_pem: Option<&[u8]>,
+        config: KubeConfig,
+        timings: KubeTimings,
+        artifacts: Arc<dyn ArtifactStore>,
+    ) -> Result<Self, String> {
+        let auth = Auth::File {
+            path: token_file,
+            cached: Mutex::new(None),
+        };
+        Self::build(base_url, auth, ca_pem, config, timings, artifacts)
+    }
+
+    async fn token(&self) -> Result<Option<String>, ApiError> {
+        match &self.auth {
+            Auth::None => Ok(None),
+            Auth::Static(t) => Ok(Some(t.clone())),
+            Auth::File { path, cached } => {
+                if let Some((t, at)) = &*cached.lock().unwrap()
+                    && at.elapsed() < self.timings.token_refresh
+                {
+                    return Ok(Some(t.clone()));
+                }
+                let t = tokio::fs::read_to_string(path).await.map_err(|e| {
+                    ApiError::Transport(format!("cannot read the service-account token {}: {e}", path.display()))
+                })?;
+                let t = t.trim().to_string();
+                *cached.lock().unwrap() = Some((t.clone(), Instant::now()));
+                Ok(Some(t))
+            }
+        }
+    }
+
+    /// One request, tried again on transient failures. Returns the body.
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Result<Bytes, ApiError> {
+        let mut tries = 0;
+        let mut reauthenticated = false;
+        loop {
+            match self.call_once(method.clone(), path, body).await {
+                // A rotated token: read the file again before giving up.
+                Err(e) if e.code() == Some(401) && !reauthenticated && matches!(self.auth, Auth::File { .. }) => {
+                    reauthenticated = true;
+                    if let Auth::File { cached, .. } = &self.auth {
+                        *cached.lock().unwrap() = None;
+                    }
+                }
+                Err(e) if e.transient() && tries < self.timings.api_retries => {
+                    tries += 1;
+                    let wait = self.timings.retry_backoff * 2u32.saturating_pow(tries - 1).min(16);
+                    tracing::debug!(%method, path, error = %e, tries, "Kubernetes API request failed; trying again");
+                    tokio::time::sleep(wait).await;
+                }
+                r => return r,
+            }
+        }
+    }
+
+    async fn call_once(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Result<Bytes, ApiError> {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base_url))
+            .header("accept", "application/json");
+        if let Some(t) = self.token().await? {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(serde_json::to_vec(b).unwrap_or_default());
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| ApiError::Transport(format!("cannot reach the Kubernetes API at {}: {e}", self.base_url)))?;
+        let status = resp.status();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| ApiError::Transport(format!("reading a Kubernetes API answer: {e}")))?;
+        if status.is_success() {
+            return Ok(bytes);
+        }
+        let st: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let text = || {
+            String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
+                .trim()
+                .to_string()
+        };
+        Err(ApiError::Status {
+            code: status.as_u16(),
+            reason: st["reason"].as_str().unwrap_or_default().to_string(),
+            message: st["message"].as_str().map(str::to_string).unwrap_or_else(text),
+        })
+    }
+
+    async fn call_json(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Result<Value, ApiError> {
+        let bytes = self.call(method, path, body).await?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::Transport(format!("the Kubernetes API answered something that is not JSON: {e}")))
+    }
+
+    fn jobs_path(&self) -> String {
+        format!("/apis/batch/v1/namespaces/{}/jobs", self.config.namespace)
+    }
+
+    async fn get_job(&self, name: &str) -> Result<Value, ApiError> {
+        self.call_json(reqwest::Method::GET, &format!("{}/{name}", self.jobs_path()), None)
+            .await
+    }
+
+    async fn delete_job(&self, name: &str) -> Result<(), ApiError> {
+        let path = format!("{}/{name}?propagationPolicy=Background", self.jobs_path());
+        match self.call(reqwest::Method::DELETE, &path, None).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some(404) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn list_pods(&self, job_name: &str) -> Result<Vec<Value>, ApiError> {
+        let path = format!(
+            "/api/v1/namespaces/{}/pods?labelSelector={}",
+            self.config.namespace,
+            enc(&format!("job-name={job_name}"))
+        );
+        let list = self.call_json(reqwest::Method::GET, &path, None).await?;
+        Ok(list["items"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// Jobs of earlier attempts of the same platform job that are still running: a worker that
+    /// died (or lost its lease) leaves its Job behind, and a job never runs twice at once.
+    async fn stop_other_attempts(&self, job: &Job, name: &str) {
+        let path = format!(
+            "{}?labelSelector={}",
+            self.jobs_path(),
+            enc(&format!("{LABEL_JOB_ID}={}", job.job_id))
+        );
+        let list = match self.call_json(reqwest::Method::GET, &path, None).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(job_id = job.job_id, error = %e, "cannot list the job's earlier Kubernetes Jobs");
+                return;
+            }
+        };
+        for other in list["items"].as_array().into_iter().flatten() {
+            let Some(other_name) = other["metadata"]["name"].as_str() else {
+                continue;
+            };
+            if other_name == name || job_end(other).is_some() || !other["metadata"]["deletionTimestamp"].is_null() {
+                continue;
+            }
+            tracing::info!(
+                job_id = job.job_id,
+                k8s_job = other_name,
+                "deleting the Job of an earlier attempt"
+            );
+            if let Err(e) = self.delete_job(other_name).await {
+                tracing::warn!(job_id = job.job_id, k8s_job = other_name, error = %e, "cannot delete an earlier attempt's Job");
+            }
+        }
+    }
+
+    /// Creates the Job, or adopts the one a previous try of this very attempt created.
+    async fn create_or_adopt(&self, job: &Job, attempt: &Attempt, manifest: &Value, name: &str) -> Result<(), Outcome> {
+        match self
+            .call(reqwest::Method::POST, &self.jobs_path(), Some(manifest))
+            .await
+        {
+            Ok(_) => {
+                tracing::info!(job_id = job.job_id, k8s_job = name, "Kubernetes Job created");
+                Ok(())
+            }
+            Err(e) if e.code() == Some(409) => {
+                let existing = self
+                    .get_job(name)
+                    .await
+                    .map_err(|e| api_outcome("reading the existing Job", &e))?;
+                let labels = &existing["metadata"]["labels"];
+                if labels[LABEL_JOB_ID] != job.job_id.as_str()
+                    || labels[LABEL_ATTEMPT] != attempt.number.to_string().as_str()
+                {
+                    return Err(infrastructure(format!(
+                        "a Kubernetes Job named {name} exists and is not attempt {} of job {}",
+                        attempt.number, job.job_id
+                    )));
+                }
+                tracing::info!(
+                    job_id = job.job_id,
+                    k8s_job = name,
+                    "adopting the existing Kubernetes Job of this attempt"
+                );
+                Ok(())
+            }
+            Err(e) => Err(api_outcome("creating the Job", &e)),
+        }
+    }
+
+    /// Copies each pod's log (stdout and stderr together, as Kubernetes keeps them) to the
+    /// artifact store, where the local executor puts stdout; skips what did not change.
+    async fn flush_logs(&self, job: &Job, attempt: &Attempt, pods: &[Value], state: &mut LogState) {
+        let sharded = job.spec.shards > 1;
+        for (index, pod) in latest_pods(pods) {
+            let Some(pod_name) = pod["metadata"]["name"].as_str() else {
+                continue;
+            };
+            if matches!(pod["status"]["phase"].as_str(), None | Some("Pending")) {
+                continue;
+            }
+            let path = format!(
+                "/api/v1/namespaces/{}/pods/{pod_name}/log?container={CONTAINER}",
+                self.config.namespace
+            );
+            let log = match self.call(reqwest::Method::GET, &path, None).await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::debug!(pod = pod_name, error = %e, "cannot read pod log");
+                    continue;
+                }
+            };
+            let remote = if sharded {
+                format!("{}/shard-{index}/stdout.log", attempt.log_prefix)
+            } else {
+                format!("{}/stdout.log", attempt.log_prefix)
+            };
+            let hash = {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                log.hash(&mut h);
+                h.finish()
+            };
+            if state.uploaded.get(&remote) == Some(&hash) {
+                continue;
+            }
+            let body = Box::pin(futures_util::stream::once(async move { Ok(log) }));
+            match self.artifacts.put(&remote, body).await {
+                Ok(_) => {
+                    state.uploaded.insert(remote, hash);
+                }
+                Err(e) => tracing::warn!(path = remote, error = %e, "cannot copy job log to the artifact store"),
+            }
+        }
+    }
+
+    /// A pod whose container cannot start (bad image, missing config) never fails the Job by
+    /// itself; past the grace period the attempt fails.
+    fn start_failure(&self, pods: &[Value], state: &mut LogState) -> Option<Outcome> {
+        for pod in pods {
+            let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+            let waiting = job_container(pod).map(|c| &c["state"]["waiting"]);
+            let reason = waiting.and_then(|w| w["reason"].as_str()).unwrap_or_default();
+            if !START_FAILURES.contains(&reason) {
+                state.start_failing.remove(name);
+                continue;
+            }
+            let since = *state.start_failing.entry(name.to_string()).or_insert_with(Instant::now);
+            if reason == "InvalidImageName" || since.elapsed() >= self.timings.start_grace {
+                let message = waiting.and_then(|w| w["message"].as_str()).unwrap_or_default();
+                return Some(failed(None, format!("cannot start the container: {reason}: {message}")));
+            }
+        }
+        None
+    }
+
+    async fn outcome_of_failure(&self, job: &Job, name: &str, reason: &str, message: &str) -> Outcome {
+        if reason == "DeadlineExceeded" {
+            return failed(None, format!("timed out after {}s", job.spec.timeout_seconds));
+        }
+        let pods = self.list_pods(name).await.unwrap_or_default();
+        let sharded = job.spec.shards > 1;
+        // The pod that failed first and was not stopped by the Job controller (which deletes
+        // the other pods of a failed Indexed Job): its failure is the Job's.
+        let mut failed_pods: Vec<&Value> = pods
+            .iter()
+            .filter(|p| {
+                p["status"]["phase"] == "Failed"
+                    || job_container(p)
+                        .is_some_and(|c| c["state"]["terminated"]["exitCode"].as_i64().is_some_and(|x| x != 0))
+            })
+            .collect();
+        failed_pods.sort_by_key(|p| {
+            let finished = job_container(p)
+                .and_then(|c| c["state"]["terminated"]["finishedAt"].as_str())
+                .unwrap_or("~")
+                .to_string();
+            (!p["metadata"]["deletionTimestamp"].is_null(), finished, pod_index(p))
+        });
+        if let Some(pod) = failed_pods.first() {
+            let pod_name = pod["metadata"]["name"].as_str().unwrap_or_default();
+            let pod_reason = pod["status"]["reason"].as_str().unwrap_or_default();
+            if DISRUPTIONS.contains(&pod_reason) || condition(pod, "DisruptionTarget").is_some() {
+                let why = condition(pod, "DisruptionTarget")
+                    .and_then(|c| c["reason"].as_str())
+                    .unwrap_or(pod_reason);
+                return infrastructure(format!("pod {pod_name} was disrupted ({why})"));
+            }
+            let term = job_container(pod).map(|c| &c["state"]["terminated"]);
+            if let Some(code) = term.and_then(|t| t["exitCode"].as_i64()).filter(|c| *c != 0) {
+                let code = code as i32;
+                let mut reason = if sharded {
+                    format!("shard {} exited with {code}", pod_index(pod))
+                } else {
+                    format!("exited with {code}")
+                };
+                if term.is_some_and(|t| t["reason"] == "OOMKilled") {
+                    reason.push_str(" (OOMKilled: out of memory)");
+                }
+                return failed(Some(code), reason);
+            }
+        }
+        let mut what = format!(
+            "the Kubernetes Job failed: {}",
+            if reason.is_empty() { "Failed" } else { reason }
+        );
+        if !message.is_empty() {
+            what.push_str(": ");
+            what.push_str(message);
+        }
+        failed(None, what)
+    }
+
+    async fn follow(&self, job: &Job, attempt: &Attempt, name: &str, cancel: &CancellationToken) -> Outcome {
+        let mut logs = LogState::default();
+        let mut next_flush = Instant::now() + self.timings.log_flush;
+        let mut unreachable_since: Option<Instant> = None;
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => {
+                    tracing::info!(job_id = job.job_id, k8s_job = name, "cancelling: deleting the Kubernetes Job");
+                    let deleted = self.delete_job(name).await;
+                    // The pods are deleted in the background; their logs are readable meanwhile.
+                    let pods = self.list_pods(name).await.unwrap_or_default();
+                    self.flush_logs(job, attempt, &pods, &mut logs).await;
+                    if let Err(e) = deleted {
+                        tracing::warn!(job_id = job.job_id, k8s_job = name, error = %e, "cannot delete the Kubernetes Job");
+                    }
+                    return cancelled();
+                }
+                _ = tokio::time::sleep(self.timings.poll) => {}
+            }
+            let k8s_job = match self.get_job(name).await {
+                Ok(j) => {
+                    unreachable_since = None;
+                    j
+                }
+                Err(e) if e.code() == Some(404) => {
+                    return infrastructure(format!("the Kubernetes Job {name} was deleted while it ran"));
+                }
+                Err(e)
+                    if e.transient()
+                        && unreachable_since.get_or_insert_with(Instant::now).elapsed() < self.timings.api_outage =>
+                {
+                    tracing::warn!(job_id = job.job_id, k8s_job = name, error = %e, "cannot follow the Kubernetes Job; trying again");
+                    continue;
+                }
+                Err(e) => {
+                    // Retries are spent: give the attempt up, and do not leave it running.
+                    let _ = self.delete_job(name).await;
+                    return infrastructure(format!("Kubernetes API error following the Job: {e}"));
+                }
+            };
+            if let Some(end) = job_end(&k8s_job) {
+                let pods = self.list_pods(name).await.unwrap_or_default();
+                self.flush_logs(job, attempt, &pods, &mut logs).await;
+                return match end {
+                    JobEnd::Complete => Outcome {
+                        state: JobState::Succeeded,
+                        exit_code: Some(0),
+                        reason: None,
+                    },
+                    JobEnd::Failed { reason, message } => self.outcome_of_failure(job, name, &reason, &message).await,
+                };
+            }
+            if Instant::now() >= next_flush {
+                next_flush = Instant::now() + self.timings.log_flush;
+                match self.list_pods(name).await {
+                    Ok(pods) => {
+                        self.flush_logs(job, attempt, &pods, &mut logs).await;
+                        if let Some(outcome) = self.start_failure(&pods, &mut logs) {
+                            let _ = self.delete_job(name).await;
+                            return outcome;
+                        }
+                    }
+                    Err(e) => tracing::debug!(k8s_job = name, error = %e, "cannot list the Job's pods"),
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Executor for KubernetesExecutor {
+    async fn run(&self, job: &Job, attempt: &Attempt, cancel: CancellationToken) -> Outcome {
+        if cancel.is_cancelled() {
+            return cancelled();
+        }
+        let manifest = job_manifest(job, attempt, &self.config);
+        let name = job_name(job, attempt.number);
+        self.stop_other_attempts(job, &name).await;
+        if let Err(outcome) = self.create_or_adopt(job, attempt, &manifest, &name).await {
+            return outcome;
+        }
+        self.follow(job, attempt, &name, &cancel).await
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "Kubernetes Jobs in namespace {} at {}",
+            self.config.namespace, self.base_url
+        )
+    }
+}
