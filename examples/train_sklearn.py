@@ -4,6 +4,9 @@
     MLFLOW_TRACKING_URI=http://127.0.0.1:8000 python examples/train_sklearn.py \
         [--experiment NAME] [--register-as MODEL_NAME]
 
+As a job (`mlp job submit ... -- python examples/train_sklearn.py`), it joins the job's run
+(MLFLOW_RUN_ID) instead of creating one; see examples/README.md.
+
 Logs params, per-epoch metrics, tags, the training data set, an artifact and an sklearn model
 (with an input example), optionally registers it, then loads it back from the server and checks
 the predictions. Prints one JSON line with the ids at the end. Exits non-zero on any mismatch.
@@ -36,8 +39,12 @@ def main() -> int:
         data.data, data.target, test_size=0.3, random_state=0, stratify=data.target)
     train_df = X_train.assign(target=y_train)
 
-    mlflow.set_experiment(args.experiment)
-    with mlflow.start_run(run_name="train") as run:
+    # As a platform job, MLFLOW_RUN_ID names the run to join (mlflow.start_run() picks it up) and
+    # the job's experiment applies; --experiment only picks the experiment of a run made by hand.
+    joining = bool(os.environ.get("MLFLOW_RUN_ID"))
+    if not joining:
+        mlflow.set_experiment(args.experiment)
+    with mlflow.start_run(run_name=None if joining else "train") as run:
         params = {"C": 0.5, "solver": "lbfgs", "max_iter": 200}
         mlflow.log_params(params)
         mlflow.set_tags({"team": "ml", "stage": "dev"})
