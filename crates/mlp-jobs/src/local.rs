@@ -86,6 +86,17 @@ impl LocalExecutor {
         if let Some(cwd) = &self.cwd {
             cmd.current_dir(cwd);
         }
+        // If the worker dies without stopping the job (SIGKILL, OOM), the kernel kills the
+        // job's process too, so the worker that takes the job over never runs it twice at once.
+        #[cfg(target_os = "linux")]
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => return End::SpawnFailed(format!("cannot start '{}': {e}", spec.command[0])),
