@@ -3,6 +3,7 @@
 //! searches never wait behind a log-batch.
 
 mod experiments;
+mod jobs;
 mod logged_models;
 mod query;
 mod registry;
@@ -24,6 +25,7 @@ pub use query::{Arg, Sql};
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "tracking", include_str!("../migrations/0001_tracking.sql")),
     (2, "registry", include_str!("../migrations/0002_registry.sql")),
+    (3, "jobs", include_str!("../migrations/0003_jobs.sql")),
 ];
 
 #[derive(Clone)]

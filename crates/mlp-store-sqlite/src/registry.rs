@@ -239,7 +239,11 @@ fn version_clause(sql: &mut Sql, c: &Clause) -> Result<()> {
         Entity::Tag => {
             // See PROMPT_TAG: `!= 'true'` on it means "no such tag with that value".
             let prompt = c.op == Comparator::Ne && c.key == PROMPT_TAG;
-            let exists = if c.op == Comparator::IsNull || prompt { "NOT EXISTS" } else { "EXISTS" };
+            let exists = if c.op == Comparator::IsNull || prompt {
+                "NOT EXISTS"
+            } else {
+                "EXISTS"
+            };
             let op = if prompt { Comparator::Eq } else { c.op };
             sql.push(&format!(
                 "{exists} (SELECT 1 FROM model_version_tags kv WHERE kv.name = mv.name AND kv.version = mv.version AND kv.key = "

@@ -1,0 +1,710 @@
+use std::collections::{BTreeSet, HashMap};
+
+use mlp_core::model::*;
+use mlp_core::store::*;
+use mlp_core::{Error, Result, names};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use crate::experiments::parse_experiment_id;
+use crate::query::{Arg, Sql, run_clause, run_order};
+use crate::{PgStore, db_err, now_ms};
+
+const RUN_COLUMNS: &str = "r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, r.start_time, r.end_time, r.artifact_uri, r.lifecycle_stage";
+
+const RUN_NAME_TAG: &str = "mlflow.runName";
+
+fn info_from_row(row: &PgRow) -> RunInfo {
+    let id: String = row.get("run_uuid");
+    RunInfo {
+        run_uuid: id.clone(),
+        experiment_id: row.get::<i64, _>("experiment_id").to_string(),
+        run_name: row.get("name"),
+        user_id: row.get("user_id"),
+        status: RunStatus::parse(row.get::<&str, _>("status")).unwrap_or(RunStatus::Running),
+        start_time: row.get("start_time"),
+        end_time: row.get("end_time"),
+        artifact_uri: row.get("artifact_uri"),
+        lifecycle_stage: LifecycleStage::parse(row.get::<&str, _>("lifecycle_stage")).unwrap_or(LifecycleStage::Active),
+        run_id: id,
+    }
+}
+
+pub(crate) fn metric_value(value: f64, is_nan: bool) -> f64 {
+    if is_nan { f64::NAN } else { value }
+}
+
+/// NaN cannot be stored in a REAL column portably: it is kept as 0 with a flag, as MLflow does.
+pub(crate) fn stored_value(v: f64) -> (f64, i64) {
+    if v.is_nan() { (0.0, 1) } else { (v, 0) }
+}
+
+fn ids_list(run_ids: &[String]) -> impl Iterator<Item = Arg> + '_ {
+    run_ids.iter().map(|id| Arg::Text(id.clone()))
+}
+
+/// Whether point `a` supersedes `b` as the latest value: higher step, then timestamp, then value.
+fn supersedes(a: &Metric, b: &Metric) -> bool {
+    let va = if a.value.is_nan() { f64::NEG_INFINITY } else { a.value };
+    let vb = if b.value.is_nan() { f64::NEG_INFINITY } else { b.value };
+    (a.step, a.timestamp)
+        .cmp(&(b.step, b.timestamp))
+        .then(va.total_cmp(&vb))
+        .is_gt()
+}
+
+impl PgStore {
+    async fn run_info(&self, run_id: &str) -> Result<RunInfo> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {RUN_COLUMNS} FROM runs r WHERE r.run_uuid = $1"
+        )))
+        .bind(run_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| Error::not_found(format!("Run with id={run_id} not found")))?;
+        Ok(info_from_row(&row))
+    }
+
+    async fn active_run(&self, run_id: &str) -> Result<RunInfo> {
+        let info = self.run_info(run_id).await?;
+        if info.lifecycle_stage != LifecycleStage::Active {
+            return Err(Error::invalid(format!(
+                "The run {run_id} must be in the 'active' state. Current state is deleted."
+            )));
+        }
+        Ok(info)
+    }
+
+    pub(crate) async fn create_run_impl(&self, req: &CreateRun) -> Result<Run> {
+        let exp = self.get_experiment_impl(&req.experiment_id).await?;
+        if exp.lifecycle_stage != LifecycleStage::Active {
+            return Err(Error::invalid(format!(
+                "The experiment {} must be in the 'active' state. Current state is deleted.",
+                req.experiment_id
+            )));
+        }
+        let run_id = uuid::Uuid::new_v4().simple().to_string();
+        let tag_name = req.tags.iter().find(|t| t.key == RUN_NAME_TAG).map(|t| t.value.clone());
+        let name = match (req.run_name.clone().filter(|n| !n.is_empty()), tag_name) {
+            (Some(n), Some(t)) if n != t => {
+                return Err(Error::invalid(format!(
+                    "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='{n}', mlflow.runName='{t}')."
+                )));
+            }
+            (Some(n), _) => n,
+            (None, Some(t)) => t,
+            (None, None) => names::run_name(uuid::Uuid::new_v4().as_u64_pair().0),
+        };
+        let mut tags: Vec<Tag> = req.tags.iter().filter(|t| t.key != RUN_NAME_TAG).cloned().collect();
+        tags.push(Tag::new(RUN_NAME_TAG, name.clone()));
+        let artifact_uri = format!("{}/{run_id}/artifacts", exp.artifact_location.trim_end_matches('/'));
+        let start_time = if req.start_time > 0 { req.start_time } else { now_ms() };
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage) \
+             VALUES ($1, $2, $3, $4, 'RUNNING', $5, NULL, $6, 'active')",
+        )
+        .bind(&run_id)
+        .bind(parse_experiment_id(&req.experiment_id)?)
+        .bind(&name)
+        .bind(&req.user_id)
+        .bind(start_time)
+        .bind(&artifact_uri)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        for t in &tags {
+            sqlx::query("INSERT INTO tags (run_uuid, key, value) VALUES ($1, $2, $3) ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value")
+                .bind(&run_id)
+                .bind(&t.key)
+                .bind(&t.value)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        self.get_run_from(&run_id, &self.pool).await
+    }
+
+    pub(crate) async fn get_run_impl(&self, run_id: &str) -> Result<Run> {
+        self.get_run_from(run_id, &self.pool).await
+    }
+
+    async fn get_run_from(&self, run_id: &str, pool: &sqlx::PgPool) -> Result<Run> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {RUN_COLUMNS} FROM runs r WHERE r.run_uuid = $1"
+        )))
+        .bind(run_id)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| Error::not_found(format!("Run with id={run_id} not found")))?;
+        let mut runs = self.load_runs(vec![info_from_row(&row)], pool).await?;
+        Ok(runs.remove(0))
+    }
+
+    /// Attaches data, inputs and outputs to run infos with one query per child table.
+    async fn load_runs(&self, infos: Vec<RunInfo>, pool: &sqlx::PgPool) -> Result<Vec<Run>> {
+        if infos.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = infos.iter().map(|i| i.run_id.clone()).collect();
+        let mut runs: Vec<Run> = infos
+            .into_iter()
+            .map(|info| Run {
+                info,
+                data: RunData::default(),
+                inputs: RunInputs::default(),
+                outputs: RunOutputs::default(),
+            })
+            .collect();
+        let index: HashMap<String, usize> = ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
+
+        let mut sql =
+            Sql::new("SELECT run_uuid, key, value, is_nan, timestamp, step FROM latest_metrics WHERE run_uuid IN ");
+        sql.list(ids_list(&ids)).push(" ORDER BY key");
+        for row in sql.build().fetch_all(pool).await.map_err(db_err)? {
+            let i = index[row.get::<&str, _>(0)];
+            runs[i].data.metrics.push(Metric {
+                key: row.get(1),
+                value: metric_value(row.get(2), row.get::<i64, _>(3) != 0),
+                timestamp: row.get(4),
+                step: row.get(5),
+                ..Default::default()
+            });
+        }
+        for (table, is_param) in [("params", true), ("tags", false)] {
+            let mut sql = Sql::new(&format!("SELECT run_uuid, key, value FROM {table} WHERE run_uuid IN "));
+            sql.list(ids_list(&ids)).push(" ORDER BY key");
+            for row in sql.build().fetch_all(pool).await.map_err(db_err)? {
+                let i = index[row.get::<&str, _>(0)];
+                let t = Tag::new(row.get::<String, _>(1), row.get::<String, _>(2));
+                if is_param {
+                    runs[i].data.params.push(t)
+                } else {
+                    runs[i].data.tags.push(t)
+                }
+            }
+        }
+        let mut sql = Sql::new(
+            "SELECT di.run_uuid, di.dataset_uuid, d.name, d.digest, d.source_type, d.source, d.schema, d.profile \
+             FROM run_dataset_inputs di JOIN datasets d ON d.dataset_uuid = di.dataset_uuid WHERE di.run_uuid IN ",
+        );
+        sql.list(ids_list(&ids)).push(" ORDER BY di.run_uuid, di.position");
+        let mut input_pos: HashMap<(String, String), (usize, usize)> = HashMap::new();
+        for row in sql.build().fetch_all(pool).await.map_err(db_err)? {
+            let run: String = row.get(0);
+            let i = index[run.as_str()];
+            input_pos.insert((run, row.get(1)), (i, runs[i].inputs.dataset_inputs.len()));
+            runs[i].inputs.dataset_inputs.push(DatasetInput {
+                tags: Vec::new(),
+                dataset: Dataset {
+                    name: row.get(2),
+                    digest: row.get(3),
+                    source_type: row.get(4),
+                    source: row.get(5),
+                    schema: row.get(6),
+                    profile: row.get(7),
+                },
+            });
+        }
+        if !input_pos.is_empty() {
+            let mut sql =
+                Sql::new("SELECT run_uuid, dataset_uuid, key, value FROM run_dataset_input_tags WHERE run_uuid IN ");
+            sql.list(ids_list(&ids)).push(" ORDER BY key");
+            for row in sql.build().fetch_all(pool).await.map_err(db_err)? {
+                if let Some((i, j)) = input_pos.get(&(row.get(0), row.get(1))) {
+                    runs[*i].inputs.dataset_inputs[*j]
+                        .tags
+                        .push(Tag::new(row.get::<String, _>(2), row.get::<String, _>(3)));
+                }
+            }
+        }
+        let mut sql = Sql::new("SELECT run_uuid, model_id FROM run_model_inputs WHERE run_uuid IN ");
+        sql.list(ids_list(&ids)).push(" ORDER BY model_id");
+        for row in sql.build().fetch_all(pool).await.map_err(db_err)? {
+            let i = index[row.get::<&str, _>(0)];
+            runs[i].inputs.model_inputs.push(ModelInput { model_id: row.get(1) });
+        }
+        let mut sql = Sql::new("SELECT run_uuid, model_id, step FROM run_model_outputs WHERE run_uuid IN ");
+        sql.list(ids_list(&ids)).push(" ORDER BY step, model_id");
+        for row in sql.build().fetch_all(pool).await.map_err(db_err)? {
+            let i = index[row.get::<&str, _>(0)];
+            runs[i].outputs.model_outputs.push(ModelOutput {
+                model_id: row.get(1),
+                step: row.get(2),
+            });
+        }
+        Ok(runs)
+    }
+
+    pub(crate) async fn update_run_impl(&self, req: &UpdateRun) -> Result<RunInfo> {
+        let info = self.active_run(&req.run_id).await?;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        sqlx::query(
+            "UPDATE runs SET status = COALESCE($1, status), end_time = COALESCE($2, end_time), name = COALESCE($3, name) WHERE run_uuid = $4",
+        )
+        .bind(req.status.map(|s| s.as_str()))
+        .bind(req.end_time)
+        .bind(req.run_name.as_deref().filter(|n| !n.is_empty()))
+        .bind(&info.run_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if let Some(name) = req.run_name.as_deref().filter(|n| !n.is_empty()) {
+            sqlx::query("INSERT INTO tags (run_uuid, key, value) VALUES ($1, $2, $3) ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value")
+                .bind(&info.run_id)
+                .bind(RUN_NAME_TAG)
+                .bind(name)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        self.run_info(&req.run_id).await
+    }
+
+    pub(crate) async fn set_run_stage(&self, run_id: &str, stage: LifecycleStage) -> Result<()> {
+        self.run_info(run_id).await?;
+        let deleted_time = (stage == LifecycleStage::Deleted).then(now_ms);
+        sqlx::query("UPDATE runs SET lifecycle_stage = $1, deleted_time = $2 WHERE run_uuid = $3")
+            .bind(stage.as_str())
+            .bind(deleted_time)
+            .bind(run_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub(crate) async fn log_batch_impl(&self, req: &LogBatch) -> Result<()> {
+        let run_id = req.run_id.as_str();
+        self.active_run(run_id).await?;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+
+        if !req.params.is_empty() {
+            let mut sql = Sql::new("SELECT key, value FROM params WHERE run_uuid = ");
+            sql.text_arg(run_id).push(" AND key IN ");
+            sql.list(req.params.iter().map(|p| Arg::Text(p.key.clone())));
+            let existing: HashMap<String, String> = sql
+                .build()
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_err)?
+                .into_iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+            for p in &req.params {
+                if let Some(old) = existing.get(&p.key)
+                    && *old != p.value
+                {
+                    return Err(Error::invalid(format!(
+                        "Changing param values is not allowed. Param with key='{}' was already logged with value='{old}' for run ID='{run_id}'. Attempted logging new value='{}'.",
+                        p.key, p.value
+                    )));
+                }
+            }
+            for p in &req.params {
+                sqlx::query("INSERT INTO params (run_uuid, key, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                    .bind(run_id)
+                    .bind(&p.key)
+                    .bind(&p.value)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            }
+        }
+
+        for t in &req.tags {
+            sqlx::query("INSERT INTO tags (run_uuid, key, value) VALUES ($1, $2, $3) ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value")
+                .bind(run_id)
+                .bind(&t.key)
+                .bind(&t.value)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            if t.key == RUN_NAME_TAG {
+                sqlx::query("UPDATE runs SET name = $1 WHERE run_uuid = $2")
+                    .bind(&t.value)
+                    .bind(run_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            }
+        }
+
+        // All points in one statement: arrays unnested server-side, not one round trip each.
+        if !req.metrics.is_empty() {
+            let n = req.metrics.len();
+            let (mut keys, mut values, mut nans, mut timestamps, mut steps) = (
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            );
+            let (mut model_ids, mut dataset_names, mut dataset_digests) =
+                (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+            for m in &req.metrics {
+                let (value, is_nan) = stored_value(m.value);
+                keys.push(m.key.clone());
+                values.push(value);
+                nans.push(is_nan);
+                timestamps.push(m.timestamp);
+                steps.push(m.step);
+                model_ids.push(m.model_id.clone());
+                dataset_names.push(m.dataset_name.clone());
+                dataset_digests.push(m.dataset_digest.clone());
+            }
+            sqlx::query(
+                "INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step, model_id, dataset_name, dataset_digest) \
+                 SELECT $1, * FROM UNNEST($2::text[], $3::float8[], $4::int8[], $5::int8[], $6::int8[], $7::text[], $8::text[], $9::text[]) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(run_id)
+            .bind(&keys)
+            .bind(&values)
+            .bind(&nans)
+            .bind(&timestamps)
+            .bind(&steps)
+            .bind(&model_ids)
+            .bind(&dataset_names)
+            .bind(&dataset_digests)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        let mut latest: HashMap<&str, &Metric> = HashMap::new();
+        for m in &req.metrics {
+            let (value, is_nan) = stored_value(m.value);
+            if let Some(model_id) = &m.model_id {
+                sqlx::query(
+                    "INSERT INTO logged_model_metrics (model_id, key, value, is_nan, timestamp, step, run_uuid, dataset_name, dataset_digest) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                )
+                .bind(model_id)
+                .bind(&m.key)
+                .bind(value)
+                .bind(is_nan)
+                .bind(m.timestamp)
+                .bind(m.step)
+                .bind(run_id)
+                .bind(m.dataset_name.as_deref().unwrap_or(""))
+                .bind(m.dataset_digest.as_deref().unwrap_or(""))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            }
+            let e = latest.entry(m.key.as_str()).or_insert(m);
+            if supersedes(m, e) {
+                *e = m;
+            }
+        }
+        // Rows are locked in key order, so concurrent batches on one run cannot deadlock.
+        let mut latest: Vec<&Metric> = latest.into_values().collect();
+        latest.sort_by(|a, b| a.key.cmp(&b.key));
+        for m in latest {
+            let (value, is_nan) = stored_value(m.value);
+            // The row-value comparison keeps the stored row when it is newer than this batch. NaN
+            // sorts below every number (as in `supersedes`), whatever the order points arrive in.
+            sqlx::query(
+                "INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan, \
+                 timestamp = excluded.timestamp, step = excluded.step \
+                 WHERE (excluded.step, excluded.timestamp, 1 - excluded.is_nan, excluded.value) \
+                     > (latest_metrics.step, latest_metrics.timestamp, 1 - latest_metrics.is_nan, latest_metrics.value)",
+            )
+            .bind(run_id)
+            .bind(&m.key)
+            .bind(value)
+            .bind(is_nan)
+            .bind(m.timestamp)
+            .bind(m.step)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(())
+    }
+
+    pub(crate) async fn delete_tag_impl(&self, run_id: &str, key: &str) -> Result<()> {
+        self.active_run(run_id).await?;
+        let res = sqlx::query("DELETE FROM tags WHERE run_uuid = $1 AND key = $2")
+            .bind(run_id)
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        if res.rows_affected() == 0 {
+            return Err(Error::not_found(format!(
+                "No tag with name: {key} in run with id {run_id}"
+            )));
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn log_inputs_impl(
+        &self,
+        run_id: &str,
+        datasets: &[DatasetInput],
+        models: &[ModelInput],
+    ) -> Result<()> {
+        let info = self.active_run(run_id).await?;
+        let exp_id = parse_experiment_id(&info.experiment_id)?;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut position: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(position), -1) + 1 FROM run_dataset_inputs WHERE run_uuid = $1")
+                .bind(run_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        for input in datasets {
+            let d = &input.dataset;
+            sqlx::query(
+                "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, source, schema, profile) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (experiment_id, name, digest) DO NOTHING",
+            )
+            .bind(uuid::Uuid::new_v4().simple().to_string())
+            .bind(exp_id)
+            .bind(&d.name)
+            .bind(&d.digest)
+            .bind(&d.source_type)
+            .bind(&d.source)
+            .bind(&d.schema)
+            .bind(&d.profile)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            let dataset_uuid: String = sqlx::query_scalar(
+                "SELECT dataset_uuid FROM datasets WHERE experiment_id = $1 AND name = $2 AND digest = $3",
+            )
+            .bind(exp_id)
+            .bind(&d.name)
+            .bind(&d.digest)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            let inserted = sqlx::query("INSERT INTO run_dataset_inputs (run_uuid, dataset_uuid, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                .bind(run_id)
+                .bind(&dataset_uuid)
+                .bind(position)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            position += inserted.rows_affected() as i64;
+            for t in &input.tags {
+                sqlx::query("INSERT INTO run_dataset_input_tags (run_uuid, dataset_uuid, key, value) VALUES ($1, $2, $3, $4) ON CONFLICT (run_uuid, dataset_uuid, key) DO UPDATE SET value = excluded.value")
+                    .bind(run_id)
+                    .bind(&dataset_uuid)
+                    .bind(&t.key)
+                    .bind(&t.value)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            }
+        }
+        for m in models {
+            sqlx::query("INSERT INTO run_model_inputs (run_uuid, model_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(run_id)
+                .bind(&m.model_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(())
+    }
+
+    pub(crate) async fn log_outputs_impl(&self, run_id: &str, models: &[ModelOutput]) -> Result<()> {
+        self.active_run(run_id).await?;
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        for m in models {
+            sqlx::query(
+                "INSERT INTO run_model_outputs (run_uuid, model_id, step) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(run_id)
+            .bind(&m.model_id)
+            .bind(m.step)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(())
+    }
+
+    pub(crate) async fn search_runs_impl(&self, q: &SearchRuns) -> Result<Page<Run>> {
+        let mut sql = Sql::new(&format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.experiment_id IN "));
+        let exp_ids = q
+            .experiment_ids
+            .iter()
+            .map(|id| parse_experiment_id(id).map(Arg::Int))
+            .collect::<Result<Vec<_>>>()?;
+        sql.list(exp_ids);
+        sql.push(" AND r.lifecycle_stage IN ");
+        sql.list(q.view.stages().iter().map(|s| Arg::Text(s.to_string())));
+        for c in &q.filter {
+            sql.push(" AND ");
+            run_clause(&mut sql, c)?;
+        }
+        sql.push(" ORDER BY ");
+        let mut has_start = false;
+        let mut has_id = false;
+        for o in &q.order_by {
+            run_order(&mut sql, o)?;
+            sql.push(", ");
+            if o.entity == mlp_core::search::Entity::Attribute {
+                has_start |= matches!(o.key.as_str(), "start_time" | "created");
+                has_id |= matches!(o.key.as_str(), "run_id" | "run_uuid");
+            }
+        }
+        if !has_start {
+            sql.push("r.start_time DESC, ");
+        }
+        if !has_id {
+            sql.push("r.run_uuid ASC, ");
+        }
+        sql.text.truncate(sql.text.len() - 2);
+        sql.push(" LIMIT ")
+            .arg(Arg::Int(q.page.limit as i64 + 1))
+            .push(" OFFSET ")
+            .arg(Arg::Int(q.page.offset as i64));
+        let rows = sql.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        let mut infos: Vec<RunInfo> = rows.iter().map(info_from_row).collect();
+        let has_more = infos.len() as u64 > q.page.limit;
+        infos.truncate(q.page.limit as usize);
+        let items = self.load_runs(infos, &self.pool).await?;
+        Ok(Page { items, has_more })
+    }
+
+    pub(crate) async fn get_metric_history_impl(
+        &self,
+        run_id: &str,
+        key: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Metric>> {
+        self.run_info(run_id).await?;
+        let rows = sqlx::query(
+            "SELECT key, value, is_nan, timestamp, step, model_id, dataset_name, dataset_digest FROM metrics \
+             WHERE run_uuid = $1 AND key = $2 ORDER BY step, timestamp, value LIMIT $3 OFFSET $4",
+        )
+        .bind(run_id)
+        .bind(key)
+        .bind(page.limit as i64 + 1)
+        .bind(page.offset as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        let mut items: Vec<Metric> = rows
+            .iter()
+            .map(|row| Metric {
+                key: row.get(0),
+                value: metric_value(row.get(1), row.get::<i64, _>(2) != 0),
+                timestamp: row.get(3),
+                step: row.get(4),
+                model_id: row.get(5),
+                dataset_name: row.get(6),
+                dataset_digest: row.get(7),
+                run_id: Some(run_id.to_string()),
+            })
+            .collect();
+        let has_more = items.len() as u64 > page.limit;
+        items.truncate(page.limit as usize);
+        Ok(Page { items, has_more })
+    }
+
+    /// MLflow's sampling for charts: all steps in range if few enough, otherwise `max_results`
+    /// steps evenly spread over them, always keeping the first and the last.
+    pub(crate) async fn get_metric_history_bulk_interval_impl(
+        &self,
+        run_ids: &[String],
+        key: &str,
+        start_step: Option<i64>,
+        end_step: Option<i64>,
+        max_results: u64,
+    ) -> Result<Vec<MetricWithRunId>> {
+        let mut sql = Sql::new("SELECT DISTINCT step FROM metrics WHERE key = ");
+        sql.text_arg(key).push(" AND run_uuid IN ").list(ids_list(run_ids));
+        if let Some(s) = start_step {
+            sql.push(" AND step >= ").arg(Arg::Int(s));
+        }
+        if let Some(e) = end_step {
+            sql.push(" AND step <= ").arg(Arg::Int(e));
+        }
+        sql.push(" ORDER BY step");
+        let steps: Vec<i64> = sql
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut sampled = sample_steps(&steps, max_results as usize);
+        // As MLflow does, each run's first and last step are always kept when they are in range,
+        // so that every run's chart reaches its ends even when the runs have different lengths.
+        let mut sql = Sql::new("SELECT MIN(step), MAX(step) FROM metrics WHERE key = ");
+        sql.text_arg(key).push(" AND run_uuid IN ").list(ids_list(run_ids));
+        sql.push(" GROUP BY run_uuid");
+        let in_range = |s: i64| start_step.is_none_or(|lo| s >= lo) && end_step.is_none_or(|hi| s <= hi);
+        for row in sql.build().fetch_all(&self.pool).await.map_err(db_err)? {
+            sampled.extend(
+                [row.get::<i64, _>(0), row.get::<i64, _>(1)]
+                    .into_iter()
+                    .filter(|s| in_range(*s)),
+            );
+        }
+        sampled.sort_unstable();
+        sampled.dedup();
+        if sampled.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new("SELECT run_uuid, key, value, is_nan, timestamp, step FROM metrics WHERE key = ");
+        sql.text_arg(key).push(" AND run_uuid IN ").list(ids_list(run_ids));
+        sql.push(" AND step IN ").list(sampled.iter().map(|s| Arg::Int(*s)));
+        sql.push(" ORDER BY run_uuid, step, timestamp");
+        let rows = sql.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        Ok(rows
+            .iter()
+            .map(|row| MetricWithRunId {
+                run_id: row.get(0),
+                metric: Metric {
+                    key: row.get(1),
+                    value: metric_value(row.get(2), row.get::<i64, _>(3) != 0),
+                    timestamp: row.get(4),
+                    step: row.get(5),
+                    ..Default::default()
+                },
+            })
+            .collect())
+    }
+}
+
+pub(crate) fn sample_steps(steps: &[i64], max: usize) -> Vec<i64> {
+    if steps.len() <= max || max < 2 {
+        return steps.iter().copied().take(max.max(steps.len().min(max))).collect();
+    }
+    let mut out = BTreeSet::new();
+    let n = steps.len() - 1;
+    for i in 0..max {
+        out.insert(steps[i * n / (max - 1)]);
+    }
+    out.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sample_steps;
+
+    #[test]
+    fn sampling_keeps_ends_and_bounds_count() {
+        let steps: Vec<i64> = (0..1000).collect();
+        let s = sample_steps(&steps, 10);
+        assert_eq!(s.len(), 10);
+        assert_eq!(s.first(), Some(&0));
+        assert_eq!(s.last(), Some(&999));
+        assert_eq!(sample_steps(&[1, 2, 3], 10), vec![1, 2, 3]);
+    }
+}
