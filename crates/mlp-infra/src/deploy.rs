@@ -1,0 +1,837 @@
+//! `mlp infra deploy ENV [plan|apply|destroy]` and `mlp infra up local`: a planned list of steps,
+//! printed with `--dry-run`, otherwise run one by one, stopping at the first failure.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use anyhow::Context;
+use serde_json::Value;
+
+use crate::layout::{ENVS, Layout, yaml_docs};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Action {
+    Plan,
+    Apply,
+    Destroy,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeployOptions {
+    pub env: String,
+    pub action: Action,
+    pub dry_run: bool,
+    pub yes: bool,
+    pub skip_kubernetes: bool,
+    /// kube context for the workloads (default: `mlp-<env>` for EKS, `kind-<cluster>` for local)
+    pub context: Option<String>,
+    /// kube context of the Argo CD hub (GitOps environments)
+    pub argocd_context: String,
+    /// apply the overlay with kubectl even where Argo CD manages the environment
+    pub no_gitops: bool,
+    /// base URL of the API for the smoke tests
+    pub api_url: Option<String>,
+    pub rollout_timeout: String,
+}
+
+/// Why a deploy refused to start (exit code 2) or failed (exit code 1).
+#[derive(Debug)]
+pub enum DeployError {
+    Refused(String),
+    Failed(String),
+}
+
+impl std::fmt::Display for DeployError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeployError::Refused(m) => write!(f, "refused: {m}"),
+            DeployError::Failed(m) => write!(f, "failed: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for DeployError {}
+
+/// What a step does.
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// run a command; output streams to the terminal
+    Run { argv: Vec<String>, stdin: Option<String> },
+    /// ask the operator to type the environment name (skipped with --yes)
+    Confirm(String),
+    /// check that the kube context is not a local cluster (cloud) / is a Kind cluster (local)
+    CheckContext(String),
+    /// HTTP smoke tests with curl against the API
+    Smoke(String),
+    /// a note printed in the plan
+    Note(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub name: String,
+    pub op: Op,
+}
+
+fn run(name: &str, argv: &[&str]) -> Step {
+    Step {
+        name: name.into(),
+        op: Op::Run {
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            stdin: None,
+        },
+    }
+}
+
+/// Contexts that point at a cluster on this machine.
+pub fn is_local_context(ctx: &str) -> bool {
+    let c = ctx.to_ascii_lowercase();
+    [
+        "kind-",
+        "k3d-",
+        "minikube",
+        "docker-desktop",
+        "docker-for-desktop",
+        "rancher-desktop",
+        "orbstack",
+        "colima",
+        "microk8s",
+    ]
+    .iter()
+    .any(|p| c.starts_with(p) || c == p.trim_end_matches('-'))
+        || c.contains("local")
+}
+
+fn tfvar(layout: &Layout, env: &str, key: &str) -> Option<String> {
+    let v = crate::tf::read_tfvars(&layout.tf_env_dir(env).join("terraform.tfvars")).ok()?;
+    v.get(key).and_then(|x| x.as_str().map(str::to_string))
+}
+
+/// Environments whose overlay an Argo CD Application syncs (from argocd/apps).
+pub fn gitops_envs(layout: &Layout) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for f in crate::layout::walk(&layout.kubernetes.join("argocd"), &["yaml", "yml"]) {
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue;
+        };
+        for (_, _, d) in yaml_docs(&text).unwrap_or_default() {
+            if d["kind"] != "Application" {
+                continue;
+            }
+            let path = d["spec"]["source"]["path"].as_str().unwrap_or("");
+            if let Some(env) = path.strip_prefix("infrastructure/kubernetes/overlays/") {
+                out.push((
+                    env.to_string(),
+                    d["metadata"]["name"].as_str().unwrap_or("").to_string(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn deployments(layout: &Layout, env: &str) -> Vec<(String, String, String)> {
+    // the overlay's Deployments, from the source tree (names are not generated)
+    let idx = crate::layout::SourceIndex::build(layout);
+    let mut out: Vec<(String, String, String)> = idx
+        .docs
+        .iter()
+        .filter(|(f, _, d)| {
+            (d["kind"] == "Deployment" || d["kind"] == "StatefulSet")
+                && !f.contains("/overlays/")
+                && (!f.contains("/components/") || component_used(layout, env, f))
+        })
+        .map(|(_, _, d)| {
+            (
+                d["metadata"]["namespace"].as_str().unwrap_or("default").to_string(),
+                d["kind"].as_str().unwrap_or("").to_ascii_lowercase(),
+                d["metadata"]["name"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn component_used(layout: &Layout, env: &str, file: &str) -> bool {
+    let k = layout.kubernetes.join("overlays").join(env).join("kustomization.yaml");
+    let Ok(text) = std::fs::read_to_string(k) else {
+        return false;
+    };
+    let comp = file
+        .split("/components/")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap_or("");
+    text.contains(&format!("components/{comp}"))
+}
+
+/// The steps of one deploy, after the refusals that need no tools.
+pub fn plan(layout: &Layout, o: &DeployOptions) -> Result<Vec<Step>, DeployError> {
+    let env = o.env.as_str();
+    if !ENVS.contains(&env) {
+        return Err(DeployError::Refused(format!(
+            "unknown environment '{env}' (expected one of {})",
+            ENVS.join(", ")
+        )));
+    }
+    let dir = layout.tf_env_dir(env);
+    if !dir.is_dir() {
+        return Err(DeployError::Refused(format!(
+            "no Terraform root module at {}",
+            layout.rel(&dir)
+        )));
+    }
+    if env == "prod" && o.action == Action::Destroy {
+        return Err(DeployError::Refused(
+            "prod is never destroyed from the CLI: deletion protection is on by design".into(),
+        ));
+    }
+    let cloud = env != "local";
+    let cluster = tfvar(layout, env, "cluster_name").unwrap_or_else(|| format!("ml-platform-{env}"));
+    let context = o.context.clone().unwrap_or_else(|| {
+        if cloud {
+            format!("mlp-{env}")
+        } else {
+            format!("kind-{cluster}")
+        }
+    });
+    if cloud && is_local_context(&context) {
+        return Err(DeployError::Refused(format!(
+            "kube context '{context}' is a local cluster; {env} is never deployed to it"
+        )));
+    }
+    if !cloud && !context.starts_with("kind-") {
+        return Err(DeployError::Refused(format!(
+            "kube context '{context}' is not a Kind cluster; local deploys only go to kind-*"
+        )));
+    }
+    let chdir = format!("-chdir={}", dir.display());
+    let var_files = ["-var-file=../_shared/common.tfvars", "-var-file=terraform.tfvars"];
+    let mut steps = Vec::new();
+    let mut init = vec!["terraform", &chdir, "init", "-input=false"];
+    let backend = dir.join("backend.hcl");
+    if cloud {
+        if !backend.is_file() {
+            return Err(DeployError::Refused(format!(
+                "{} is missing (the environment's S3 backend)",
+                layout.rel(&backend)
+            )));
+        }
+        init.push("-backend-config=backend.hcl");
+    }
+    steps.push(run("terraform init", &init));
+    let k8s = !o.skip_kubernetes && o.action == Action::Apply;
+    if o.action == Action::Destroy {
+        let mut p = vec!["terraform", &chdir, "plan", "-destroy", "-input=false"];
+        p.extend(var_files);
+        p.push("-out=tfplan-destroy");
+        steps.push(run("terraform plan -destroy", &p));
+        steps.push(Step {
+            name: "confirm".into(),
+            op: Op::Confirm(format!("destroy {env}")),
+        });
+        steps.push(run(
+            "terraform apply (destroy plan)",
+            &["terraform", &chdir, "apply", "-input=false", "tfplan-destroy"],
+        ));
+        return Ok(steps);
+    }
+    let mut p = vec!["terraform", &chdir, "plan", "-input=false"];
+    p.extend(var_files);
+    p.push("-out=tfplan");
+    steps.push(run("terraform plan", &p));
+    if o.action == Action::Plan {
+        return Ok(steps);
+    }
+    steps.push(Step {
+        name: "confirm".into(),
+        op: Op::Confirm(format!("apply the plan to {env}")),
+    });
+    steps.push(run(
+        "terraform apply (the saved plan only)",
+        &["terraform", &chdir, "apply", "-input=false", "tfplan"],
+    ));
+    if !k8s {
+        steps.push(Step {
+            name: "kubernetes".into(),
+            op: Op::Note("--skip-kubernetes: stopping after Terraform".into()),
+        });
+        return Ok(steps);
+    }
+    if cloud {
+        let region = tfvar(layout, env, "aws_region").unwrap_or_else(|| "eu-central-1".into());
+        steps.push(run(
+            "kubeconfig",
+            &[
+                "aws",
+                "eks",
+                "update-kubeconfig",
+                "--name",
+                &cluster,
+                "--region",
+                &region,
+                "--alias",
+                &context,
+            ],
+        ));
+    } else {
+        steps.push(run("kubeconfig", &["kind", "export", "kubeconfig", "--name", &cluster]));
+        steps.push(registry_hosts_step(&cluster));
+    }
+    steps.push(Step {
+        name: "check kube context".into(),
+        op: Op::CheckContext(context.clone()),
+    });
+    let overlay = layout.kubernetes.join("overlays").join(env);
+    let gitops = gitops_envs(layout)
+        .into_iter()
+        .find(|(e, _)| e == env)
+        .map(|(_, app)| app);
+    match (gitops, o.no_gitops) {
+        (Some(app), false) => {
+            let patch = r#"{"operation":{"initiatedBy":{"username":"mlp-infra"},"sync":{"syncStrategy":{"hook":{}}}}}"#;
+            steps.push(run(
+                "trigger Argo CD sync",
+                &[
+                    "kubectl",
+                    "--context",
+                    &o.argocd_context,
+                    "-n",
+                    "argocd",
+                    "patch",
+                    "application",
+                    &app,
+                    "--type",
+                    "merge",
+                    "-p",
+                    patch,
+                ],
+            ));
+            steps.push(run(
+                "wait for Argo CD: Synced",
+                &[
+                    "kubectl",
+                    "--context",
+                    &o.argocd_context,
+                    "-n",
+                    "argocd",
+                    "wait",
+                    &format!("application/{app}"),
+                    "--for=jsonpath={.status.sync.status}=Synced",
+                    "--timeout=10m",
+                ],
+            ));
+            steps.push(run(
+                "wait for Argo CD: Healthy",
+                &[
+                    "kubectl",
+                    "--context",
+                    &o.argocd_context,
+                    "-n",
+                    "argocd",
+                    "wait",
+                    &format!("application/{app}"),
+                    "--for=jsonpath={.status.health.status}=Healthy",
+                    "--timeout=10m",
+                ],
+            ));
+        }
+        _ => {
+            let ov = overlay.display().to_string();
+            steps.push(run(
+                "kubectl apply -k",
+                &["kubectl", "--context", &context, "apply", "-k", &ov],
+            ));
+        }
+    }
+    let deps = deployments(layout, env);
+    let n = deps.len();
+    for (i, (ns, kind, name)) in deps.iter().enumerate() {
+        steps.push(run(
+            &format!("rollout {}/{n}: {kind}/{name}", i + 1),
+            &[
+                "kubectl",
+                "--context",
+                &context,
+                "-n",
+                ns,
+                "rollout",
+                "status",
+                &format!("{kind}/{name}"),
+                &format!("--timeout={}", o.rollout_timeout),
+            ],
+        ));
+    }
+    let api = o
+        .api_url
+        .clone()
+        .unwrap_or_else(|| match tfvar(layout, env, "ingress_host") {
+            Some(h) if cloud => format!("https://{h}"),
+            _ => "http://ml-platform.localtest.me".into(),
+        });
+    steps.push(Step {
+        name: "smoke tests".into(),
+        op: Op::Smoke(api),
+    });
+    Ok(steps)
+}
+
+/// `mlp infra up local`: registry, Kind cluster, ingress controller, images, secrets, overlay.
+pub fn plan_up_local(layout: &Layout, api_url: Option<String>, timeout: &str) -> Vec<Step> {
+    let root = layout.root.display().to_string();
+    let kind_dir = layout.kubernetes.join("kind");
+    let cfg = kind_dir.join("cluster.yaml").display().to_string();
+    let cluster = std::fs::read_to_string(kind_dir.join("cluster.yaml"))
+        .ok()
+        .and_then(|t| yaml_docs(&t).ok())
+        .and_then(|d| d.first().and_then(|(_, _, v)| v["name"].as_str().map(str::to_string)))
+        .unwrap_or_else(|| "ml-platform".into());
+    let ctx = format!("kind-{cluster}");
+    let mut steps = vec![
+        run("registry", &["docker", "run", "-d", "--restart=always", "-p", "127.0.0.1:5001:5000", "--network", "bridge", "--name", "kind-registry", "registry:2.8.3"]),
+        run("kind cluster", &["kind", "create", "cluster", "--config", &cfg]),
+        registry_hosts_step(&cluster),
+        run("registry network", &["docker", "network", "connect", "kind", "kind-registry"]),
+        Step {
+            name: "local-registry-hosting".into(),
+            op: Op::Run {
+                argv: ["kubectl", "--context", &ctx, "apply", "-f", "-"].iter().map(|s| s.to_string()).collect(),
+                stdin: Some("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: local-registry-hosting\n  namespace: kube-public\ndata:\n  localRegistryHosting.v1: |\n    host: \"localhost:5001\"\n".into()),
+            },
+        },
+        run(
+            "ingress controller",
+            &["helm", "--kube-context", &ctx, "upgrade", "--install", "nginx-ingress", "oci://ghcr.io/nginx/charts/nginx-ingress", "--version", "2.2.2", "--namespace", "nginx-ingress", "--create-namespace", "--set", "controller.kind=deployment", "--set", "controller.ingressClass.name=nginx", "--set", "controller.hostPort.enable=true", "--set", "controller.service.type=ClusterIP", "--set-string", "controller.nodeSelector.ingress-ready=true", "--wait"],
+        ),
+    ];
+    for (img, dockerfile, context) in [
+        ("mlp", "infrastructure/docker/mlp/Dockerfile", "."),
+        (
+            "pg-backup",
+            "infrastructure/docker/pg-backup/Dockerfile",
+            "infrastructure/docker/pg-backup",
+        ),
+        ("ml-training", "infrastructure/docker/ml-training/Dockerfile", "."),
+        (
+            "ml-batch-inference",
+            "infrastructure/docker/ml-batch-inference/Dockerfile",
+            "infrastructure/docker/ml-batch-inference",
+        ),
+    ] {
+        let tag = format!("localhost:5001/ml-platform/{img}:dev");
+        let df = format!("{root}/{dockerfile}");
+        let cx = format!("{root}/{context}");
+        steps.push(run(
+            &format!("build {img}"),
+            &["docker", "build", "-f", &df, "-t", &tag, &cx],
+        ));
+        steps.push(run(&format!("push {img}"), &["docker", "push", &tag]));
+    }
+    let gen_secrets = kind_dir.join("generate-local-secrets.sh").display().to_string();
+    steps.push(run("local secrets", &["bash", &gen_secrets]));
+    steps.push(Step {
+        name: "check kube context".into(),
+        op: Op::CheckContext(ctx.clone()),
+    });
+    let ov = layout.kubernetes.join("overlays").join("local").display().to_string();
+    steps.push(run(
+        "kubectl apply -k",
+        &["kubectl", "--context", &ctx, "apply", "-k", &ov],
+    ));
+    for (ns, kind, name) in deployments(layout, "local") {
+        steps.push(run(
+            &format!("rollout {kind}/{name}"),
+            &[
+                "kubectl",
+                "--context",
+                &ctx,
+                "-n",
+                &ns,
+                "rollout",
+                "status",
+                &format!("{kind}/{name}"),
+                &format!("--timeout={timeout}"),
+            ],
+        ));
+    }
+    steps.push(Step {
+        name: "smoke tests".into(),
+        op: Op::Smoke(api_url.unwrap_or_else(|| "http://ml-platform.localtest.me".into())),
+    });
+    steps
+}
+
+/// Tools the steps need.
+pub fn required_tools(steps: &[Step]) -> Vec<String> {
+    let mut t: Vec<String> = Vec::new();
+    for s in steps {
+        let tool = match &s.op {
+            Op::Run { argv, .. } => argv[0].clone(),
+            Op::CheckContext(_) => "kubectl".into(),
+            Op::Smoke(_) => "curl".into(),
+            _ => continue,
+        };
+        if !t.contains(&tool) {
+            t.push(tool);
+        }
+    }
+    t
+}
+
+pub fn on_path(tool: &str, path: Option<&std::ffi::OsStr>) -> bool {
+    path.is_some_and(|p| {
+        std::env::split_paths(&p).any(|d| {
+            let f = d.join(tool);
+            f.is_file()
+                && std::fs::metadata(&f).is_ok_and(|m| {
+                    use std::os::unix::fs::PermissionsExt;
+                    m.permissions().mode() & 0o111 != 0
+                })
+        })
+    })
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+pub fn smoke_commands(api: &str) -> Vec<(String, Vec<String>)> {
+    let c = |path: &str, body: Option<&str>| -> Vec<String> {
+        let mut v: Vec<String> = ["curl", "-fsS", "--max-time", "20"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        if let Some(b) = body {
+            v.extend([
+                "-H".into(),
+                "Content-Type: application/json".into(),
+                "-X".into(),
+                "POST".into(),
+                "-d".into(),
+                b.to_string(),
+            ]);
+        }
+        v.push(format!("{}{path}", api.trim_end_matches('/')));
+        v
+    };
+    vec![
+        ("health".into(), c("/health", None)),
+        (
+            "create experiment".into(),
+            c(
+                "/api/2.0/mlflow/experiments/create",
+                Some(r#"{"name":"mlp-infra-smoke-<timestamp>"}"#),
+            ),
+        ),
+        (
+            "create run".into(),
+            c(
+                "/api/2.0/mlflow/runs/create",
+                Some(r#"{"experiment_id":"<experiment_id>","start_time":<timestamp>}"#),
+            ),
+        ),
+        (
+            "log metric".into(),
+            c(
+                "/api/2.0/mlflow/runs/log-metric",
+                Some(r#"{"run_id":"<run_id>","key":"smoke","value":1.0,"timestamp":<timestamp>,"step":0}"#),
+            ),
+        ),
+        (
+            "read metric back".into(),
+            c("/api/2.0/mlflow/runs/get?run_id=<run_id>", None),
+        ),
+        (
+            "submit a tiny job".into(),
+            c(
+                "/api/v1/jobs",
+                Some(
+                    r#"{"name":"mlp-infra-smoke-<timestamp>","kind":"data-processing","command":["python","-c","print('ok')"],"timeout_seconds":300}"#,
+                ),
+            ),
+        ),
+        (
+            "job state (polled until it ends)".into(),
+            c("/api/v1/jobs/<job_id>", None),
+        ),
+    ]
+}
+
+fn describe_step(i: usize, n: usize, s: &Step) -> String {
+    match &s.op {
+        Op::Run { argv, stdin } => {
+            let cmd: Vec<String> = argv.iter().map(|a| shell_quote(a)).collect();
+            format!(
+                "[{i}/{n}] {}\n+ {}{}\n",
+                s.name,
+                cmd.join(" "),
+                if stdin.is_some() { " <<(manifest on stdin)" } else { "" }
+            )
+        }
+        Op::Confirm(what) => format!("[{i}/{n}] confirm: {what} (type the environment name; --yes skips)\n"),
+        Op::CheckContext(ctx) => format!(
+            "[{i}/{n}] check kube context {ctx}\n+ kubectl config view --minify --context {ctx} -o jsonpath={{.clusters[0].cluster.server}}\n"
+        ),
+        Op::Smoke(api) => {
+            let mut t = format!("[{i}/{n}] smoke tests against {api}\n");
+            for (name, argv) in smoke_commands(api) {
+                let cmd: Vec<String> = argv.iter().map(|a| shell_quote(a)).collect();
+                t.push_str(&format!("+ {}   # {name}\n", cmd.join(" ")));
+            }
+            t
+        }
+        Op::Note(note) => format!("[{i}/{n}] {}: {note}\n", s.name),
+    }
+}
+
+/// The plan as text: every step and every command, as `--dry-run` prints it.
+pub fn describe(steps: &[Step]) -> String {
+    let n = steps.len();
+    steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| describe_step(i + 1, n, s))
+        .collect()
+}
+
+fn confirm(env: &str, what: &str, yes: bool) -> Result<(), DeployError> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(DeployError::Refused(format!(
+            "{what} needs confirmation: re-run with --yes"
+        )));
+    }
+    print!("{what}: type the environment name ({env}) to continue: ");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    if line.trim() == env {
+        Ok(())
+    } else {
+        Err(DeployError::Refused("not confirmed".into()))
+    }
+}
+
+fn check_context(ctx: &str, env: &str) -> Result<(), DeployError> {
+    let out = Command::new("kubectl")
+        .args([
+            "config",
+            "view",
+            "--minify",
+            "--context",
+            ctx,
+            "-o",
+            "jsonpath={.clusters[0].cluster.server}",
+        ])
+        .output()
+        .map_err(|e| DeployError::Failed(format!("kubectl: {e}")))?;
+    if !out.status.success() {
+        return Err(DeployError::Failed(format!(
+            "kube context {ctx} is not configured: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let server = String::from_utf8_lossy(&out.stdout).to_string();
+    let local_server = ["127.0.0.1", "localhost", "[::1]", "0.0.0.0"]
+        .iter()
+        .any(|h| server.contains(h));
+    if env != "local" && (local_server || is_local_context(ctx)) {
+        return Err(DeployError::Refused(format!(
+            "kube context {ctx} points at {server}, a local cluster; refusing to deploy {env} there"
+        )));
+    }
+    if env == "local" && !local_server {
+        return Err(DeployError::Refused(format!(
+            "kube context {ctx} points at {server}, not a local Kind cluster"
+        )));
+    }
+    Ok(())
+}
+
+fn curl_json(argv: &[String]) -> Result<Value, DeployError> {
+    let out = Command::new(&argv[0])
+        .args(&argv[1..])
+        .output()
+        .map_err(|e| DeployError::Failed(format!("curl: {e}")))?;
+    let body = String::from_utf8_lossy(&out.stdout).to_string();
+    if !out.status.success() {
+        return Err(DeployError::Failed(format!(
+            "{} -> exit {}: {}{}",
+            argv.last().map_or("", String::as_str),
+            out.status,
+            body,
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(serde_json::from_str(&body).unwrap_or(Value::String(body)))
+}
+
+fn smoke(api: &str) -> Result<(), DeployError> {
+    let ts = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+        .to_string();
+    let cmds = smoke_commands(api);
+    let sub = |v: &[String], k: &str, x: &str| -> Vec<String> { v.iter().map(|a| a.replace(k, x)).collect() };
+    let health = curl_json(&cmds[0].1)?;
+    println!("  health: {health}");
+    let exp = curl_json(&sub(&cmds[1].1, "<timestamp>", &ts))?;
+    let eid = exp["experiment_id"]
+        .as_str()
+        .ok_or_else(|| DeployError::Failed(format!("create experiment returned {exp}")))?
+        .to_string();
+    println!("  experiment {eid} created");
+    let run = curl_json(&sub(&sub(&cmds[2].1, "<experiment_id>", &eid), "<timestamp>", &ts))?;
+    let rid = run["run"]["info"]["run_id"]
+        .as_str()
+        .ok_or_else(|| DeployError::Failed(format!("create run returned {run}")))?
+        .to_string();
+    curl_json(&sub(&sub(&cmds[3].1, "<run_id>", &rid), "<timestamp>", &ts))?;
+    let got = curl_json(&sub(&cmds[4].1, "<run_id>", &rid))?;
+    let ok = got["run"]["data"]["metrics"]
+        .as_array()
+        .is_some_and(|m| m.iter().any(|x| x["key"] == "smoke"));
+    if !ok {
+        return Err(DeployError::Failed(format!("metric not found in run {rid}: {got}")));
+    }
+    println!("  run {rid}: metric logged and read back");
+    let job = curl_json(&sub(&cmds[5].1, "<timestamp>", &ts))?;
+    let jid = job["job"]["job_id"]
+        .as_str()
+        .ok_or_else(|| DeployError::Failed(format!("submit job returned {job}")))?
+        .to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        let got = curl_json(&sub(&cmds[6].1, "<job_id>", &jid))?;
+        let state = got["job"]["state"].as_str().unwrap_or("").to_string();
+        match state.as_str() {
+            "SUCCEEDED" => break,
+            "FAILED" | "CANCELLED" => return Err(DeployError::Failed(format!("smoke job {jid} ended {state}: {got}"))),
+            _ if std::time::Instant::now() > deadline => {
+                return Err(DeployError::Failed(format!(
+                    "smoke job {jid} still {state} after 5 minutes"
+                )));
+            }
+            _ => std::thread::sleep(std::time::Duration::from_secs(2)),
+        }
+    }
+    println!("  job {jid}: SUCCEEDED");
+    Ok(())
+}
+
+/// How to execute a plan.
+#[derive(Debug, Clone, Default)]
+pub struct Exec {
+    pub dry_run: bool,
+    pub yes: bool,
+    /// PATH for tool lookup and the commands (default: the process's PATH)
+    pub path: Option<std::ffi::OsString>,
+    /// extra environment for the commands
+    pub env: Vec<(String, String)>,
+}
+
+/// Print (dry run) or execute the steps, stopping at the first failure.
+pub fn execute(steps: &[Step], env: &str, x: &Exec, out: &mut dyn Write) -> Result<(), DeployError> {
+    let path = x.path.clone().or_else(|| std::env::var_os("PATH"));
+    let missing: Vec<String> = required_tools(steps)
+        .into_iter()
+        .filter(|t| !on_path(t, path.as_deref()))
+        .collect();
+    if !missing.is_empty() && !x.dry_run {
+        return Err(DeployError::Refused(format!(
+            "required tool(s) not on PATH: {}",
+            missing.join(", ")
+        )));
+    }
+    let n = steps.len();
+    if x.dry_run {
+        let _ = writeln!(out, "# dry run: {n} steps for {env}; nothing is executed");
+        if !missing.is_empty() {
+            let _ = writeln!(out, "# note: not on PATH here: {}", missing.join(", "));
+        }
+    }
+    for (i, s) in steps.iter().enumerate() {
+        let _ = write!(out, "{}", describe_step(i + 1, n, s));
+        let _ = out.flush();
+        if x.dry_run {
+            continue;
+        }
+        match &s.op {
+            Op::Run { argv, stdin } => {
+                let mut cmd = Command::new(&argv[0]);
+                cmd.args(&argv[1..]).env("TF_IN_AUTOMATION", "1");
+                if let Some(p) = &path {
+                    cmd.env("PATH", p);
+                }
+                for (k, v) in &x.env {
+                    cmd.env(k, v);
+                }
+                if stdin.is_some() {
+                    cmd.stdin(Stdio::piped());
+                }
+                let mut child = cmd.spawn().map_err(|e| {
+                    DeployError::Failed(format!(
+                        "step {}/{n} ({}): cannot start {}: {e}",
+                        i + 1,
+                        s.name,
+                        argv[0]
+                    ))
+                })?;
+                if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+                    let _ = pipe.write_all(input.as_bytes());
+                }
+                let status = child.wait().map_err(|e| DeployError::Failed(e.to_string()))?;
+                if !status.success() {
+                    return Err(DeployError::Failed(format!(
+                        "step {}/{n} ({}) exited with {status}; its output is above",
+                        i + 1,
+                        s.name
+                    )));
+                }
+            }
+            Op::Confirm(what) => confirm(env, what, x.yes)?,
+            Op::CheckContext(ctx) => check_context(ctx, env)?,
+            Op::Smoke(api) => {
+                smoke(api).map_err(|e| DeployError::Failed(format!("step {}/{n} (smoke tests): {e}", i + 1)))?
+            }
+            Op::Note(_) => {}
+        }
+    }
+    if !x.dry_run {
+        let _ = writeln!(out, "done: {n} steps for {env}");
+    }
+    Ok(())
+}
+
+/// Resolve the tree a deploy works on.
+pub fn layout_for(root: Option<&Path>) -> anyhow::Result<Layout> {
+    match root {
+        Some(r) => Layout::at(r),
+        None => Layout::discover(&std::env::current_dir().context("no current directory")?),
+    }
+}
+
+/// kind's local-registry pattern: map localhost:5001 to the registry container on every node.
+fn registry_hosts_step(cluster: &str) -> Step {
+    let script = format!(
+        "for node in $(kind get nodes --name {cluster}); do \
+         docker exec \"$node\" mkdir -p /etc/containerd/certs.d/localhost:5001 && \
+         printf '[host.\"http://kind-registry:5000\"]\\n' | docker exec -i \"$node\" cp /dev/stdin /etc/containerd/certs.d/localhost:5001/hosts.toml; done"
+    );
+    Step {
+        name: "local registry on every Kind node".into(),
+        op: Op::Run {
+            argv: vec!["sh".into(), "-c".into(), script],
+            stdin: None,
+        },
+    }
+}

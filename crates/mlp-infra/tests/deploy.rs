@@ -1,0 +1,348 @@
+//! `mlp infra deploy`: dry runs for every environment and action, refusals, and real Terraform
+//! runs on a provider-free root module.
+
+use std::path::{Path, PathBuf};
+
+use mlp_infra::deploy::{self, Action, DeployError, DeployOptions, Exec, Op};
+use mlp_infra::layout::{ENVS, Layout};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn opts(env: &str, action: Action) -> DeployOptions {
+    DeployOptions {
+        env: env.into(),
+        action,
+        dry_run: true,
+        yes: false,
+        skip_kubernetes: false,
+        context: None,
+        argocd_context: "argocd".into(),
+        no_gitops: false,
+        api_url: None,
+        rollout_timeout: "5m".into(),
+    }
+}
+
+fn dry_run(layout: &Layout, o: &DeployOptions) -> Result<String, DeployError> {
+    let steps = deploy::plan(layout, o)?;
+    let mut out = Vec::new();
+    // an empty PATH: a dry run needs no tools
+    let x = Exec {
+        dry_run: true,
+        path: Some("".into()),
+        ..Default::default()
+    };
+    deploy::execute(&steps, &o.env, &x, &mut out)?;
+    Ok(String::from_utf8(out).unwrap())
+}
+
+#[test]
+fn dry_run_every_environment_and_action() {
+    let l = Layout::at(&repo()).unwrap();
+    for env in ENVS {
+        for action in [Action::Plan, Action::Apply, Action::Destroy] {
+            let o = opts(env, action);
+            let r = dry_run(&l, &o);
+            if *env == "prod" && action == Action::Destroy {
+                assert!(
+                    matches!(r, Err(DeployError::Refused(_))),
+                    "prod destroy must be refused"
+                );
+                continue;
+            }
+            let text = r.unwrap_or_else(|e| panic!("{env} {action:?}: {e}"));
+            assert!(text.starts_with("# dry run: "), "{text}");
+            let init = if *env == "local" {
+                "init -input=false\n"
+            } else {
+                "init -input=false -backend-config=backend.hcl\n"
+            };
+            assert!(text.contains(init), "{env}: {text}");
+            match action {
+                Action::Plan => {
+                    assert!(
+                        text.contains("-var-file=../_shared/common.tfvars -var-file=terraform.tfvars -out=tfplan"),
+                        "{text}"
+                    );
+                    assert!(!text.contains(" apply "), "plan must not apply: {text}");
+                }
+                Action::Apply => {
+                    assert!(
+                        text.contains("apply -input=false tfplan\n"),
+                        "apply only the saved plan: {text}"
+                    );
+                    let confirm = text.find("confirm:").unwrap();
+                    assert!(
+                        confirm < text.find("apply -input=false tfplan").unwrap(),
+                        "confirmation comes first"
+                    );
+                    if *env == "local" {
+                        assert!(
+                            text.contains("kubectl --context kind-ml-platform-local apply -k"),
+                            "{text}"
+                        );
+                    } else {
+                        assert!(
+                            text.contains(&format!("patch application ml-platform-{env}")),
+                            "GitOps env: {text}"
+                        );
+                        assert!(text.contains("=Healthy"), "{text}");
+                        assert!(text.contains(&format!("--alias mlp-{env}")), "{text}");
+                    }
+                    assert!(text.contains("rollout status deployment/mlp-backend"), "{text}");
+                    assert!(
+                        text.contains("/health") && text.contains("experiments/create") && text.contains("log-metric"),
+                        "{text}"
+                    );
+                    assert!(text.contains("/api/v1/jobs"), "{text}");
+                }
+                Action::Destroy => {
+                    assert!(
+                        text.contains("plan -destroy") && text.contains("apply -input=false tfplan-destroy"),
+                        "{text}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn no_gitops_applies_the_overlay_directly() {
+    let l = Layout::at(&repo()).unwrap();
+    let mut o = opts("staging", Action::Apply);
+    o.no_gitops = true;
+    let text = dry_run(&l, &o).unwrap();
+    assert!(
+        text.contains("kubectl --context mlp-staging apply -k") && !text.contains("argocd"),
+        "{text}"
+    );
+}
+
+#[test]
+fn up_local_dry_run() {
+    let l = Layout::at(&repo()).unwrap();
+    let steps = deploy::plan_up_local(&l, None, "5m");
+    let text = deploy::describe(&steps);
+    for needle in [
+        "kind create cluster",
+        "registry:2",
+        "docker build",
+        "docker push localhost:5001/ml-platform/mlp:dev",
+        "apply -k",
+        "rollout status",
+        "/health",
+    ] {
+        assert!(text.contains(needle), "missing {needle}: {text}");
+    }
+}
+
+#[test]
+fn refuses_unknown_environment() {
+    let l = Layout::at(&repo()).unwrap();
+    let e = deploy::plan(&l, &opts("qa", Action::Plan)).unwrap_err();
+    assert!(
+        matches!(&e, DeployError::Refused(m) if m.contains("unknown environment 'qa'")),
+        "{e}"
+    );
+}
+
+#[test]
+fn refuses_a_local_context_for_cloud_environments() {
+    let l = Layout::at(&repo()).unwrap();
+    for ctx in [
+        "kind-ml-platform",
+        "docker-desktop",
+        "minikube",
+        "k3d-dev",
+        "my-local-cluster",
+    ] {
+        let mut o = opts("prod", Action::Apply);
+        o.context = Some(ctx.into());
+        let e = deploy::plan(&l, &o).unwrap_err();
+        assert!(
+            matches!(&e, DeployError::Refused(m) if m.contains("local cluster")),
+            "{ctx}: {e}"
+        );
+    }
+    let mut o = opts("local", Action::Apply);
+    o.context = Some("mlp-prod".into());
+    assert!(matches!(deploy::plan(&l, &o), Err(DeployError::Refused(_))));
+    assert!(
+        deploy::is_local_context("kind-x")
+            && !deploy::is_local_context("arn:aws:eks:eu-central-1:1:cluster/ml-platform")
+    );
+}
+
+#[test]
+fn refuses_when_a_tool_is_missing() {
+    let l = Layout::at(&repo()).unwrap();
+    let steps = deploy::plan(&l, &opts("dev", Action::Plan)).unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let x = Exec {
+        dry_run: false,
+        path: Some(empty.path().as_os_str().to_owned()),
+        ..Default::default()
+    };
+    let e = deploy::execute(&steps, "dev", &x, &mut Vec::new()).unwrap_err();
+    assert!(matches!(&e, DeployError::Refused(m) if m.contains("terraform")), "{e}");
+}
+
+#[test]
+fn apply_needs_confirmation_without_yes() {
+    // not a terminal (test harness): the confirmation step refuses instead of hanging
+    let steps = vec![deploy::Step {
+        name: "confirm".into(),
+        op: Op::Confirm("apply the plan to prod".into()),
+    }];
+    let e = deploy::execute(&steps, "prod", &Exec::default(), &mut Vec::new()).unwrap_err();
+    assert!(matches!(&e, DeployError::Refused(m) if m.contains("--yes")), "{e}");
+}
+
+// --- real terraform ------------------------------------------------------------------------
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+fn terraform_available() -> bool {
+    deploy::on_path("terraform", std::env::var_os("PATH").as_deref())
+}
+
+fn real(env: &str, action: Action) -> (tempfile::TempDir, Result<String, DeployError>) {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/deploy"),
+        tmp.path(),
+    );
+    let l = Layout::at(tmp.path()).unwrap();
+    let mut o = opts(env, action);
+    o.dry_run = false;
+    o.yes = true;
+    o.skip_kubernetes = true;
+    let x = Exec {
+        dry_run: false,
+        yes: true,
+        path: None,
+        env: vec![
+            ("TF_CLI_CONFIG_FILE".into(), "/dev/null".into()),
+            (
+                "TF_DATA_DIR".into(),
+                tmp.path().join(format!(".tf-{env}")).display().to_string(),
+            ),
+        ],
+    };
+    let mut out = Vec::new();
+    let r = deploy::plan(&l, &o).and_then(|steps| deploy::execute(&steps, env, &x, &mut out));
+    (tmp, r.map(|_| String::from_utf8(out).unwrap()))
+}
+
+#[test]
+fn real_terraform_plan_apply_destroy_on_a_provider_free_root() {
+    assert!(terraform_available(), "terraform must be on PATH for this test");
+    let (tmp, r) = real("local", Action::Apply);
+    let text = r.unwrap();
+    assert!(text.contains("done: "), "{text}");
+    let state = std::fs::read_to_string(
+        tmp.path()
+            .join("infrastructure/terraform/environments/local/terraform.tfstate"),
+    )
+    .unwrap();
+    assert!(
+        state.contains("fixture-local"),
+        "the tfvars reached the applied resource: {state}"
+    );
+    assert!(
+        tmp.path()
+            .join("infrastructure/terraform/environments/local/tfplan")
+            .is_file()
+    );
+
+    // destroy the same state through a saved destroy plan
+    let l = Layout::at(tmp.path()).unwrap();
+    let mut o = opts("local", Action::Destroy);
+    o.dry_run = false;
+    let steps = deploy::plan(&l, &o).unwrap();
+    let x = Exec {
+        yes: true,
+        env: vec![
+            ("TF_CLI_CONFIG_FILE".into(), "/dev/null".into()),
+            ("TF_DATA_DIR".into(), tmp.path().join(".tf-local").display().to_string()),
+        ],
+        ..Default::default()
+    };
+    deploy::execute(&steps, "local", &x, &mut Vec::new()).unwrap();
+    let state = std::fs::read_to_string(
+        tmp.path()
+            .join("infrastructure/terraform/environments/local/terraform.tfstate"),
+    )
+    .unwrap();
+    assert!(!state.contains("fixture-local"), "destroyed: {state}");
+}
+
+#[test]
+fn real_terraform_plan_with_backend_config() {
+    assert!(terraform_available(), "terraform must be on PATH for this test");
+    let (tmp, r) = real("dev", Action::Plan);
+    r.unwrap();
+    assert!(
+        tmp.path()
+            .join("infrastructure/terraform/environments/dev/tfplan")
+            .is_file()
+    );
+}
+
+#[test]
+fn a_failing_step_stops_the_deploy() {
+    assert!(terraform_available(), "terraform must be on PATH for this test");
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/deploy"),
+        tmp.path(),
+    );
+    // break the root module: plan fails, apply must never run
+    let main = tmp.path().join("infrastructure/terraform/environments/local/main.tf");
+    std::fs::write(
+        &main,
+        std::fs::read_to_string(&main)
+            .unwrap()
+            .replace("var.environment", "var.missing"),
+    )
+    .unwrap();
+    let l = Layout::at(tmp.path()).unwrap();
+    let mut o = opts("local", Action::Apply);
+    o.skip_kubernetes = true;
+    let steps = deploy::plan(&l, &o).unwrap();
+    let x = Exec {
+        yes: true,
+        env: vec![
+            ("TF_CLI_CONFIG_FILE".into(), "/dev/null".into()),
+            ("TF_DATA_DIR".into(), tmp.path().join(".tf").display().to_string()),
+        ],
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    let e = deploy::execute(&steps, "local", &x, &mut out).unwrap_err();
+    assert!(
+        matches!(&e, DeployError::Failed(m) if m.contains("terraform plan")),
+        "{e}"
+    );
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        !text.contains("terraform apply (the saved plan only)"),
+        "stopped before apply: {text}"
+    );
+}
