@@ -1,0 +1,117 @@
+// The REST API the UI calls: MLflow's `/ajax-api/2.0/mlflow/…`, the artifact proxy and the
+// jobs API (`/api/v1/jobs`). Errors surface MLflow's `error_code` and `message`.
+
+const MLFLOW = '/ajax-api/2.0/mlflow';
+
+export class ApiError extends Error {
+  /** @param {number} status @param {string} code @param {string} message */
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+function qs(query) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(query || {})) {
+    if (v === undefined || v === null || v === '') continue;
+    if (Array.isArray(v)) v.forEach((x) => p.append(k, String(x)));
+    else p.append(k, String(v));
+  }
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+/**
+ * @param {string} method
+ * @param {string} url
+ * @param {{query?: object, body?: any, signal?: AbortSignal, text?: boolean}} [opts]
+ */
+export async function request(method, url, opts = {}) {
+  const init = { method, headers: {}, signal: opts.signal };
+  if (opts.body !== undefined) {
+    init.headers['content-type'] = 'application/json';
+    init.body = JSON.stringify(opts.body);
+  }
+  const busy = document.getElementById('busy');
+  if (busy) busy.hidden = false;
+  let res;
+  try {
+    res = await fetch(url + qs(opts.query), init);
+  } finally {
+    if (busy) busy.hidden = true;
+  }
+  if (!res.ok) {
+    let code = `HTTP_${res.status}`;
+    let message = res.statusText || `HTTP ${res.status}`;
+    const text = await res.text();
+    try {
+      const j = JSON.parse(text);
+      code = j.error_code || code;
+      message = j.message || message;
+    } catch {
+      if (text) message = text.slice(0, 500);
+    }
+    throw new ApiError(res.status, code, message);
+  }
+  if (opts.text) return res;
+  const text = await res.text();
+  return text ? JSON.parse(text) : {};
+}
+
+export const mlflow = {
+  get: (path, query, signal) => request('GET', MLFLOW + path, { query, signal }),
+  post: (path, body, signal) => request('POST', MLFLOW + path, { body, signal }),
+  patch: (path, body) => request('PATCH', MLFLOW + path, { body }),
+  del: (path, body) => request('DELETE', MLFLOW + path, { body }),
+};
+
+/** Every page of a metric's history, as typed arrays. */
+export async function metricHistory(runId, key, signal, onPage) {
+  let token;
+  const steps = [];
+  const values = [];
+  const times = [];
+  do {
+    const r = await mlflow.get('/metrics/get-history', { run_id: runId, metric_key: key, max_results: 25000, page_token: token }, signal);
+    for (const m of r.metrics || []) {
+      steps.push(Number(m.step || 0));
+      times.push(Number(m.timestamp || 0));
+      values.push(typeof m.value === 'number' ? m.value : Number(m.value));
+    }
+    token = r.next_page_token;
+    if (onPage && token) onPage(pack(steps, values, times), false);
+  } while (token);
+  return pack(steps, values, times);
+}
+
+function pack(steps, values, times) {
+  return { step: Float64Array.from(steps), value: Float64Array.from(values), time: Float64Array.from(times) };
+}
+
+/** The proxied download URL of an artifact of a run (or null when not served here). */
+export function artifactUrl(artifactUri, path) {
+  const m = /^mlflow-artifacts:\/*(.*)$/.exec(artifactUri || '');
+  if (!m) return null;
+  const enc = (s) => s.split('/').filter(Boolean).map(encodeURIComponent).join('/');
+  return `/api/2.0/mlflow-artifacts/artifacts/${enc(m[1])}/${enc(path)}`;
+}
+
+export const jobs = {
+  list: (query, signal) => request('GET', '/api/v1/jobs', { query, signal }),
+  get: (id, signal) => request('GET', `/api/v1/jobs/${encodeURIComponent(id)}`, { signal }),
+  submit: (spec) => request('POST', '/api/v1/jobs', { body: spec }),
+  cancel: (id) => request('POST', `/api/v1/jobs/${encodeURIComponent(id)}/cancel`, { body: {} }),
+  logs: async (id, offset, signal) => {
+    const res = await request('GET', `/api/v1/jobs/${encodeURIComponent(id)}/logs`, { query: { offset }, signal, text: true });
+    const text = await res.text();
+    const next = Number(res.headers.get('x-next-offset'));
+    return { text, next: Number.isFinite(next) && res.headers.has('x-next-offset') ? next : offset + new TextEncoder().encode(text).length };
+  },
+};
+
+/** True when the error means "this endpoint does not exist (or is disabled) on this server". */
+export function isMissingEndpoint(err) {
+  return err instanceof ApiError && (err.code === 'ENDPOINT_NOT_FOUND' || err.code === 'NOT_IMPLEMENTED' || (err.status === 404 && err.code.startsWith('HTTP_')) || err.status === 405);
+}

@@ -1,0 +1,233 @@
+// An experiment's runs: MLflow's filter language, server-side sorting, paging, selectable
+// metric/param/tag columns, multi-select (compare, delete). The table is virtualized: only the
+// rows in view are in the DOM, so a page of 10,000 runs renders as fast as one of 100.
+
+import { mlflow } from '../api.js';
+import { h, replace, fmtTime, fmtDuration, fmtNum, errorBox, toast, markRendered, href } from '../dom.js';
+
+const ROW_H = 30;
+const PAGE_SIZES = [25, 100, 500, 1000, 5000, 10000];
+const KIND = { m: 'metrics', p: 'params', t: 'tags' };
+const ATTR = [
+  { id: 'name', label: 'Run', order: 'attributes.run_name' },
+  { id: 'created', label: 'Created', order: 'attributes.start_time' },
+  { id: 'duration', label: 'Duration', order: null },
+  { id: 'status', label: 'Status', order: 'attributes.status' },
+];
+
+const quote = (k) => '`' + k.replace(/`/g, '') + '`';
+
+/** Parses an order_by like "metrics.`loss` DESC" into {col, desc}. */
+function parseOrder(order) {
+  const m = /^\s*(\w+)\.(?:`([^`]*)`|"([^"]*)"|(\S+))\s*(ASC|DESC)?\s*$/i.exec(order || '');
+  if (!m) return null;
+  return { field: `${m[1].toLowerCase()}.${m[2] ?? m[3] ?? m[4]}`, desc: (m[5] || 'ASC').toUpperCase() === 'DESC' };
+}
+
+function index(run) {
+  if (run._ix) return run._ix;
+  const m = new Map();
+  const p = new Map();
+  const t = new Map();
+  for (const x of run.data?.metrics || []) m.set(x.key, x.value);
+  for (const x of run.data?.params || []) p.set(x.key, x.value);
+  for (const x of run.data?.tags || []) t.set(x.key, x.value);
+  run._ix = { m, p, t };
+  return run._ix;
+}
+
+/** @param {HTMLElement} root @param {import('../main.js').Ctx} ctx */
+export async function render(root, ctx) {
+  const expId = ctx.params[0];
+  const q = ctx.query;
+  const filter = q.get('filter') || '';
+  const order = q.get('order') || '';
+  const ps = Number(q.get('ps')) || 100;
+  const pt = q.get('pt') || '';
+  const prev = (q.get('prev') || '').split(',').filter(Boolean);
+  const view = q.get('view') || 'active';
+  const nav = (changes) => {
+    const cur = Object.fromEntries(q.entries());
+    ctx.go(`/experiments/${encodeURIComponent(expId)}`, { ...cur, ...changes });
+  };
+
+  const title = h('h1', null, 'Experiment ', h('span', { class: 'muted' }, expId));
+  const filterInput = h('input', { type: 'search', class: 'filter', name: 'filter', value: filter, 'aria-label': 'filter', placeholder: "metrics.loss < 0.5 and params.lr = '0.01' and tags.team = 'ml'" });
+  const filterErr = h('div', { id: 'filter-error' });
+  const filterForm = h('form', { class: 'toolbar', onsubmit: (e) => { e.preventDefault(); nav({ filter: filterInput.value.trim(), pt: '', prev: '' }); } },
+    filterInput, h('button', { type: 'submit' }, 'Search'),
+    filter ? h('button', { type: 'button', onclick: () => nav({ filter: '', pt: '', prev: '' }) }, 'Clear') : null);
+  const body = h('div', null, h('p', { class: 'muted' }, 'Loading runs…'));
+  replace(root, h('div', { class: 'page' },
+    h('div', { class: 'crumbs' }, h('a', { href: '#/experiments' }, 'Experiments'), ' / '),
+    title, filterForm, filterErr, body));
+
+  const runViewType = { active: 'ACTIVE_ONLY', deleted: 'DELETED_ONLY', all: 'ALL' }[view] || 'ACTIVE_ONLY';
+  const [expRes, runsRes] = await Promise.allSettled([
+    mlflow.get('/experiments/get', { experiment_id: expId }, ctx.signal),
+    mlflow.post('/runs/search', { experiment_ids: [expId], filter: filter || undefined, order_by: order ? [order] : undefined, max_results: ps, page_token: pt || undefined, run_view_type: runViewType }, ctx.signal),
+  ]);
+  if (ctx.signal.aborted) return;
+  if (expRes.status === 'fulfilled') {
+    replace(title, expRes.value.experiment.name, ' ', h('span', { class: 'muted small' }, `#${expId}`));
+    document.title = `${expRes.value.experiment.name} · runs`;
+  } else {
+    replace(body, errorBox(expRes.reason));
+    return;
+  }
+  if (runsRes.status === 'rejected') {
+    replace(filterErr, errorBox(runsRes.reason));
+    filterInput.classList.add('invalid');
+    replace(body, h('p', { class: 'muted' }, 'No runs shown: fix the filter above.'));
+    markRendered('runs');
+    return;
+  }
+  /** @type {any[]} */
+  const runs = runsRes.value.runs || [];
+  const next = runsRes.value.next_page_token;
+
+  // available columns, from this page's runs
+  const keys = { m: new Set(), p: new Set(), t: new Set() };
+  for (const r of runs) {
+    const ix = index(r);
+    for (const k of ix.m.keys()) keys.m.add(k);
+    for (const k of ix.p.keys()) keys.p.add(k);
+    for (const k of ix.t.keys()) if (!k.startsWith('mlflow.')) keys.t.add(k);
+  }
+  const sorted = (s) => [...s].sort();
+  let cols = q.has('cols')
+    ? (q.get('cols') || '').split(',').filter(Boolean).map((c) => ({ kind: c[0], key: c.slice(2) })).filter((c) => KIND[c.kind])
+    : [...sorted(keys.m).slice(0, 5).map((key) => ({ kind: 'm', key })), ...sorted(keys.p).slice(0, 5).map((key) => ({ kind: 'p', key }))];
+  const colId = (c) => `${c.kind}:${c.key}`;
+
+  const selected = new Set();
+  const ord = parseOrder(order);
+
+  // toolbar: columns, selection actions, paging
+  const picker = h('details', { class: 'picker' });
+  const pickerFilter = h('input', { type: 'search', placeholder: 'filter columns', 'aria-label': 'filter columns' });
+  const pickerList = h('div', { class: 'picker-list' });
+  const fillPicker = () => {
+    const f = pickerFilter.value.toLowerCase();
+    const chosen = new Set(cols.map(colId));
+    const group = (kind, label) => {
+      const ks = sorted(keys[kind]).filter((k) => k.toLowerCase().includes(f));
+      if (!ks.length) return null;
+      return h('fieldset', null, h('legend', null, label), ks.map((k) => h('label', null,
+        h('input', { type: 'checkbox', checked: chosen.has(`${kind}:${k}`), dataset: { col: `${kind}:${k}` }, onchange: (e) => {
+          const id = `${kind}:${k}`;
+          if (e.target.checked) cols.push({ kind, key: k }); else cols = cols.filter((c) => colId(c) !== id);
+          ctx.setQuery({ cols: cols.map(colId).join(',') || ',' });
+          drawHead(); drawRows();
+        } }), ` ${k}`)));
+    };
+    replace(pickerList, group('m', 'Metrics'), group('p', 'Parameters'), group('t', 'Tags'));
+  };
+  pickerFilter.addEventListener('input', fillPicker);
+  replace(picker, h('summary', null, 'Columns'), h('div', { class: 'picker-pop' }, pickerFilter, pickerList));
+  fillPicker();
+
+  const selInfo = h('span', { class: 'muted' });
+  const compareBtn = h('button', { class: 'primary', disabled: true, onclick: () => ctx.go('/compare', { runs: [...selected].join(','), exp: expId }) }, 'Compare');
+  const deleteBtn = h('button', { class: 'danger', disabled: true, onclick: async () => {
+    if (!confirm(`Delete ${selected.size} run(s)?`)) return;
+    try {
+      for (const id of selected) await mlflow.post('/runs/delete', { run_id: id });
+      toast(`Deleted ${selected.size} run(s)`);
+      render(root, ctx);
+    } catch (err) { toast(err.message, 'error'); }
+  } }, 'Delete');
+  const restoreBtn = view !== 'active' ? h('button', { disabled: true, onclick: async () => {
+    try { for (const id of selected) await mlflow.post('/runs/restore', { run_id: id }); toast('Restored'); render(root, ctx); } catch (err) { toast(err.message, 'error'); }
+  } }, 'Restore') : null;
+  const updateSel = () => {
+    const n = selected.size;
+    selInfo.textContent = n ? `${n} selected` : '';
+    compareBtn.disabled = n < 2 || n > 20;
+    compareBtn.title = n > 20 ? 'Compare at most 20 runs' : '';
+    deleteBtn.disabled = n === 0;
+    if (restoreBtn) restoreBtn.disabled = n === 0;
+    allBox.checked = n > 0 && n === runs.length;
+    allBox.indeterminate = n > 0 && n < runs.length;
+  };
+  const allBox = h('input', { type: 'checkbox', 'aria-label': 'select all', onchange: () => {
+    if (allBox.checked) runs.forEach((r) => selected.add(r.info.run_id)); else selected.clear();
+    updateSel(); drawRows();
+  } });
+
+  const viewSel = h('select', { 'aria-label': 'lifecycle', onchange: () => nav({ view: viewSel.value === 'active' ? '' : viewSel.value, pt: '', prev: '' }) },
+    ...['active', 'deleted', 'all'].map((v) => h('option', { value: v, selected: v === view }, v)));
+  const psSel = h('select', { 'aria-label': 'page size', onchange: () => nav({ ps: psSel.value, pt: '', prev: '' }) },
+    ...PAGE_SIZES.map((n) => h('option', { value: n, selected: n === ps }, `${n} / page`)));
+  const start = prev.length * ps;
+  const pager = h('span', { class: 'pager' },
+    h('button', { disabled: !pt, onclick: () => nav({ pt: prev[prev.length - 1] === '-' ? '' : prev[prev.length - 1] || '', prev: prev.slice(0, -1).join(',') }) }, '‹ Prev'),
+    h('span', { class: 'muted', id: 'run-count' }, runs.length ? `${start + 1}–${start + runs.length}` : '0 runs'),
+    h('button', { disabled: !next, onclick: () => nav({ pt: next, prev: [...prev, pt || '-'].join(',') }) }, 'Next ›'));
+
+  const table = h('table', { class: 'grid runs' });
+  const thead = h('thead');
+  const tbody = h('tbody');
+  table.append(thead, tbody);
+  const scroller = h('div', { class: 'table-scroll' }, table);
+
+  const sortHeader = (label, field, defaultDesc) => {
+    const active = ord && ord.field === field;
+    const arrow = active ? (ord.desc ? ' ↓' : ' ↑') : '';
+    return h('th', { class: 'sortable', title: `sort by ${field}`, dataset: { field }, onclick: () => {
+      const desc = active ? !ord.desc : defaultDesc;
+      const [kind, ...rest] = field.split('.');
+      const key = rest.join('.');
+      nav({ order: `${kind}.${kind === 'attributes' ? key : quote(key)} ${desc ? 'DESC' : 'ASC'}`, pt: '', prev: '' });
+    } }, label, arrow);
+  };
+  const drawHead = () => {
+    replace(thead, h('tr', null,
+      h('th', { class: 'sel' }, allBox),
+      ATTR.map((a) => (a.order ? sortHeader(a.label, a.order, a.id === 'created') : h('th', null, a.label))),
+      cols.map((c) => sortHeader(h('span', null, h('span', { class: `kind kind-${c.kind}` }, c.kind), ' ', c.key), `${KIND[c.kind]}.${c.key}`, c.kind === 'm'))));
+  };
+  const cell = (r, c) => {
+    const v = index(r)[c.kind].get(c.key);
+    return h('td', { class: c.kind === 'm' ? 'num' : '' }, c.kind === 'm' ? fmtNum(v) : (v ?? ''));
+  };
+  const rowOf = (r) => {
+    const i = r.info;
+    const box = h('input', { type: 'checkbox', 'aria-label': `select ${i.run_name || i.run_id}`, checked: selected.has(i.run_id), onchange: () => {
+      if (box.checked) selected.add(i.run_id); else selected.delete(i.run_id);
+      updateSel();
+    } });
+    return h('tr', { dataset: { run: i.run_id }, style: { height: `${ROW_H}px` } },
+      h('td', { class: 'sel' }, box),
+      h('td', null, h('a', { href: href(`/runs/${i.run_id}`) }, i.run_name || i.run_id.slice(0, 8))),
+      h('td', null, fmtTime(i.start_time)),
+      h('td', null, i.end_time ? fmtDuration(Number(i.end_time) - Number(i.start_time)) : ''),
+      h('td', null, h('span', { class: `status st-${i.status}` }, i.status)),
+      cols.map((c) => cell(r, c)));
+  };
+  let lastRange = '';
+  const drawRows = (force = true) => {
+    const top = scroller.scrollTop;
+    const height = scroller.clientHeight || 600;
+    const from = Math.max(0, Math.floor(top / ROW_H) - 15);
+    const to = Math.min(runs.length, Math.ceil((top + height) / ROW_H) + 15);
+    const key = `${from}-${to}`;
+    if (!force && key === lastRange) return;
+    lastRange = key;
+    const span = ATTR.length + cols.length + 1;
+    const pad = (px) => (px > 0 ? h('tr', { class: 'spacer', style: { height: `${px}px` } }, h('td', { colspan: span })) : null);
+    replace(tbody, pad(from * ROW_H), runs.slice(from, to).map(rowOf), pad((runs.length - to) * ROW_H));
+  };
+  let raf = 0;
+  scroller.addEventListener('scroll', () => {
+    if (!raf) raf = requestAnimationFrame(() => { raf = 0; drawRows(false); });
+  });
+
+  replace(body,
+    h('div', { class: 'toolbar' }, picker, compareBtn, deleteBtn, restoreBtn, selInfo, h('span', { class: 'spacer' }), viewSel, psSel, pager),
+    runs.length ? scroller : h('p', { class: 'muted empty' }, filter ? 'No run matches this filter.' : 'No runs in this experiment yet.'));
+  drawHead();
+  drawRows();
+  updateSel();
+  markRendered('runs');
+}
