@@ -19,6 +19,24 @@ pub struct Config {
     pub redis: RedisConfig,
     pub worker: WorkerConfig,
     pub metrics: MetricsConfig,
+    pub ui: UiConfig,
+}
+
+/// `mlp ui`: the frontend as a separate Deployment, forwarding API calls to the backend.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UiConfig {
+    pub port: u16,
+    pub backend_url: String,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        UiConfig {
+            port: 8080,
+            backend_url: "http://127.0.0.1:8000".into(),
+        }
+    }
 }
 
 /// Prometheus `/metrics`, on its own port so that the ingress never exposes it.
@@ -195,6 +213,7 @@ impl Default for Config {
             redis: RedisConfig::default(),
             worker: WorkerConfig::default(),
             metrics: MetricsConfig::default(),
+            ui: UiConfig::default(),
         }
     }
 }

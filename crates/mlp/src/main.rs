@@ -1,6 +1,7 @@
 //! `mlp`: the ML platform in one binary. `mlp server` runs the tracking server and registry.
 
 mod config;
+mod frontend;
 mod jobs;
 mod stores;
 mod telemetry;
@@ -40,6 +41,15 @@ enum Command {
         /// Folder for embedded storage (default ./mlp-data, or MLP__DATA_DIR).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+    },
+    /// Serve the web UI alone, forwarding API calls to a backend (the Kubernetes frontend).
+    Ui {
+        /// Port to listen on (default 8080, or MLP__UI__PORT).
+        #[arg(long)]
+        port: Option<u16>,
+        /// The backend's URL (default http://127.0.0.1:8000, or MLP__UI__BACKEND_URL).
+        #[arg(long)]
+        backend_url: Option<String>,
     },
     /// Run a job worker (without the API server): takes jobs from the queue and runs them.
     Worker {
@@ -208,6 +218,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let _ = handle.await;
         }
         Command::Job(args) => jobs::run(args).await?,
+        Command::Ui { port, backend_url } => {
+            init_logging(&cfg);
+            let port = port.unwrap_or(cfg.ui.port);
+            let backend = backend_url.unwrap_or_else(|| cfg.ui.backend_url.clone());
+            frontend::serve(format!("{}:{port}", cfg.server.host), backend, shutdown_signal()).await?;
+        }
         Command::Migrate { data_dir } => {
             if let Some(d) = data_dir {
                 cfg.data_dir = d;
