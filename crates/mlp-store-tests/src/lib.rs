@@ -2,14 +2,18 @@
 //! here, instantiated once per back-end with [`store_conformance_suite!`], so a behaviour cannot
 //! differ between SQLite and PostgreSQL without a test failing.
 
+pub mod jobs;
+pub mod registry;
 pub mod tracking;
 
+use mlp_core::jobs::JobStore;
+use mlp_core::registry::RegistryStore;
 use mlp_core::store::TrackingStore;
 
 /// Builds a fresh, empty store for one test. The fixture value is kept alive for the test's
 /// duration (it may own a temporary directory or database).
 pub trait StoreFixture: Sized + Send {
-    type Store: TrackingStore;
+    type Store: TrackingStore + RegistryStore + JobStore;
     fn new() -> impl std::future::Future<Output = (Self, Self::Store)> + Send;
     /// A reason to skip the suite (e.g. no database server configured); the fixture decides
     /// itself whether a missing service is an error (in CI) or a skip (on a laptop).
@@ -24,6 +28,16 @@ macro_rules! store_conformance_suite {
     ($fixture:ty) => {
         $crate::store_conformance_suite!(@tests $fixture;
             tracking::default_experiment_exists,
+            registry::versions_count_up_and_are_never_reused,
+            registry::runs_sources_are_kept_and_logged_model_sources_resolve,
+            registry::stages_latest_versions_and_archiving,
+            registry::aliases_move_and_go_with_their_version,
+            registry::rename_update_tags_and_delete_cascade,
+            registry::search_models_and_versions,
+            jobs::a_job_is_claimed_once_and_taken_over_after_its_lease,
+            jobs::failures_are_retried_with_a_delay_then_fail,
+            jobs::cancel_a_queued_job_at_once_and_a_running_one_by_request,
+            jobs::list_and_count_jobs,
             tracking::experiment_ids_increase_and_locations_follow,
             tracking::create_experiment_with_tags_and_location,
             tracking::duplicate_experiment_name_already_exists,
