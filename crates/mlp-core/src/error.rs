@@ -12,6 +12,12 @@ pub enum ErrorCode {
     InternalError,
     NotImplemented,
     TemporarilyUnavailable,
+    /// 403: refused by a security rule (a foreign Host or Origin) or, later, a permission.
+    PermissionDenied,
+    /// 413: a body over the endpoint's limit. MLflow has no code of its own for it.
+    PayloadTooLarge,
+    /// 415: a state-changing call whose body is not declared as JSON.
+    UnsupportedMediaType,
 }
 
 impl ErrorCode {
@@ -26,6 +32,8 @@ impl ErrorCode {
             ErrorCode::InternalError => "INTERNAL_ERROR",
             ErrorCode::NotImplemented => "NOT_IMPLEMENTED",
             ErrorCode::TemporarilyUnavailable => "TEMPORARILY_UNAVAILABLE",
+            ErrorCode::PermissionDenied => "PERMISSION_DENIED",
+            ErrorCode::PayloadTooLarge | ErrorCode::UnsupportedMediaType => "BAD_REQUEST",
         }
     }
 
@@ -37,6 +45,9 @@ impl ErrorCode {
             ErrorCode::InvalidState | ErrorCode::InternalError => 500,
             ErrorCode::NotImplemented => 501,
             ErrorCode::TemporarilyUnavailable => 503,
+            ErrorCode::PermissionDenied => 403,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::UnsupportedMediaType => 415,
         }
     }
 

@@ -28,8 +28,7 @@ fn service(st: &AppState) -> Result<&JobService, ApiError> {
 }
 
 pub async fn submit(State(st): State<AppState>, input: Input) -> ApiResult<Json<Value>> {
-    let spec: JobSpec =
-        serde_json::from_value(input.0).map_err(|e| Error::invalid(format!("Invalid job spec: {e}")))?;
+    let spec: JobSpec = input.parse_as("Invalid job spec")?;
     let job = service(&st)?.submit(spec).await?;
     Ok(Json(json!({ "job": job })))
 }

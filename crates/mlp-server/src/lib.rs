@@ -4,15 +4,16 @@
 
 mod artifacts;
 mod error;
+pub mod http;
 mod input;
 mod jobs;
 mod logged_models;
 mod metrics;
 mod registry;
+pub mod security;
 mod tracking;
 pub mod ui;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +25,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use mlp_artifacts::ArtifactStore;
 use mlp_core::registry::RegistryStore;
+use mlp_core::storage_uri::StoragePolicy;
 use mlp_core::store::TrackingStore;
 use mlp_core::{Error, ErrorCode};
 use serde_json::json;
@@ -44,12 +46,49 @@ pub struct AppState {
     pub artifacts: Arc<dyn ArtifactStore>,
     /// `None` when jobs are disabled: the jobs API then answers NOT_IMPLEMENTED.
     pub jobs: Option<mlp_jobs::JobService>,
+    /// Host, origin and content-type rules for what browsers send.
+    pub http: Arc<security::HttpPolicy>,
+    /// Where experiments and model versions may point (this server's own storage only).
+    pub storage: Arc<StoragePolicy>,
+    /// Handler deadline of the JSON API (artifact transfers stream and are exempt).
+    pub request_timeout: Duration,
+}
+
+impl AppState {
+    /// A state with the loopback defaults: what tests and a local server use.
+    pub fn new(
+        store: Arc<dyn TrackingStore>,
+        registry: Arc<dyn RegistryStore>,
+        artifacts: Arc<dyn ArtifactStore>,
+        jobs: Option<mlp_jobs::JobService>,
+    ) -> Self {
+        // Only the proxied store (`mlflow-artifacts:`); a server configures its root and buckets.
+        let storage = StoragePolicy {
+            local_root: None,
+            s3_buckets: Vec::new(),
+            hosts: security::default_hosts(None),
+        };
+        AppState {
+            store,
+            registry,
+            artifacts,
+            jobs,
+            http: Arc::new(security::HttpPolicy::loopback()),
+            storage: Arc::new(storage),
+            request_timeout: Duration::from_secs(60),
+        }
+    }
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-/// Large enough for a full log-batch (1000 metrics) or log-inputs with big schemas; artifact
-/// uploads are streamed and not subject to it.
-const JSON_BODY_LIMIT: usize = 64 * 1024 * 1024;
+/// The JSON API's body limit. A log-batch at every documented limit (100 params of 6,000
+/// characters, 100 tags of 8,000, 800 metrics, 250-character keys) is ~1.7 MB of ASCII; 4 MB
+/// leaves room for escaped non-ASCII text. Bodies are decoded straight into typed messages, so
+/// a request costs a small multiple of this, never the ~30x a `serde_json::Value` did.
+pub const JSON_BODY_LIMIT: usize = 4 * 1024 * 1024;
+/// log-inputs and logged-model outputs carry dataset schemas (up to 1 MB each) and profiles (up
+/// to 16 MB) as MLflow defines them.
+pub const DATASET_BODY_LIMIT: usize = 24 * 1024 * 1024;
 
 fn mlflow_routes() -> Router<AppState> {
     use tracking::*;
@@ -74,8 +113,14 @@ fn mlflow_routes() -> Router<AppState> {
         .route("/runs/set-tag", post(set_tag))
         .route("/runs/delete-tag", post(delete_tag))
         .route("/runs/log-batch", post(log_batch))
-        .route("/runs/log-inputs", post(log_inputs))
-        .route("/runs/outputs", post(log_outputs))
+        .route(
+            "/runs/log-inputs",
+            post(log_inputs).layer(DefaultBodyLimit::max(DATASET_BODY_LIMIT)),
+        )
+        .route(
+            "/runs/outputs",
+            post(log_outputs).layer(DefaultBodyLimit::max(DATASET_BODY_LIMIT)),
+        )
         .route("/runs/search", post(search_runs).get(search_runs))
         .route("/runs/log-model", post(log_model_legacy))
         .route("/metrics/get-history", get(get_metric_history))
@@ -108,7 +153,6 @@ fn mlflow_routes() -> Router<AppState> {
         )
         .route("/logged-models/{model_id}/params", post(logged_models::log_params))
         .merge(registry_routes())
-        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
 }
 
 fn registry_routes() -> Router<AppState> {
@@ -207,25 +251,34 @@ async fn not_found(req: Request<Body>) -> ApiError {
 /// The whole application, without a listener (tests drive it in-process).
 pub fn app(state: AppState) -> Router {
     let mlflow = mlflow_routes();
-    Router::new()
+    let timeout = state.request_timeout;
+    // The JSON API: bounded bodies and a handler deadline. Artifact transfers stream (their size
+    // is bounded by the artifact limit, their pace by the connection's timeouts).
+    let api = Router::new()
         .nest("/api/2.0/mlflow", mlflow.clone())
         .nest("/ajax-api/2.0/mlflow", mlflow)
-        .nest("/api/2.0/mlflow-artifacts", artifact_routes())
-        .nest("/ajax-api/2.0/mlflow-artifacts", artifact_routes())
         .route("/api/3.0/mlflow/server-info", get(server_info))
         .route("/ajax-api/3.0/mlflow/server-info", get(server_info))
         .route("/api/v1/jobs", post(jobs::submit).get(jobs::list))
         .route("/api/v1/jobs/{job_id}", get(jobs::get))
         .route("/api/v1/jobs/{job_id}/cancel", post(jobs::cancel))
         .route("/api/v1/jobs/{job_id}/logs", get(jobs::logs))
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(timeout, deadline));
+    let http = state.http.clone();
+    Router::new()
+        .merge(api)
+        .nest("/api/2.0/mlflow-artifacts", artifact_routes())
+        .nest("/ajax-api/2.0/mlflow-artifacts", artifact_routes())
         .route("/health", get(health))
         .route("/version", get(version))
         .route("/ready", get(ready))
-        .merge(ui::routes())
+        .merge(ui::routes().layer(axum::middleware::from_fn(security::ui_headers)))
         // After routing, so the route template is known.
         .route_layer(axum::middleware::from_fn(metrics::track))
         .fallback(not_found)
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(http, security::guard))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError(Error::internal("handler panicked")).into_response()
         }))
@@ -260,13 +313,33 @@ pub fn app(state: AppState) -> Router {
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
+/// A handler that outlives the deadline (a client trickling its body, say) is answered 408;
+/// the work it started is dropped with its future.
+async fn deadline(
+    State(timeout): State<Duration>,
+    req: Request<Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match tokio::time::timeout(timeout, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => (
+            StatusCode::REQUEST_TIMEOUT,
+            axum::Json(json!({
+                "error_code": "BAD_REQUEST",
+                "message": format!("The request did not complete within {} s", timeout.as_secs()),
+            })),
+        )
+            .into_response(),
+    }
+}
+
 /// Serves until `shutdown` resolves, then drains in-flight requests.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
+    limits: http::ConnLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let addr: Option<SocketAddr> = listener.local_addr().ok();
-    tracing::info!(?addr, "listening");
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    tracing::info!(addr = http::bound(&listener), "listening");
+    http::serve(listener, app(state), limits, shutdown).await
 }

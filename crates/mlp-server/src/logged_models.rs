@@ -171,8 +171,7 @@ const SEARCH_DEFAULT: i64 = 100;
 const SEARCH_THRESHOLD: i64 = 1000;
 
 pub async fn search(State(st): State<AppState>, input: Input) -> ApiResult<Json<Value>> {
-    let raw = input.0.to_string();
-    let r: SearchReq = serde_json::from_value(input.0).map_err(|e| Error::invalid(format!("Invalid request: {e}")))?;
+    let r: SearchReq = input.parse()?;
     if r.experiment_ids.is_empty() {
         return Err(Error::invalid("At least one experiment ID must be specified to search logged models.").into());
     }
@@ -202,11 +201,15 @@ pub async fn search(State(st): State<AppState>, input: Input) -> ApiResult<Json<
         })
         .collect::<Result<Vec<_>, Error>>()?;
     // The token is bound to everything but itself and the page size.
-    let mut fp_input: Value = serde_json::from_str(&raw).unwrap_or(Value::Null);
-    if let Value::Object(m) = &mut fp_input {
-        m.remove("page_token");
-        m.remove("max_results");
-    }
+    let fp_input = json!({
+        "experiment_ids": &r.experiment_ids,
+        "filter": &r.filter,
+        "datasets": datasets.iter().map(|d| (&d.dataset_name, &d.dataset_digest)).collect::<Vec<_>>(),
+        "order_by": order_by
+            .iter()
+            .map(|o| (&o.field_name, o.ascending, &o.dataset_name, &o.dataset_digest))
+            .collect::<Vec<_>>(),
+    });
     let fp = paging::fingerprint(&[&fp_input.to_string()]);
     let offset = paging::decode(r.page_token.as_deref(), fp)?;
     let page = st

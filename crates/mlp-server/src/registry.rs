@@ -254,9 +254,22 @@ pub async fn create_version(State(st): State<AppState>, input: Input) -> ApiResu
     let mut r: Req = input.parse()?;
     let n = name(&mut r)?;
     let source = required_str(r.source.take(), "source")?;
+    let mut run_root = None;
     if let Some(run_id) = r.run_id.as_deref().filter(|s| !s.is_empty()) {
         v::validate_run_id(run_id)?;
+        run_root = st.store.get_run(run_id).await.ok().map(|run| run.info.artifact_uri);
     }
+    let mut model_root = None;
+    if let Some(model_id) = r.model_id.as_deref().filter(|s| !s.is_empty()) {
+        model_root = st
+            .store
+            .get_logged_model(model_id, false)
+            .await
+            .ok()
+            .map(|m| m.info.artifact_uri);
+    }
+    st.storage
+        .check_model_source(&source, run_root.as_deref(), model_root.as_deref())?;
     let tags = registry_tags(std::mem::take(&mut r.tags))?;
     let mv = st
         .registry

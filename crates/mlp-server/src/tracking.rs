@@ -86,6 +86,9 @@ pub async fn create_experiment(State(st): State<AppState>, input: Input) -> ApiR
     for t in &tags {
         v::validate_key("tag", &t.key)?;
     }
+    if let Some(location) = r.artifact_location.as_deref().filter(|l| !l.is_empty()) {
+        st.storage.check_artifact_location(location)?;
+    }
     let id = st
         .store
         .create_experiment(&name, r.artifact_location.as_deref(), &tags)

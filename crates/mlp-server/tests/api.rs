@@ -46,12 +46,7 @@ impl TestApp {
         let url = format!("sqlite://{}", dir.path().join("mlp.db").display());
         let store = Arc::new(SqliteStore::open(&url, "mlflow-artifacts:").await.unwrap());
         let artifacts = Arc::new(LocalArtifactStore::new(dir.path().join("artifacts")).unwrap());
-        let app = app(AppState {
-            store: store.clone(),
-            registry: store,
-            artifacts,
-            jobs: None,
-        });
+        let app = app(AppState::new(store.clone(), store, artifacts, None));
         TestApp { app, dir }
     }
 

@@ -92,12 +92,7 @@ async fn every_classic_endpoint_is_mounted() {
             .unwrap(),
     );
     let artifacts = Arc::new(mlp_artifacts::LocalArtifactStore::new(dir.path().join("a")).unwrap());
-    let app = app(AppState {
-        store: store.clone(),
-        registry: store,
-        artifacts,
-        jobs: None,
-    });
+    let app = app(AppState::new(store.clone(), store, artifacts, None));
     let mut missing = Vec::new();
     for prefix in ["/api/2.0", "/ajax-api/2.0"] {
         for (method, path) in ENDPOINTS {
@@ -134,12 +129,7 @@ async fn unknown_routes_are_endpoint_not_found() {
             .unwrap(),
     );
     let artifacts = Arc::new(mlp_artifacts::LocalArtifactStore::new(dir.path().join("a")).unwrap());
-    let app = app(AppState {
-        store: store.clone(),
-        registry: store,
-        artifacts,
-        jobs: None,
-    });
+    let app = app(AppState::new(store.clone(), store, artifacts, None));
     let resp = app
         .oneshot(
             Request::builder()

@@ -108,12 +108,12 @@ async fn postgres_outage_answers_503_then_recovers() {
     opts.acquire_timeout = Duration::from_secs(2);
     let store = Arc::new(PgStore::open(&opts).await.unwrap());
     let artifacts = tempfile::tempdir().unwrap();
-    let app = mlp_server::app(AppState {
-        store: store.clone(),
-        registry: store.clone(),
-        artifacts: Arc::new(LocalArtifactStore::new(artifacts.path()).unwrap()),
-        jobs: None,
-    });
+    let app = mlp_server::app(AppState::new(
+        store.clone(),
+        store.clone(),
+        Arc::new(LocalArtifactStore::new(artifacts.path()).unwrap()),
+        None,
+    ));
 
     let (status, body) = call(&app, "POST", "/experiments/create", r#"{"name":"before-outage"}"#).await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -136,8 +136,43 @@ impl Default for WorkerConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ServerConfig {
+    /// Loopback by default: the API has no authentication yet (see the README's Security section).
     pub host: String,
     pub port: u16,
+    /// Listening on a non-loopback address without authentication is refused unless this is set.
+    pub unsafe_allow_unauthenticated_network: bool,
+    /// Names the server answers to (`Host` header): exact names, `*.domain`, or `*`. Empty: the
+    /// loopback names plus the bind address.
+    #[serde(deserialize_with = "de_list")]
+    pub allowed_hosts: Vec<String>,
+    /// Origins allowed to call the API from a browser page of another origin. Empty: none.
+    #[serde(deserialize_with = "de_list")]
+    pub cors_allowed_origins: Vec<String>,
+    /// Connections served at once per listener.
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers; also the idle keep-alive timeout.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a JSON API request may take, body included (artifact transfers are exempt).
+    pub request_timeout_secs: u64,
+}
+
+/// A list from a TOML array or from an environment variable's comma-separated string.
+fn de_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum List {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match List::deserialize(d)? {
+        List::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        List::Many(v) => v,
+    })
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -221,8 +256,14 @@ impl Default for Config {
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
-            host: "0.0.0.0".into(),
+            host: "127.0.0.1".into(),
             port: 8000,
+            unsafe_allow_unauthenticated_network: false,
+            allowed_hosts: Vec::new(),
+            cors_allowed_origins: Vec::new(),
+            max_connections: 512,
+            header_read_timeout_secs: 10,
+            request_timeout_secs: 60,
         }
     }
 }
@@ -271,27 +312,7 @@ impl Config {
     }
 }
 
-/// Replaces the password of a URL with `***`.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let (authority, tail) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or("");
-            if userinfo.contains(':') {
-                format!("{scheme}://{user}:***@{host}{tail}")
-            } else {
-                url.to_string()
-            }
-        }
-        None => url.to_string(),
-    }
-}
+pub use mlp_core::redact::redact_url;
 
 #[cfg(test)]
 mod tests {
@@ -299,6 +320,16 @@ mod tests {
 
     #[test]
     fn redaction() {
+        for url in [
+            "postgresql://u:super/secret@db/mlp",
+            "postgresql://u@db/mlp?password=super/secret",
+        ] {
+            let c = DatabaseConfig {
+                url: Some(url.into()),
+                ..Default::default()
+            };
+            assert!(!format!("{c:?}").contains("super/secret"), "{c:?}");
+        }
         assert_eq!(
             redact_url("postgresql://u:secret@db:5432/mlp"),
             "postgresql://u:***@db:5432/mlp"
@@ -318,9 +349,13 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("MLP__SERVER__PORT", "9001");
             jail.set_env("MLP__DATA_DIR", "/tmp/x");
+            jail.set_env("MLP__SERVER__ALLOWED_HOSTS", "mlp.example.com, *.svc.cluster.local");
             let c = Config::load(None).unwrap();
+            assert_eq!(c.server.allowed_hosts, ["mlp.example.com", "*.svc.cluster.local"]);
+            assert!(c.server.cors_allowed_origins.is_empty());
+            assert!(!c.server.unsafe_allow_unauthenticated_network);
             assert_eq!(c.server.port, 9001);
-            assert_eq!(c.server.host, "0.0.0.0");
+            assert_eq!(c.server.host, "127.0.0.1", "loopback unless told otherwise");
             assert_eq!(c.database_url(), "sqlite:///tmp/x/mlp.db");
             assert_eq!(c.database.max_connections, 16);
             Ok(())

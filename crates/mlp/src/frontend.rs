@@ -23,6 +23,8 @@ fn forwardable(name: &header::HeaderName) -> bool {
     !matches!(
         name.as_str(),
         "connection" | "keep-alive" | "proxy-connection" | "te" | "trailer" | "transfer-encoding" | "upgrade" | "host"
+            // Checked by this process's guard; the backend must see a same-origin call.
+            | "origin" | "referer" | "sec-fetch-site" | "sec-fetch-mode" | "sec-fetch-dest"
     )
 }
 
@@ -69,6 +71,8 @@ async fn forward(State(b): State<Backend>, req: Request) -> Response {
 pub async fn serve(
     addr: String,
     backend_url: String,
+    policy: mlp_server::security::HttpPolicy,
+    limits: mlp_server::http::ConnLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let backend = Backend {
@@ -77,13 +81,19 @@ pub async fn serve(
             .build()?,
         base: backend_url.trim_end_matches('/').to_string(),
     };
+    // The browser-facing rules are enforced here, at the edge the browser talks to; the backend
+    // then sees a same-origin call from this process.
     let app = Router::new()
-        .merge(mlp_server::ui::routes())
+        .merge(mlp_server::ui::routes().layer(axum::middleware::from_fn(mlp_server::security::ui_headers)))
         .route("/health", get(|| async { "OK" }))
         .fallback(forward)
-        .with_state(backend);
+        .with_state(backend)
+        .layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::new(policy),
+            mlp_server::security::guard,
+        ));
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     tracing::info!(addr, backend = backend_url, "frontend listening");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    mlp_server::http::serve(listener, app, limits, shutdown).await?;
     Ok(())
 }

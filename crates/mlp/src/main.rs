@@ -32,7 +32,7 @@ struct Cli {
 enum Command {
     /// Run the MLflow-compatible tracking server and model registry.
     Server {
-        /// Address to listen on (default 0.0.0.0, or MLP__SERVER__HOST).
+        /// Address to listen on (default 127.0.0.1, or MLP__SERVER__HOST).
         #[arg(long)]
         host: Option<String>,
         /// Port to listen on (default 8000, or MLP__SERVER__PORT).
@@ -41,12 +41,24 @@ enum Command {
         /// Folder for embedded storage (default ./mlp-data, or MLP__DATA_DIR).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Listen on a non-loopback address although the API has no authentication: anyone who
+        /// reaches it can read and change every experiment and model, and run commands through
+        /// the jobs API. Only behind your own access control (a network policy, an
+        /// authenticating proxy). Also MLP__SERVER__UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK=true.
+        #[arg(long)]
+        unsafe_allow_unauthenticated_network: bool,
     },
     /// Serve the web UI alone, forwarding API calls to a backend (the Kubernetes frontend).
     Ui {
+        /// Address to listen on (default 127.0.0.1, or MLP__SERVER__HOST).
+        #[arg(long)]
+        host: Option<String>,
         /// Port to listen on (default 8080, or MLP__UI__PORT).
         #[arg(long)]
         port: Option<u16>,
+        /// As for `mlp server`: the UI forwards every API call to the backend.
+        #[arg(long)]
+        unsafe_allow_unauthenticated_network: bool,
         /// The backend's URL (default http://127.0.0.1:8000, or MLP__UI__BACKEND_URL).
         #[arg(long)]
         backend_url: Option<String>,
@@ -135,6 +147,69 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+/// Whether `host` can only be reached from this machine.
+fn is_loopback(host: &str) -> bool {
+    let h = host.trim_matches(['[', ']']);
+    h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Refuses to expose the unauthenticated API beyond this machine unless explicitly told to.
+fn check_exposure(cfg: &Config) -> anyhow::Result<()> {
+    if is_loopback(&cfg.server.host) {
+        return Ok(());
+    }
+    if cfg.server.unsafe_allow_unauthenticated_network {
+        tracing::warn!(
+            host = cfg.server.host,
+            "listening on a network address WITHOUT AUTHENTICATION: anyone who reaches it can read and change all data and run commands through the jobs API"
+        );
+        return Ok(());
+    }
+    anyhow::bail!(
+        "refusing to listen on {}: the API has no authentication yet, so anyone who can reach this address could read and change every experiment and model and run commands as this user through the jobs API. \
+         Listen on 127.0.0.1 (the default), or, only behind your own access control (a network policy, an authenticating proxy), pass --unsafe-allow-unauthenticated-network (MLP__SERVER__UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK=true)",
+        cfg.server.host
+    )
+}
+
+/// The Host and CORS rules of the configuration.
+fn http_policy(cfg: &Config) -> mlp_server::security::HttpPolicy {
+    let allowed_hosts = if cfg.server.allowed_hosts.is_empty() {
+        mlp_server::security::default_hosts(Some(&cfg.server.host))
+    } else {
+        cfg.server.allowed_hosts.clone()
+    };
+    mlp_server::security::HttpPolicy {
+        allowed_hosts,
+        cors_allowed_origins: cfg.server.cors_allowed_origins.clone(),
+    }
+}
+
+/// The locations this server owns: its artifact root (a directory or a bucket).
+fn storage_policy(cfg: &Config, http: &mlp_server::security::HttpPolicy) -> mlp_core::storage_uri::StoragePolicy {
+    let root = cfg.artifact_root_uri();
+    let mut policy = mlp_core::storage_uri::StoragePolicy {
+        hosts: http.allowed_hosts.clone(),
+        ..Default::default()
+    };
+    if let Some(rest) = root.strip_prefix("s3://") {
+        policy.s3_buckets.push(rest.split('/').next().unwrap_or("").to_string());
+    } else {
+        let path = root.strip_prefix("file://").unwrap_or(&root);
+        let abs = std::path::absolute(path).unwrap_or_else(|_| PathBuf::from(path));
+        policy.local_root = Some(abs.display().to_string());
+    }
+    policy
+}
+
+fn conn_limits(cfg: &Config) -> mlp_server::http::ConnLimits {
+    mlp_server::http::ConnLimits {
+        max_connections: cfg.server.max_connections.max(1),
+        header_read_timeout: std::time::Duration::from_secs(cfg.server.header_read_timeout_secs.max(1)),
+        ..Default::default()
+    }
+}
+
 /// Errors are printed as one readable message (with their causes), never as a backtrace.
 fn main() -> std::process::ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -157,7 +232,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut cfg = Config::load(cli.config.as_ref())?;
     match cli.command {
         Command::Infra(args) => std::process::exit(mlp_infra::cli::run(args)),
-        Command::Server { host, port, data_dir } => {
+        Command::Server {
+            host,
+            port,
+            data_dir,
+            unsafe_allow_unauthenticated_network,
+        } => {
             if let Some(h) = host {
                 cfg.server.host = h;
             }
@@ -167,18 +247,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(d) = data_dir {
                 cfg.data_dir = d;
             }
+            cfg.server.unsafe_allow_unauthenticated_network |= unsafe_allow_unauthenticated_network;
             init_logging(&cfg);
+            check_exposure(&cfg)?;
+            mlp_server::http::raise_fd_limit();
             tracing::info!(config = ?cfg, "starting mlp server");
             let stores = stores::open_stores(&cfg).await?;
             let artifacts: Arc<dyn mlp_artifacts::ArtifactStore> = open_artifacts(&cfg)?;
             let job_service = jobs::job_service(&cfg, &stores, artifacts.clone(), true).await?;
             start_metrics(&cfg, &stores, &job_service, "server").await?;
-            let state = AppState {
-                store: stores.tracking.clone(),
-                registry: stores.registry.clone(),
+            let mut state = AppState::new(
+                stores.tracking.clone(),
+                stores.registry.clone(),
                 artifacts,
-                jobs: Some(job_service.clone()),
-            };
+                Some(job_service.clone()),
+            );
+            state.http = Arc::new(http_policy(&cfg));
+            state.storage = Arc::new(storage_policy(&cfg, &state.http));
+            state.request_timeout = std::time::Duration::from_secs(cfg.server.request_timeout_secs.max(1));
             let addr = format!("{}:{}", cfg.server.host, cfg.server.port);
             let listener = tokio::net::TcpListener::bind(&addr)
                 .await
@@ -191,7 +277,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 None
             };
             let stopping = stop.clone();
-            mlp_server::serve(listener, state, async move {
+            mlp_server::serve(listener, state, conn_limits(&cfg), async move {
                 shutdown_signal().await;
                 stopping.cancel();
             })
@@ -218,11 +304,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let _ = handle.await;
         }
         Command::Job(args) => jobs::run(args).await?,
-        Command::Ui { port, backend_url } => {
+        Command::Ui {
+            host,
+            port,
+            backend_url,
+            unsafe_allow_unauthenticated_network,
+        } => {
+            if let Some(h) = host {
+                cfg.server.host = h;
+            }
+            cfg.server.unsafe_allow_unauthenticated_network |= unsafe_allow_unauthenticated_network;
             init_logging(&cfg);
+            check_exposure(&cfg)?;
             let port = port.unwrap_or(cfg.ui.port);
             let backend = backend_url.unwrap_or_else(|| cfg.ui.backend_url.clone());
-            frontend::serve(format!("{}:{port}", cfg.server.host), backend, shutdown_signal()).await?;
+            frontend::serve(
+                format!("{}:{port}", cfg.server.host),
+                backend,
+                http_policy(&cfg),
+                conn_limits(&cfg),
+                shutdown_signal(),
+            )
+            .await?;
         }
         Command::Migrate { data_dir } => {
             if let Some(d) = data_dir {

@@ -75,7 +75,11 @@ pub async fn serve(addr: String, sources: Sources) {
         Ok(listener) => {
             tracing::info!(addr, "metrics listening");
             tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, app).await {
+                let limits = mlp_server::http::ConnLimits {
+                    max_connections: 64,
+                    ..Default::default()
+                };
+                if let Err(e) = mlp_server::http::serve(listener, app, limits, std::future::pending()).await {
                     tracing::error!(error = %e, "metrics server stopped");
                 }
             });

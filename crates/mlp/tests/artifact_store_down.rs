@@ -46,12 +46,7 @@ async fn metadata_works_while_the_artifact_store_is_down() {
         ..Default::default()
     };
     let artifacts = mlp_artifacts::open("s3://mlp-artifacts/test", &s3).unwrap();
-    let app = app(AppState {
-        store: store.clone(),
-        registry: store,
-        artifacts,
-        jobs: None,
-    });
+    let app = app(AppState::new(store.clone(), store, artifacts, None));
 
     let (status, body) = call(
         &app,
