@@ -30,9 +30,11 @@ function qs(query) {
  */
 export async function request(method, url, opts = {}) {
   const init = { method, headers: {}, signal: opts.signal };
-  if (opts.body !== undefined) {
+  // State-changing calls always carry a JSON body: the server refuses any other content type
+  // (the rule that keeps cross-site form posts out).
+  if (opts.body !== undefined || (method !== 'GET' && method !== 'HEAD')) {
     init.headers['content-type'] = 'application/json';
-    init.body = JSON.stringify(opts.body);
+    init.body = JSON.stringify(opts.body === undefined ? {} : opts.body);
   }
   const busy = document.getElementById('busy');
   if (busy) busy.hidden = false;

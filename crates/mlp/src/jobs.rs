@@ -374,7 +374,7 @@ pub async fn run(args: JobArgs) -> anyhow::Result<()> {
             }
         }
         JobCommand::Cancel { job_id } => {
-            let resp: Value = call(http.post(format!("{base}/api/v1/jobs/{job_id}/cancel")))
+            let resp: Value = call(http.post(format!("{base}/api/v1/jobs/{job_id}/cancel")).json(&serde_json::json!({})))
                 .await?
                 .json()
                 .await?;
