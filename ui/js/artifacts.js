@@ -89,7 +89,9 @@ export function artifactBrowser(run, selected, onSelect) {
         if (f.is_dir) {
           const sub = h('ul', { hidden: true });
           let loaded = false;
-          const toggle = h('a', { class: 'dir', href: 'javascript:void 0', dataset: { path: f.path }, onclick: () => {
+          // href '#' keeps the link focusable; the click never navigates (the CSP forbids javascript: URLs).
+          const toggle = h('a', { class: 'dir', href: '#', dataset: { path: f.path }, onclick: (e) => {
+            e.preventDefault();
             sub.hidden = !sub.hidden;
             toggle.classList.toggle('open', !sub.hidden);
             if (!loaded) { loaded = true; load(f.path, sub); }
@@ -97,7 +99,7 @@ export function artifactBrowser(run, selected, onSelect) {
           if (selected && selected.startsWith(`${f.path}/`)) { loaded = true; sub.hidden = false; toggle.classList.add('open'); load(f.path, sub); }
           return h('li', null, toggle, sub);
         }
-        const a = h('a', { class: 'file', href: 'javascript:void 0', dataset: { path: f.path }, onclick: () => show(f) }, label, ' ', h('span', { class: 'muted small' }, fmtBytes(f.file_size)));
+        const a = h('a', { class: 'file', href: '#', dataset: { path: f.path }, onclick: (e) => { e.preventDefault(); show(f); } }, label, ' ', h('span', { class: 'muted small' }, fmtBytes(f.file_size)));
         if (selected === f.path) setTimeout(() => show(f));
         return h('li', null, a);
       }));

@@ -22,7 +22,12 @@ fn closed_port() -> u16 {
 }
 
 async fn call(app: &axum::Router, method: Method, uri: &str, body: Body) -> (StatusCode, Value) {
-    let req = Request::builder().method(method).uri(uri).body(body).unwrap();
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(body)
+        .unwrap();
     let resp = app.clone().oneshot(req).await.unwrap();
     let status = resp.status();
     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
