@@ -2,6 +2,7 @@
 //! here, instantiated once per back-end with [`store_conformance_suite!`], so a behaviour cannot
 //! differ between SQLite and PostgreSQL without a test failing.
 
+pub mod exact;
 pub mod jobs;
 pub mod registry;
 pub mod tracking;
@@ -13,7 +14,7 @@ use mlp_core::store::TrackingStore;
 /// Builds a fresh, empty store for one test. The fixture value is kept alive for the test's
 /// duration (it may own a temporary directory or database).
 pub trait StoreFixture: Sized + Send {
-    type Store: TrackingStore + RegistryStore + JobStore;
+    type Store: TrackingStore + RegistryStore + JobStore + Clone + 'static;
     fn new() -> impl std::future::Future<Output = (Self, Self::Store)> + Send;
     /// A reason to skip the suite (e.g. no database server configured); the fixture decides
     /// itself whether a missing service is an error (in CI) or a skip (on a laptop).
@@ -28,6 +29,8 @@ macro_rules! store_conformance_suite {
     ($fixture:ty) => {
         $crate::store_conformance_suite!(@tests $fixture;
             tracking::default_experiment_exists,
+            exact::doubles_round_trip_bit_for_bit,
+            exact::strings_at_every_limit_are_stored_exactly,
             registry::versions_count_up_and_are_never_reused,
             registry::runs_sources_are_kept_and_logged_model_sources_resolve,
             registry::stages_latest_versions_and_archiving,

@@ -374,10 +374,13 @@ pub async fn run(args: JobArgs) -> anyhow::Result<()> {
             }
         }
         JobCommand::Cancel { job_id } => {
-            let resp: Value = call(http.post(format!("{base}/api/v1/jobs/{job_id}/cancel")).json(&serde_json::json!({})))
-                .await?
-                .json()
-                .await?;
+            let resp: Value = call(
+                http.post(format!("{base}/api/v1/jobs/{job_id}/cancel"))
+                    .json(&serde_json::json!({})),
+            )
+            .await?
+            .json()
+            .await?;
             println!("{} {}", job_id, resp["job"]["state"].as_str().unwrap_or(""));
         }
     }
