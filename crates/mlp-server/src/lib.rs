@@ -44,6 +44,9 @@ pub struct AppState {
     pub artifacts: Arc<dyn ArtifactStore>,
     /// `None` when jobs are disabled: the jobs API then answers NOT_IMPLEMENTED.
     pub jobs: Option<mlp_jobs::JobService>,
+    /// The largest artifact upload accepted, in bytes; larger ones are answered 413 and leave
+    /// nothing behind (`artifacts.max_upload_bytes`).
+    pub max_artifact_bytes: u64,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -97,6 +97,7 @@ async fn every_classic_endpoint_is_mounted() {
         registry: store,
         artifacts,
         jobs: None,
+        max_artifact_bytes: 5 << 30,
     });
     let mut missing = Vec::new();
     for prefix in ["/api/2.0", "/ajax-api/2.0"] {
@@ -139,6 +140,7 @@ async fn unknown_routes_are_endpoint_not_found() {
         registry: store,
         artifacts,
         jobs: None,
+        max_artifact_bytes: 5 << 30,
     });
     let resp = app
         .oneshot(

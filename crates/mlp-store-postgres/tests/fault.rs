@@ -113,6 +113,7 @@ async fn postgres_outage_answers_503_then_recovers() {
         registry: store.clone(),
         artifacts: Arc::new(LocalArtifactStore::new(artifacts.path()).unwrap()),
         jobs: None,
+        max_artifact_bytes: 5 << 30,
     });
 
     let (status, body) = call(&app, "POST", "/experiments/create", r#"{"name":"before-outage"}"#).await;

@@ -178,6 +178,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 registry: stores.registry.clone(),
                 artifacts,
                 jobs: Some(job_service.clone()),
+                max_artifact_bytes: cfg.artifacts.max_upload_bytes,
             };
             let addr = format!("{}:{}", cfg.server.host, cfg.server.port);
             let listener = tokio::net::TcpListener::bind(&addr)

@@ -51,6 +51,7 @@ async fn metadata_works_while_the_artifact_store_is_down() {
         registry: store,
         artifacts,
         jobs: None,
+        max_artifact_bytes: 5 << 30,
     });
 
     let (status, body) = call(
