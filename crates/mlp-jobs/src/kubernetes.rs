@@ -285,7 +285,9 @@ pub fn job_manifest(job: &Job, attempt: &Attempt, cfg: &KubeConfig) -> Value {
         );
     }
 
-    // Environment: the spec's, then the platform's (which wins), then the shard.
+    // Environment: the spec's, then the platform's (which wins), then the shard; nothing of the
+    // worker's own environment, which holds the platform's secrets (local.rs explains why the
+    // platform's variables win).
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     vars.insert("HOME".into(), "/tmp".into());
     vars.extend(spec.env.iter().map(|(k, v)| (k.clone(), v.clone())));

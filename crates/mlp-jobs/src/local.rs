@@ -2,6 +2,8 @@
 //! (SIGTERM, then SIGKILL after a grace period) on timeout or cancel. Its stdout and stderr go
 //! to files that are copied to the run's artifacts while it runs and when it ends.
 
+use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -14,6 +16,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{Attempt, Executor};
 
+/// What a job takes from the worker's own environment: what a program needs to find itself
+/// and its locale. Nothing else of it reaches a job: the worker's environment holds the
+/// platform's secrets (`MLP__DATABASE__URL` with its password, S3 and Redis credentials), and a
+/// job's logs are readable by anyone who can read its run.
+pub const INHERITED_ENV: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"];
+
+/// PATH for a worker that has none, so that `sh`, `python` and friends are still found.
+const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
 pub struct LocalExecutor {
     /// Where attempt logs are written before they are copied to the artifact store.
     pub work_dir: PathBuf,
@@ -22,6 +33,35 @@ pub struct LocalExecutor {
     pub grace: Duration,
     pub artifacts: Arc<dyn ArtifactStore>,
     pub log_flush_every: Duration,
+    /// The worker environment [`INHERITED_ENV`] is taken from; `None` for this process's. Lets
+    /// a test stand in a worker's environment without changing its own process's.
+    pub worker_env: Option<BTreeMap<OsString, OsString>>,
+}
+
+/// A job's whole environment, in the order that decides who wins: the allow-listed part of the
+/// worker's, then the job's own `env` (which may set its PATH or HOME), then the platform's
+/// variables for this attempt and shard. The platform's win because they tie the process to
+/// its job's run, whose status follows the job: a job that named another run would log into
+/// it while that run's status followed a different job. (It is no security boundary: a job's
+/// code can talk to the tracking API about any run; the precedence keeps attribution right.)
+pub fn job_env(
+    worker_env: impl IntoIterator<Item = (OsString, OsString)>,
+    spec_env: &BTreeMap<String, String>,
+    attempt_env: &BTreeMap<String, String>,
+    shard: u32,
+    shards: u32,
+) -> BTreeMap<OsString, OsString> {
+    let mut env: BTreeMap<OsString, OsString> = worker_env
+        .into_iter()
+        .filter(|(k, _)| k.to_str().is_some_and(|k| INHERITED_ENV.contains(&k)))
+        .collect();
+    env.entry("PATH".into()).or_insert_with(|| DEFAULT_PATH.into());
+    env.extend(spec_env.iter().map(|(k, v)| (k.into(), v.into())));
+    env.extend(attempt_env.iter().map(|(k, v)| (k.into(), v.into())));
+    env.insert("MLP_SHARD_INDEX".into(), shard.to_string().into());
+    env.insert("MLP_SHARD_COUNT".into(), shards.max(1).to_string().into());
+    env.insert("JOB_COMPLETION_INDEX".into(), shard.to_string().into());
+    env
 }
 
 enum End {
@@ -71,13 +111,15 @@ impl LocalExecutor {
             (Ok(o), Ok(e)) => (o, e),
             (Err(e), _) | (_, Err(e)) => return End::SpawnFailed(format!("cannot create log files: {e}")),
         };
+        let env = match &self.worker_env {
+            Some(w) => job_env(w.clone(), &spec.env, &attempt.env, shard, spec.shards),
+            None => job_env(std::env::vars_os(), &spec.env, &attempt.env, shard, spec.shards),
+        };
         let mut cmd = tokio::process::Command::new(&spec.command[0]);
+        // Cleared first: the worker's environment holds the platform's secrets.
         cmd.args(&spec.command[1..])
-            .envs(&spec.env)
-            .envs(&attempt.env)
-            .env("MLP_SHARD_INDEX", shard.to_string())
-            .env("MLP_SHARD_COUNT", spec.shards.max(1).to_string())
-            .env("JOB_COMPLETION_INDEX", shard.to_string())
+            .env_clear()
+            .envs(&env)
             .stdin(Stdio::null())
             .stdout(Stdio::from(stdout))
             .stderr(Stdio::from(stderr))

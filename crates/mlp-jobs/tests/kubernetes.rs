@@ -439,6 +439,52 @@ fn manifest_env_carries_the_run_and_the_platform_wins() {
     assert_eq!(env.len(), container(&m)["env"].as_array().unwrap().len());
 }
 
+/// The Job carries the spec's and the platform's variables and nothing of the worker's own
+/// environment (which holds the platform's secrets): not copied, not referenced.
+#[test]
+fn manifest_copies_nothing_of_the_workers_environment() {
+    let j = job(JobSpec {
+        env: [("LEARNING_RATE".to_string(), "0.1".to_string())].into(),
+        ..training()
+    });
+    let platform = [
+        "HOME",
+        "MLFLOW_EXPERIMENT_ID",
+        "MLFLOW_RUN_ID",
+        "MLFLOW_TRACKING_URI",
+        "MLP_JOB_ATTEMPT",
+        "MLP_JOB_ID",
+        "MLP_SHARD_COUNT",
+        "MLP_SHARD_INDEX",
+    ];
+    for (m, extra) in [
+        (
+            job_manifest(&j, &attempt(1), &KubeConfig::default()),
+            // Not an Indexed Job: the platform sets JOB_COMPLETION_INDEX (the controller does in one).
+            vec!["JOB_COMPLETION_INDEX", "LEARNING_RATE"],
+        ),
+        (job_manifest(&job(data(4)), &attempt(1), &KubeConfig::default()), vec![]),
+    ] {
+        let c = container(&m);
+        assert!(c.get("envFrom").is_none(), "{c}");
+        let names: Vec<String> = env_of(&m).into_keys().collect();
+        let mut want: Vec<&str> = platform.iter().copied().chain(extra).collect();
+        want.sort();
+        assert_eq!(names, want);
+        // No variable of this process's environment (PATH at least) is in the Job by name, and
+        // PATH not by value either (the image's own PATH applies).
+        let text = m.to_string();
+        for (k, _) in std::env::vars() {
+            assert!(
+                names.contains(&k) || !text.contains(&format!("\"{k}\"")),
+                "{k} copied into the Job"
+            );
+        }
+        let path = std::env::var("PATH").unwrap();
+        assert!(!text.contains(&path), "the worker's PATH copied into the Job");
+    }
+}
+
 #[test]
 fn kube_config_deserializes_with_defaults() {
     let cfg: KubeConfig = serde_json::from_value(json!({

@@ -43,6 +43,14 @@ async fn env() -> Env {
 }
 
 fn worker(env: &Env, lease: Duration) -> Arc<Worker> {
+    worker_with_env(env, lease, None)
+}
+
+fn worker_with_env(
+    env: &Env,
+    lease: Duration,
+    worker_env: Option<std::collections::BTreeMap<std::ffi::OsString, std::ffi::OsString>>,
+) -> Arc<Worker> {
     Arc::new(Worker {
         service: env.service.clone(),
         executor: Arc::new(LocalExecutor {
@@ -51,6 +59,7 @@ fn worker(env: &Env, lease: Duration) -> Arc<Worker> {
             grace: Duration::from_millis(500),
             artifacts: env.service.artifacts.clone(),
             log_flush_every: Duration::from_millis(200),
+            worker_env,
         }),
         config: WorkerConfig {
             lease,
@@ -125,6 +134,119 @@ async fn a_job_runs_with_its_run_and_logs() {
     assert_eq!(stderr.trim(), "oops");
     stop.cancel();
     w.await.unwrap();
+}
+
+/// The `env` output of a job run by a worker whose environment is `worker_env` (`None`: this
+/// test process's), as name → value.
+async fn job_env_output(
+    worker_env: Option<std::collections::BTreeMap<std::ffi::OsString, std::ffi::OsString>>,
+) -> (Job, std::collections::BTreeMap<String, String>) {
+    let env = env().await;
+    let stop = CancellationToken::new();
+    let w = tokio::spawn(worker_with_env(&env, Duration::from_secs(5), worker_env).run(stop.clone()));
+    let job = env
+        .service
+        .submit(JobSpec {
+            env: [
+                ("GREETING".to_string(), "hello".to_string()),
+                // Would send the job's metrics to another run; the platform's value wins.
+                ("MLFLOW_RUN_ID".to_string(), "someone-elses-run".to_string()),
+            ]
+            .into(),
+            // `env` found on the allow-listed PATH.
+            command: vec!["env".into()],
+            ..sh("env", "")
+        })
+        .await
+        .unwrap();
+    let done = wait_state(&env, &job.job_id, |j| j.state.is_terminal()).await;
+    assert_eq!(done.state, JobState::Succeeded, "{done:?}");
+    let out = read(&env, &env.service.log_path(&done, None, None, "stdout").await.unwrap()).await;
+    stop.cancel();
+    w.await.unwrap();
+    let vars = out
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    (done, vars)
+}
+
+#[tokio::test]
+async fn a_job_gets_only_the_allow_listed_part_of_the_workers_environment() {
+    let path = std::env::var_os("PATH").expect("the test runs with a PATH");
+    let worker_env = [
+        ("PATH", path.clone()),
+        ("HOME", "/home/worker".into()),
+        ("LANG", "C.UTF-8".into()),
+        ("TZ", "Europe/Paris".into()),
+        ("TMPDIR", "/tmp/worker-tmp".into()),
+        (
+            "MLP__DATABASE__URL",
+            "postgresql://mlp:hunter2-secret@db:5432/mlp".into(),
+        ),
+        ("AWS_SECRET_ACCESS_KEY", "aws-secret-value".into()),
+        ("MLP__REDIS__URL", "redis://:redis-secret@redis:6379".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.into(), v))
+    .collect();
+    let (done, vars) = job_env_output(Some(worker_env)).await;
+    let names: Vec<&str> = vars.keys().map(String::as_str).collect();
+    let mut expected = vec![
+        "GREETING",
+        "HOME",
+        "JOB_COMPLETION_INDEX",
+        "LANG",
+        "MLFLOW_EXPERIMENT_ID",
+        "MLFLOW_RUN_ID",
+        "MLFLOW_TRACKING_URI",
+        "MLP_JOB_ATTEMPT",
+        "MLP_JOB_ID",
+        "MLP_SHARD_COUNT",
+        "MLP_SHARD_INDEX",
+        "PATH",
+        "TMPDIR",
+        "TZ",
+    ];
+    // Some `env` implementations (or shells) add these themselves.
+    let own = ["PWD", "SHLVL", "_", "OLDPWD"];
+    let names: Vec<&str> = names.into_iter().filter(|n| !own.contains(n)).collect();
+    expected.sort();
+    assert_eq!(names, expected, "{vars:?}");
+    assert_eq!(vars["PATH"], path.to_str().unwrap());
+    assert_eq!(vars["HOME"], "/home/worker");
+    assert_eq!(vars["TZ"], "Europe/Paris");
+    assert_eq!(vars["GREETING"], "hello");
+    assert_eq!(vars["MLFLOW_RUN_ID"], done.run_id.clone().unwrap());
+    assert_eq!(vars["MLFLOW_TRACKING_URI"], "http://127.0.0.1:9");
+    assert_eq!(vars["MLP_JOB_ID"], done.job_id);
+    let all = format!("{vars:?}");
+    for secret in ["hunter2-secret", "aws-secret-value", "redis-secret"] {
+        assert!(!all.contains(secret), "{secret} leaked into the job: {all}");
+    }
+}
+
+/// The default (`worker_env: None`) reads this process's environment: what the test runner set
+/// in it (CARGO_*, NEXTEST_*, RUST_*…) must not reach the job either.
+#[tokio::test]
+async fn a_job_gets_nothing_else_of_the_real_process_environment() {
+    let foreign: Vec<String> = std::env::vars()
+        .map(|(k, _)| k)
+        .filter(|k| !mlp_jobs::local::INHERITED_ENV.contains(&k.as_str()))
+        .filter(|k| {
+            !k.starts_with("MLFLOW_") && !k.starts_with("MLP_") && k != "GREETING" && k != "JOB_COMPLETION_INDEX"
+        })
+        .collect();
+    assert!(!foreign.is_empty(), "the test runner sets variables of its own");
+    let (_, vars) = job_env_output(None).await;
+    for k in &foreign {
+        assert!(!vars.contains_key(k), "{k} reached the job");
+    }
+    assert_eq!(
+        vars.get("PATH").map(String::as_str),
+        std::env::var("PATH").ok().as_deref()
+    );
 }
 
 #[tokio::test]

@@ -1,10 +1,13 @@
 //! The proxied artifact service (`/api/2.0/mlflow-artifacts`): runs get `mlflow-artifacts:/`
 //! URIs, and the client uploads and downloads through these routes. Bodies are streamed.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
 use mlp_core::wire::de_opt_string;
@@ -50,12 +53,118 @@ pub async fn list(State(st): State<AppState>, input: Input) -> ApiResult<Json<Va
     Ok(Json(files_json(files)))
 }
 
-pub async fn upload(State(st): State<AppState>, Path(path): Path<String>, req: Request) -> ApiResult<Json<Value>> {
-    let stream = req.into_body().into_data_stream().map_err(std::io::Error::other);
-    let n = st.artifacts.put(&path, Box::pin(stream)).await?;
-    tracing::debug!(path, bytes = n, "artifact uploaded");
-    metrics::counter!("mlp_artifact_bytes_total", "direction" => "in").increment(n);
-    Ok(Json(json!({})))
+/// The 413 of an upload over `max_artifact_bytes`. INVALID_PARAMETER_VALUE rather than
+/// RESOURCE_EXHAUSTED, which MLflow pairs with 429: the client retries 429 (and 5xx) but not
+/// 413, and sending the same file again cannot succeed.
+fn too_large(limit: u64) -> Response {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        Json(json!({
+            "error_code": ErrorCode::InvalidParameterValue.as_str(),
+            "message": format!("The artifact is larger than this server accepts ({limit} bytes; artifacts.max_upload_bytes)"),
+        })),
+    )
+        .into_response()
+}
+
+pub async fn upload(
+    State(st): State<AppState>,
+    Path(path): Path<String>,
+    req: Request,
+) -> Result<Json<Value>, Response> {
+    let limit = st.max_artifact_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large(limit));
+    }
+    // Counted as it streams, since a chunked body declares no length. The store sees an error
+    // in its body and drops what it wrote (local: the temporary file; S3: the multipart
+    // upload), so an oversized upload leaves nothing behind and an earlier version stays.
+    let exceeded = Arc::new(AtomicBool::new(false));
+    let flag = exceeded.clone();
+    let mut seen = 0u64;
+    let stream = req
+        .into_body()
+        .into_data_stream()
+        .map_err(std::io::Error::other)
+        .and_then(move |chunk| {
+            seen += chunk.len() as u64;
+            let r = if seen > limit {
+                flag.store(true, Ordering::Relaxed);
+                Err(std::io::Error::other("the upload exceeds the maximum artifact size"))
+            } else {
+                Ok(chunk)
+            };
+            std::future::ready(r)
+        });
+    match st.artifacts.put(&path, Box::pin(stream)).await {
+        Ok(n) => {
+            tracing::debug!(path, bytes = n, "artifact uploaded");
+            metrics::counter!("mlp_artifact_bytes_total", "direction" => "in").increment(n);
+            Ok(Json(json!({})))
+        }
+        Err(_) if exceeded.load(Ordering::Relaxed) => Err(too_large(limit)),
+        Err(e) => Err(ApiError(e).into_response()),
+    }
+}
+
+/// Types a browser only displays: an image, plain text, JSON. Anything else (HTML, XHTML, SVG,
+/// XML and XSLT, JavaScript, PDF, and whatever has no known type) may run script or render
+/// active content from this origin, so it is sent as a download.
+fn inline_safe(mime: &mime_guess::Mime) -> bool {
+    matches!(
+        mime.essence_str(),
+        "image/png"
+            | "image/jpeg"
+            | "image/gif"
+            | "image/webp"
+            | "image/bmp"
+            | "image/avif"
+            | "text/plain"
+            | "text/csv"
+            | "text/tab-separated-values"
+            | "application/json"
+    )
+}
+
+/// `attachment` with the file's name: a quoted ASCII `filename` for every browser and, when the
+/// name needs it, RFC 6266's `filename*` with the UTF-8 name percent-encoded.
+fn attachment(path: &str) -> HeaderValue {
+    let name = path.rsplit('/').find(|s| !s.is_empty()).unwrap_or("artifact");
+    // Quotes, backslashes and controls cannot sit in a quoted-string safely, non-ASCII is not
+    // allowed there, and some browsers percent-decode `filename`.
+    let ascii: String = name
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' | '%' => '_',
+            ' '..='~' => c,
+            _ => '_',
+        })
+        .collect();
+    let mut v = format!("attachment; filename=\"{ascii}\"");
+    if ascii != name {
+        v.push_str("; filename*=UTF-8''");
+        for b in name.bytes() {
+            // RFC 5987 attr-char.
+            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                v.push(b as char);
+            } else {
+                v.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    HeaderValue::from_str(&v).unwrap_or(HeaderValue::from_static("attachment"))
+}
+
+/// Headers of any response whose body is user content: never sniffed into another type, and,
+/// should a browser render it anyway, in a sandbox (a unique origin, no script).
+pub(crate) fn harden_user_content(h: &mut HeaderMap) {
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox"));
 }
 
 pub async fn download(State(st): State<AppState>, Path(path): Path<String>) -> ApiResult<Response> {
@@ -69,6 +178,11 @@ pub async fn download(State(st): State<AppState>, Path(path): Path<String>) -> A
         h.insert(header::CONTENT_TYPE, v);
     }
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(d.size));
+    harden_user_content(h);
+    // The UI previews with fetch() and <img>, which a download disposition does not affect.
+    if !inline_safe(&mime) {
+        h.insert(header::CONTENT_DISPOSITION, attachment(&path));
+    }
     Ok(resp)
 }
 

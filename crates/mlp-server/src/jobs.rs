@@ -149,6 +149,8 @@ pub async fn logs(State(st): State<AppState>, Path(id): Path<String>, input: Inp
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
+    // What a job printed is user content, like an artifact.
+    crate::artifacts::harden_user_content(h);
     h.insert("x-next-offset", HeaderValue::from(size.max(offset)));
     h.insert("x-job-state", HeaderValue::from_static(job.state.as_str()));
     Ok(resp)

@@ -52,6 +52,9 @@ pub struct AppState {
     pub storage: Arc<StoragePolicy>,
     /// Handler deadline of the JSON API (artifact transfers stream and are exempt).
     pub request_timeout: Duration,
+    /// The largest artifact upload accepted, in bytes; larger ones are answered 413 and leave
+    /// nothing behind (`artifacts.max_upload_bytes`).
+    pub max_artifact_bytes: u64,
 }
 
 impl AppState {
@@ -76,6 +79,7 @@ impl AppState {
             http: Arc::new(security::HttpPolicy::loopback()),
             storage: Arc::new(storage),
             request_timeout: Duration::from_secs(60),
+            max_artifact_bytes: 5 << 30,
         }
     }
 }

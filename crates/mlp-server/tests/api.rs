@@ -42,11 +42,17 @@ impl Resp {
 
 impl TestApp {
     async fn new() -> Self {
+        Self::with_max_upload(5 << 30).await
+    }
+
+    async fn with_max_upload(max_artifact_bytes: u64) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("mlp.db").display());
         let store = Arc::new(SqliteStore::open(&url, "mlflow-artifacts:").await.unwrap());
         let artifacts = Arc::new(LocalArtifactStore::new(dir.path().join("artifacts")).unwrap());
-        let app = app(AppState::new(store.clone(), store, artifacts, None));
+        let mut state = AppState::new(store.clone(), store, artifacts, None);
+        state.max_artifact_bytes = max_artifact_bytes;
+        let app = app(state);
         TestApp { app, dir }
     }
 
@@ -1480,4 +1486,138 @@ async fn malformed_requests_never_5xx() {
         }
     }
     assert!(failures.is_empty(), "bad answers:\n{}", failures.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Artifact downloads as user content, and the upload limit.
+
+#[tokio::test]
+async fn artifact_downloads_never_run_as_active_content() {
+    let t = TestApp::new().await;
+    let put = |name: &str| format!("{ART}/0/r/artifacts/{}", enc(name).replace('+', "%20"));
+    let downloads = [
+        "x.html",
+        "x.htm",
+        "x.xhtml",
+        "x.xht",
+        "x.svg",
+        "x.xml",
+        "x.xsl",
+        "x.js",
+        "x.mjs",
+        "x.pdf",
+        "MLmodel",
+        "x.weird-ext",
+        "x.md",
+    ];
+    let inline = [
+        "a.png", "a.jpg", "a.jpeg", "a.gif", "a.webp", "a.txt", "a.log", "a.json", "a.csv", "a.tsv",
+    ];
+    for name in downloads.iter().chain(&inline) {
+        let r = t.raw(Method::PUT, &put(name), "<script>alert(1)</script>").await;
+        assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text());
+    }
+    for name in downloads.iter().chain(&inline) {
+        let r = t.raw(Method::GET, &put(name), "").await;
+        assert_eq!(r.status, StatusCode::OK, "{name}");
+        assert_eq!(r.headers["x-content-type-options"], "nosniff", "{name}");
+        assert_eq!(r.headers["content-security-policy"], "sandbox", "{name}");
+        let disposition = r.headers.get("content-disposition").map(|v| v.to_str().unwrap());
+        if downloads.contains(name) {
+            assert_eq!(
+                disposition,
+                Some(format!("attachment; filename=\"{name}\"").as_str()),
+                "{name}"
+            );
+        } else {
+            assert_eq!(disposition, None, "{name} is previewed inline");
+        }
+    }
+    // The type stays what it is (the UI shows an SVG through <img>, which a download
+    // disposition does not affect).
+    let r = t.raw(Method::GET, &put("x.svg"), "").await;
+    assert_eq!(r.headers["content-type"], "image/svg+xml");
+
+    // Names that cannot sit in a quoted string as they are: an ASCII stand-in, and the exact
+    // name in RFC 6266's filename*.
+    let name = "r\u{e9}sum\u{e9} \"q\"%;.html";
+    let r = t.raw(Method::PUT, &put(name), "x").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = t.raw(Method::GET, &put(name), "").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.headers["content-disposition"],
+        "attachment; filename=\"r_sum_ _q__;.html\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20%22q%22%25%3B.html"
+    );
+}
+
+#[tokio::test]
+async fn uploads_over_the_limit_are_413_and_leave_nothing_behind() {
+    let t = TestApp::with_max_upload(10).await;
+    let url = format!("{ART}/0/r/artifacts/f.bin");
+    let status_of = |r: &Resp| {
+        let v = r.json();
+        assert_eq!(v["error_code"], "INVALID_PARAMETER_VALUE", "{v}");
+        r.status
+    };
+    let r = t.raw(Method::PUT, &url, "0123456789").await;
+    assert_eq!(r.status, StatusCode::OK, "exactly the limit: {}", r.text());
+
+    // Refused from the declared length, before any byte is read.
+    let req = Request::builder()
+        .method(Method::PUT)
+        .uri(&url)
+        .header("content-length", "11")
+        .body(Body::from("0123456789A"))
+        .unwrap();
+    let r = t.send(req).await;
+    assert_eq!(status_of(&r), StatusCode::PAYLOAD_TOO_LARGE);
+
+    // A streamed body with no length: refused once it passes the limit.
+    let chunks = || {
+        let c = ["012345", "6789AB", "CDEF"].map(|c| Ok::<_, std::io::Error>(bytes::Bytes::from_static(c.as_bytes())));
+        Body::from_stream(futures_util::stream::iter(c))
+    };
+    let req = Request::builder().method(Method::PUT).uri(&url).body(chunks()).unwrap();
+    let r = t.send(req).await;
+    assert_eq!(status_of(&r), StatusCode::PAYLOAD_TOO_LARGE);
+    let req = Request::builder()
+        .method(Method::PUT)
+        .uri(format!("{ART}/0/r/artifacts/new.bin"))
+        .body(chunks())
+        .unwrap();
+    assert_eq!(status_of(&t.send(req).await), StatusCode::PAYLOAD_TOO_LARGE);
+
+    // The earlier version is intact, the refused new file does not exist, and no temporary
+    // file is left.
+    let r = t.raw(Method::GET, &url, "").await;
+    assert_eq!(r.text(), "0123456789");
+    let (s, v) = t.call(Method::GET, &format!("{ART}/0/r/artifacts/new.bin"), None).await;
+    assert_error(s, &v, 404, "RESOURCE_DOES_NOT_EXIST");
+    let left: Vec<_> = std::fs::read_dir(t.dir.path().join("artifacts/0/r/artifacts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(left, ["f.bin"]);
+}
+
+#[tokio::test]
+async fn a_symlink_in_the_artifact_store_is_a_client_error() {
+    let t = TestApp::new().await;
+    let outside = t.dir.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(outside.join("secret.txt"), "secret").unwrap();
+    let root = t.dir.path().join("artifacts");
+    std::fs::create_dir_all(root.join("0")).unwrap();
+    std::os::unix::fs::symlink(&outside, root.join("0/link")).unwrap();
+    for (method, path) in [
+        (Method::GET, format!("{ART}/0/link/secret.txt")),
+        (Method::PUT, format!("{ART}/0/link/secret.txt")),
+        (Method::DELETE, format!("{ART}/0/link/secret.txt")),
+        (Method::GET, format!("{ART}?path=0/link")),
+    ] {
+        let (s, v) = t.call(method.clone(), &path, None).await;
+        assert_error(s, &v, 400, "INVALID_PARAMETER_VALUE");
+    }
+    assert_eq!(std::fs::read_to_string(outside.join("secret.txt")).unwrap(), "secret");
 }

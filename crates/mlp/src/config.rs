@@ -216,7 +216,7 @@ impl std::fmt::Debug for DatabaseConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ArtifactsConfig {
     /// A local directory (a path or `file:///path`) or `s3://bucket/prefix`; defaults to
@@ -226,6 +226,19 @@ pub struct ArtifactsConfig {
     /// `..._SECRET_ACCESS_KEY` or `..._SECRET_ACCESS_KEY_FILE`, ...); secrets are redacted in
     /// `Debug`. Unset values fall back to the standard `AWS_*` environment.
     pub s3: mlp_artifacts::S3Options,
+    /// The largest artifact upload accepted, in bytes (`MLP__ARTIFACTS__MAX_UPLOAD_BYTES`);
+    /// bounds what one client can write to the store in one request.
+    pub max_upload_bytes: u64,
+}
+
+impl Default for ArtifactsConfig {
+    fn default() -> Self {
+        ArtifactsConfig {
+            root: None,
+            s3: Default::default(),
+            max_upload_bytes: 5 << 30,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -427,6 +440,9 @@ mod tests {
             let c = Config::load(None).unwrap();
             assert_eq!(c.artifact_root_uri(), "/tmp/x/artifacts");
             assert!(c.artifacts.s3.endpoint.is_none());
+            assert_eq!(c.artifacts.max_upload_bytes, 5 << 30);
+            jail.set_env("MLP__ARTIFACTS__MAX_UPLOAD_BYTES", "1048576");
+            assert_eq!(Config::load(None).unwrap().artifacts.max_upload_bytes, 1 << 20);
             Ok(())
         });
     }

@@ -55,6 +55,7 @@ pub fn worker(cfg: &Config, service: JobService) -> anyhow::Result<Arc<Worker>> 
             grace: Duration::from_secs(w.grace_seconds),
             artifacts: service.artifacts.clone(),
             log_flush_every: Duration::from_secs(2),
+            worker_env: None,
         }),
         "kubernetes" => {
             use mlp_jobs::kubernetes::{KubeConfig, KubeTimings, KubernetesExecutor};

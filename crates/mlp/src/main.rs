@@ -265,6 +265,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             state.http = Arc::new(http_policy(&cfg));
             state.storage = Arc::new(storage_policy(&cfg, &state.http));
             state.request_timeout = std::time::Duration::from_secs(cfg.server.request_timeout_secs.max(1));
+            state.max_artifact_bytes = cfg.artifacts.max_upload_bytes;
             let addr = format!("{}:{}", cfg.server.host, cfg.server.port);
             let listener = tokio::net::TcpListener::bind(&addr)
                 .await
