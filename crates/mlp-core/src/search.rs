@@ -27,6 +27,7 @@
 
 use std::fmt;
 
+use crate::validation::{MAX_FILTER_CLAUSES, MAX_FILTER_STRING_LENGTH, MAX_FILTER_VALUE_LENGTH, MAX_IN_LIST_VALUES};
 use crate::{Error, Result};
 
 /// What is being searched; each kind admits its own identifiers and comparators.
@@ -91,7 +92,11 @@ pub struct OrderBy {
 
 /// Parses a filter string (a conjunction of comparisons joined by AND). An empty or blank
 /// filter yields no clauses.
+///
+/// The limits of [`crate::validation`] (clauses, string length, IN-list size, filter length)
+/// are enforced here, so no search of any kind reaches a store beyond them.
 pub fn parse_filter(kind: SearchKind, filter: &str) -> Result<Vec<Clause>> {
+    check_length("filter", filter)?;
     let mut p = Parser::new(filter);
     p.skip_ws();
     if p.at_end() {
@@ -99,6 +104,12 @@ pub fn parse_filter(kind: SearchKind, filter: &str) -> Result<Vec<Clause>> {
     }
     let mut clauses = Vec::new();
     loop {
+        if clauses.len() == MAX_FILTER_CLAUSES {
+            return Err(Error::invalid(format!(
+                "Invalid filter: a filter can contain at most {MAX_FILTER_CLAUSES} clauses joined by AND. \
+                 Narrow the search or split it into several."
+            )));
+        }
         clauses.push(p.clause(kind)?);
         p.skip_ws();
         if p.at_end() {
@@ -121,6 +132,7 @@ pub fn parse_filter(kind: SearchKind, filter: &str) -> Result<Vec<Clause>> {
 
 /// Parses one `order_by` entry such as `metrics.loss DESC` or ``params.`lr` asc``.
 pub fn parse_order_by(kind: SearchKind, order_by: &str) -> Result<OrderBy> {
+    check_length("order_by clause", order_by)?;
     let unparsable = || Error::invalid(format!("Invalid order_by clause '{order_by}'. Could not be parsed."));
     let mut p = Parser::new(order_by);
     p.skip_ws();
@@ -154,6 +166,7 @@ pub fn parse_order_by(kind: SearchKind, order_by: &str) -> Result<OrderBy> {
         }
     }
     let (entity, key) = resolve(kind, &ident, Ctx::OrderBy)?;
+    check_value_length("key", &key)?;
     Ok(OrderBy { entity, key, ascending })
 }
 
@@ -170,6 +183,7 @@ pub fn parse_logged_model_order_field(field_name: &str, ascending: bool) -> Resu
         if key.is_empty() {
             return Err(Error::invalid(format!("Invalid order by field name: {field_name}.")));
         }
+        check_value_length("key", key)?;
         return Ok(OrderBy {
             entity: Entity::Metric,
             key: key.to_string(),
@@ -185,6 +199,31 @@ pub fn parse_logged_model_order_field(field_name: &str, ascending: bool) -> Resu
         }),
         None => Err(Error::invalid(format!("Invalid order by field name: {name}."))),
     }
+}
+
+/// The whole filter (or order-by term) is bounded in bytes before it is even scanned.
+fn check_length(what: &str, text: &str) -> Result<()> {
+    if text.len() > MAX_FILTER_STRING_LENGTH {
+        return Err(Error::invalid(format!(
+            "Invalid {what}: it can be at most {MAX_FILTER_STRING_LENGTH} bytes long; got {} bytes.",
+            text.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Quoted strings and keys: a LIKE pattern or literal never needs to be longer than the longest
+/// value that can be stored.
+fn check_value_length(what: &str, s: &str) -> Result<()> {
+    let n = s.chars().count();
+    if n > MAX_FILTER_VALUE_LENGTH {
+        return Err(Error::invalid(format!(
+            "Invalid filter: a {what} can be at most {MAX_FILTER_VALUE_LENGTH} characters long; got {n} \
+             characters ('{}').",
+            snippet(s, 20)
+        )));
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -821,6 +860,7 @@ impl<'a> Parser<'a> {
         }
         let ident = self.identifier()?;
         let (entity, key) = resolve(kind, &ident, Ctx::Filter)?;
+        check_value_length("key", &key)?;
         let rule = rule(kind, entity, &key);
 
         self.skip_ws();
@@ -962,7 +1002,11 @@ impl<'a> Parser<'a> {
 
     fn scalar(&mut self, ident: &str, op: &str) -> Result<RawValue> {
         match self.peek() {
-            Some(q @ ('\'' | '"')) => Ok(RawValue::Str(self.quoted(q)?)),
+            Some(q @ ('\'' | '"')) => {
+                let s = self.quoted(q)?;
+                check_value_length("string value", &s)?;
+                Ok(RawValue::Str(s))
+            }
             Some(c)
                 if c.is_ascii_digit()
                     || (c == '.' && self.peek_at(1).is_some_and(|d| d.is_ascii_digit()))
@@ -1067,7 +1111,16 @@ impl<'a> Parser<'a> {
                     self.bump();
                     return Ok(items);
                 }
-                Some(q @ ('\'' | '"')) => items.push(self.quoted(q)?),
+                Some(q @ ('\'' | '"')) => {
+                    if items.len() == MAX_IN_LIST_VALUES {
+                        return Err(Error::invalid(format!(
+                            "Invalid filter: a list after {op} can contain at most {MAX_IN_LIST_VALUES} values."
+                        )));
+                    }
+                    let item = self.quoted(q)?;
+                    check_value_length("string value", &item)?;
+                    items.push(item);
+                }
                 None => return Err(ill_formed()),
                 Some(_) => {
                     while self.peek().is_some_and(|c| c != ')') {
@@ -2119,8 +2172,11 @@ mod tests {
 
     #[test]
     fn pathological_inputs() {
+        // Refused by the limits, whichever is reached first, before parsing gets far.
         let long = "metrics.a > 1 AND ".repeat(5000) + "metrics.b < 2";
-        assert_eq!(parse_filter(K::Runs, &long).unwrap().len(), 5001);
+        rejects(K::Runs, &long, "at most 65536 bytes");
+        let many = "name = 'x' AND ".repeat(150) + "name = 'y'";
+        rejects(K::LoggedModels, &many, "at most 100 clauses");
         for input in [
             "(".repeat(10_000),
             "'".repeat(10_001),
@@ -2135,5 +2191,107 @@ mod tests {
                 assert!(parse_order_by(kind, &input).is_err());
             }
         }
+    }
+
+    // ---- limits -------------------------------------------------------------------------
+
+    /// A tag comparison and an IN list every kind of search admits.
+    fn tag_and_list_keys(kind: SearchKind) -> (&'static str, &'static str) {
+        let list_key = match kind {
+            K::Runs => "attributes.run_id",
+            K::Experiments => "experiment_id",
+            _ => "name",
+        };
+        ("tags.t", list_key)
+    }
+
+    #[test]
+    fn clause_count_is_limited() {
+        use crate::validation::MAX_FILTER_CLAUSES;
+        for kind in ALL_KINDS {
+            let (tag, _) = tag_and_list_keys(kind);
+            let at_limit = vec![format!("{tag} = 'x'"); MAX_FILTER_CLAUSES].join(" AND ");
+            assert_eq!(parse_filter(kind, &at_limit).unwrap().len(), MAX_FILTER_CLAUSES);
+            rejects(kind, &format!("{at_limit} AND {tag} = 'y'"), "at most 100 clauses");
+        }
+    }
+
+    #[test]
+    fn string_values_and_patterns_are_limited_in_characters() {
+        use crate::validation::MAX_FILTER_VALUE_LENGTH;
+        // Multi-byte characters: the limit counts characters, as the stored value limits do.
+        let longest = "é".repeat(MAX_FILTER_VALUE_LENGTH);
+        let pattern = "%_".repeat(MAX_FILTER_VALUE_LENGTH / 2);
+        for kind in ALL_KINDS {
+            let (tag, list_key) = tag_and_list_keys(kind);
+            assert_eq!(one(kind, &format!("{tag} = '{longest}'")).value, s(&longest));
+            assert_eq!(one(kind, &format!("{tag} LIKE '{pattern}'")).value, s(&pattern));
+            assert_eq!(one(kind, &format!("{tag} ILIKE \"{pattern}\"")).value, s(&pattern));
+            assert_eq!(
+                one(kind, &format!("{list_key} IN ('{longest}')")).value,
+                list(&[&longest])
+            );
+            rejects(
+                kind,
+                &format!("{tag} = '{longest}x'"),
+                "at most 8000 characters long; got 8001",
+            );
+            rejects(kind, &format!("{tag} LIKE '{pattern}%'"), "at most 8000 characters");
+            rejects(
+                kind,
+                &format!("{list_key} IN ('a', '{longest}x')"),
+                "at most 8000 characters",
+            );
+            let long_key = "k".repeat(MAX_FILTER_VALUE_LENGTH + 1);
+            rejects(kind, &format!("tags.`{long_key}` = 'x'"), "a key can be at most 8000");
+            rejects(kind, &format!("tags.{long_key} = 'x'"), "a key can be at most 8000");
+        }
+        let key = "k".repeat(MAX_FILTER_VALUE_LENGTH);
+        assert_eq!(order(K::Runs, &format!("params.`{key}`")).key, key);
+        rejects_order(K::Runs, &format!("params.`{key}k`"), "at most 8000 characters");
+        assert!(parse_logged_model_order_field(&format!("metrics.{key}"), true).is_ok());
+        assert!(parse_logged_model_order_field(&format!("metrics.{key}k"), true).is_err());
+    }
+
+    #[test]
+    fn in_lists_are_limited() {
+        use crate::validation::MAX_IN_LIST_VALUES;
+        for kind in ALL_KINDS {
+            let (_, list_key) = tag_and_list_keys(kind);
+            let items = (0..MAX_IN_LIST_VALUES).map(|i| format!("'{i}'")).collect::<Vec<_>>();
+            let c = one(kind, &format!("{list_key} IN ({})", items.join(",")));
+            assert!(matches!(c.value, Value::List(ref l) if l.len() == MAX_IN_LIST_VALUES));
+            rejects(
+                kind,
+                &format!("{list_key} IN ({}, 'one more')", items.join(",")),
+                "can contain at most 1000 values",
+            );
+        }
+        let items = vec!["'x'"; MAX_IN_LIST_VALUES + 1].join(",");
+        rejects(
+            K::Runs,
+            &format!("run_id NOT IN ({items})"),
+            "after NOT IN can contain at most 1000",
+        );
+    }
+
+    #[test]
+    fn filter_and_order_by_strings_are_limited_in_bytes() {
+        use crate::validation::MAX_FILTER_STRING_LENGTH;
+        for kind in ALL_KINDS {
+            let (tag, _) = tag_and_list_keys(kind);
+            let clause = format!("{tag} = 'x'");
+            let at_limit = format!("{clause}{}", " ".repeat(MAX_FILTER_STRING_LENGTH - clause.len()));
+            assert_eq!(parse_filter(kind, &at_limit).unwrap().len(), 1);
+            rejects(
+                kind,
+                &format!("{at_limit} "),
+                "at most 65536 bytes long; got 65537 bytes",
+            );
+        }
+        let term = "start_time DESC";
+        let at_limit = format!("{term}{}", " ".repeat(MAX_FILTER_STRING_LENGTH - term.len()));
+        assert!(!order(K::Runs, &at_limit).ascending);
+        rejects_order(K::Runs, &format!("{at_limit} "), "at most 65536 bytes");
     }
 }

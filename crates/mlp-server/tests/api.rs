@@ -1621,3 +1621,109 @@ async fn a_symlink_in_the_artifact_store_is_a_client_error() {
     }
     assert_eq!(std::fs::read_to_string(outside.join("secret.txt")).unwrap(), "secret");
 }
+
+/// Bounded work per request: every search kind refuses what is past the limits of
+/// `mlp_core::validation` with a 400 naming the limit (never a 5xx, never a 503 a client would
+/// retry), the largest admitted searches work, and names with NUL or past MLflow's column
+/// lengths are refused.
+#[tokio::test]
+async fn search_limits_and_names_are_400_over_http() {
+    use mlp_core::validation::{
+        MAX_FILTER_CLAUSES, MAX_FILTER_STRING_LENGTH, MAX_FILTER_VALUE_LENGTH, MAX_IN_LIST_VALUES, MAX_ORDER_BY_TERMS,
+        MAX_REGISTERED_MODEL_NAME_LENGTH,
+    };
+    let t = TestApp::new().await;
+    let exp = t.experiment("limits").await;
+    t.run(&exp).await;
+    let refused = |(s, v): (u16, Value), part: String| {
+        assert_error(s, &v, 400, "INVALID_PARAMETER_VALUE");
+        assert!(v["message"].as_str().unwrap().contains(&part), "{part}: {v}");
+    };
+
+    let clauses = |n: usize| vec!["metrics.m >= 0"; n].join(" AND ");
+    t.ok(
+        "/runs/search",
+        json!({ "experiment_ids": [exp], "filter": clauses(MAX_FILTER_CLAUSES) }),
+    )
+    .await;
+    refused(
+        t.post(
+            "/runs/search",
+            json!({ "experiment_ids": [exp], "filter": clauses(MAX_FILTER_CLAUSES + 1) }),
+        )
+        .await,
+        format!("at most {MAX_FILTER_CLAUSES} clauses"),
+    );
+    let orders = |n: usize| vec!["name"; n];
+    t.ok("/experiments/search", json!({ "order_by": orders(MAX_ORDER_BY_TERMS) }))
+        .await;
+    refused(
+        t.post(
+            "/experiments/search",
+            json!({ "order_by": orders(MAX_ORDER_BY_TERMS + 1) }),
+        )
+        .await,
+        format!("at most {MAX_ORDER_BY_TERMS} terms"),
+    );
+    let long = "x".repeat(MAX_FILTER_VALUE_LENGTH);
+    t.ok(
+        "/registered-models/search",
+        json!({ "filter": format!("name LIKE '{long}'") }),
+    )
+    .await;
+    refused(
+        t.post(
+            "/registered-models/search",
+            json!({ "filter": format!("name LIKE '{long}%'") }),
+        )
+        .await,
+        format!("at most {MAX_FILTER_VALUE_LENGTH} characters"),
+    );
+    let items = |n: usize| (0..n).map(|i| format!("'m{i}'")).collect::<Vec<_>>().join(",");
+    t.ok(
+        "/model-versions/search",
+        json!({ "filter": format!("name IN ({})", items(MAX_IN_LIST_VALUES)) }),
+    )
+    .await;
+    refused(
+        t.post(
+            "/model-versions/search",
+            json!({ "filter": format!("name IN ({})", items(MAX_IN_LIST_VALUES + 1)) }),
+        )
+        .await,
+        format!("at most {MAX_IN_LIST_VALUES} values"),
+    );
+    let padded = format!("name = 'x'{}", " ".repeat(MAX_FILTER_STRING_LENGTH));
+    refused(
+        t.post(
+            "/logged-models/search",
+            json!({ "experiment_ids": [exp], "filter": padded }),
+        )
+        .await,
+        format!("at most {MAX_FILTER_STRING_LENGTH} bytes"),
+    );
+
+    refused(
+        t.post("/experiments/create", json!({ "name": "a\u{0}b" })).await,
+        "NUL".into(),
+    );
+    refused(
+        t.post("/registered-models/create", json!({ "name": "m\u{0}" })).await,
+        "NUL".into(),
+    );
+    let too_long = "m".repeat(MAX_REGISTERED_MODEL_NAME_LENGTH + 1);
+    refused(
+        t.post("/registered-models/create", json!({ "name": too_long })).await,
+        format!("length limit of {MAX_REGISTERED_MODEL_NAME_LENGTH}"),
+    );
+    t.ok(
+        "/registered-models/create",
+        json!({ "name": "m".repeat(MAX_REGISTERED_MODEL_NAME_LENGTH) }),
+    )
+    .await;
+    refused(
+        t.post("/runs/create", json!({ "experiment_id": exp, "run_name": "r\u{0}" }))
+            .await,
+        "NUL".into(),
+    );
+}

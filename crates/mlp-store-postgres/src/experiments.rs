@@ -55,6 +55,7 @@ impl PgStore {
         artifact_location: Option<&str>,
         tags: &[Tag],
     ) -> Result<String> {
+        mlp_core::validation::validate_experiment_name(name)?;
         let now = now_ms();
         // Checked first so that a duplicate does not consume a sequence value: ids then follow
         // each other as SQLite's do (only a lost race leaves a gap).
@@ -166,6 +167,7 @@ impl PgStore {
     }
 
     pub(crate) async fn search_experiments_impl(&self, q: &SearchExperiments) -> Result<Page<Experiment>> {
+        mlp_core::validation::validate_order_by_terms(q.order_by.len())?;
         let mut sql = Sql::new(&format!(
             "SELECT {EXPERIMENT_COLUMNS} FROM experiments e WHERE e.lifecycle_stage IN "
         ));
@@ -228,7 +230,11 @@ impl PgStore {
             .arg(Arg::Int(q.page.limit as i64 + 1))
             .push(" OFFSET ")
             .arg(Arg::Int(q.page.offset as i64));
-        let rows = sql.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        let rows = sql
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.search_err(e))?;
         let mut items: Vec<Experiment> = rows.iter().map(experiment_from_row).collect();
         let has_more = items.len() as u64 > q.page.limit;
         items.truncate(q.page.limit as usize);
@@ -237,6 +243,7 @@ impl PgStore {
     }
 
     pub(crate) async fn rename_experiment_impl(&self, experiment_id: &str, new_name: &str) -> Result<()> {
+        mlp_core::validation::validate_experiment_name(new_name)?;
         let e = self.get_experiment_impl(experiment_id).await?;
         if e.lifecycle_stage != LifecycleStage::Active {
             return Err(Error::invalid("Cannot rename a non-active experiment."));

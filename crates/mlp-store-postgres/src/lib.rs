@@ -88,6 +88,8 @@ pub use mlp_core::redact::redact_url;
 pub struct PgStore {
     pub(crate) pool: PgPool,
     pub(crate) artifact_root: String,
+    /// For the message of a search cancelled by it (zero: none).
+    pub(crate) statement_timeout: Duration,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -124,6 +126,32 @@ pub(crate) fn db_err(e: sqlx::Error) -> Error {
             Error::invalid(format!("Invalid string value: {}", db.message()))
         }
         _ => Error::internal(format!("metadata store error: {e}")),
+    }
+}
+
+/// Whether PostgreSQL cancelled the statement because it ran into `statement_timeout` (57014
+/// query_canceled is also what an administrator's `pg_cancel_backend` or a shutdown raise; only
+/// the message tells them apart).
+fn is_statement_timeout(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db)
+        if db.code().as_deref() == Some("57014") && db.message().contains("statement timeout"))
+}
+
+impl PgStore {
+    /// Errors of a search statement. A search only reads and takes no row locks, so when it runs
+    /// into the statement timeout the query itself is too expensive: a 503 would make the client
+    /// retry it (the mlflow client does), repeating the load on a pool it already strained. It is
+    /// the caller's to narrow, hence a 400. Every other error maps as [`db_err`] does (a write
+    /// that times out waiting for a lock stays a 503: a retry can succeed).
+    pub(crate) fn search_err(&self, e: sqlx::Error) -> Error {
+        if is_statement_timeout(&e) {
+            return Error::invalid(format!(
+                "The search took longer than the statement timeout ({} ms) and was cancelled; narrow the filter \
+                 (fewer clauses, fewer runs or experiments) or the order_by.",
+                self.statement_timeout.as_millis()
+            ));
+        }
+        db_err(e)
     }
 }
 
@@ -178,6 +206,7 @@ impl PgStore {
         Ok(PgStore {
             pool,
             artifact_root: opts.artifact_root.trim_end_matches('/').to_string(),
+            statement_timeout: opts.statement_timeout,
         })
     }
 

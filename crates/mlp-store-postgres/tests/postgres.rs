@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use mlp_core::ErrorCode;
 use mlp_core::model::Tag;
-use mlp_core::store::{LogBatch, TrackingStore};
+use mlp_core::model::ViewType;
+use mlp_core::search::{self, SearchKind};
+use mlp_core::store::{LogBatch, PageRequest, SearchRuns, TrackingStore};
 use mlp_store_postgres::testing::{self, TempDatabase};
 use mlp_store_postgres::{PgOptions, PgStore};
 
@@ -62,6 +64,46 @@ async fn statement_timeout_is_set_on_every_connection_and_maps_to_503() {
     assert!(t.elapsed() < Duration::from_secs(3));
     let as_db = err.as_database_error().and_then(|d| d.code()).map(|c| c.to_string());
     assert_eq!(as_db.as_deref(), Some("57014"));
+}
+
+/// A search cancelled by the statement timeout is the client's to narrow (400, never the 503 a
+/// client retries); a write cancelled the same way (waiting on a lock) stays a 503. An exclusive
+/// lock held by another session makes both wait deterministically.
+#[tokio::test]
+async fn a_search_past_the_statement_timeout_is_400_a_write_503() {
+    let Some(db) = temp_db().await else { return };
+    let mut opts = PgOptions::new(db.url.clone());
+    opts.statement_timeout = Duration::from_millis(300);
+    let store = PgStore::open(&opts).await.unwrap();
+    let mut locker = store.pool().begin().await.unwrap();
+    sqlx::query("LOCK TABLE runs IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *locker)
+        .await
+        .unwrap();
+    let err = store
+        .search_runs(&SearchRuns {
+            experiment_ids: vec!["0".into()],
+            filter: search::parse_filter(SearchKind::Runs, "metrics.m > 0").unwrap(),
+            order_by: vec![],
+            view: ViewType::ActiveOnly,
+            page: PageRequest { offset: 0, limit: 10 },
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidParameterValue, "{err}");
+    assert!(err.message.contains("statement timeout (300 ms)"), "{err}");
+    let err = store
+        .create_run(&mlp_core::store::CreateRun {
+            experiment_id: "0".into(),
+            user_id: "u".into(),
+            run_name: Some("r".into()),
+            start_time: 1,
+            tags: vec![],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::TemporarilyUnavailable, "{err}");
+    locker.rollback().await.unwrap();
 }
 
 #[tokio::test]

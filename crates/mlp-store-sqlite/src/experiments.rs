@@ -55,6 +55,7 @@ impl SqliteStore {
         artifact_location: Option<&str>,
         tags: &[Tag],
     ) -> Result<String> {
+        mlp_core::validation::validate_experiment_name(name)?;
         let now = now_ms();
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         let res = sqlx::query(
@@ -154,6 +155,7 @@ impl SqliteStore {
     }
 
     pub(crate) async fn search_experiments_impl(&self, q: &SearchExperiments) -> Result<Page<Experiment>> {
+        mlp_core::validation::validate_order_by_terms(q.order_by.len())?;
         let mut sql = Sql::new(&format!(
             "SELECT {EXPERIMENT_COLUMNS} FROM experiments e WHERE e.lifecycle_stage IN "
         ));
@@ -225,6 +227,7 @@ impl SqliteStore {
     }
 
     pub(crate) async fn rename_experiment_impl(&self, experiment_id: &str, new_name: &str) -> Result<()> {
+        mlp_core::validation::validate_experiment_name(new_name)?;
         let e = self.get_experiment_impl(experiment_id).await?;
         if e.lifecycle_stage != LifecycleStage::Active {
             return Err(Error::invalid("Cannot rename a non-active experiment."));

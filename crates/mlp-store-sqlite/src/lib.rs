@@ -45,8 +45,28 @@ pub(crate) fn db_err(e: sqlx::Error) -> Error {
         sqlx::Error::Database(db) if db.message().contains("locked") || db.message().contains("busy") => {
             Error::unavailable(format!("The metadata store is busy: {e}"))
         }
+        // SQLite's limits on one statement. The search limits of `mlp_core::validation` keep
+        // every statement we build far below them; should one still be reached, the request
+        // was too large, which is for the client to fix, not a server fault.
+        sqlx::Error::Database(db) if statement_too_large(db.message()) => Error::invalid(format!(
+            "The search is too large for the metadata store ({}); narrow the filter.",
+            db.message()
+        )),
         _ => Error::internal(format!("metadata store error: {e}")),
     }
+}
+
+fn statement_too_large(message: &str) -> bool {
+    [
+        "too many SQL variables",
+        "LIKE or GLOB pattern too complex",
+        "Expression tree is too large",
+        "too many terms in compound SELECT",
+        "string or blob too big",
+        "parser stack overflow",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
 }
 
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -245,6 +265,46 @@ impl TrackingStore for SqliteStore {
     }
     async fn search_logged_models(&self, q: &SearchLoggedModels) -> Result<Page<LoggedModel>> {
         self.search_logged_models_impl(q).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Real SQLite errors for statements past its limits come out as 400, not 500.
+    #[tokio::test]
+    async fn statements_past_sqlite_limits_are_invalid_parameters() {
+        let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+        let vars = vec!["?"; 40_000].join(", ");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT 1 WHERE 1 IN ({vars})")));
+        for i in 0..40_000 {
+            q = q.bind(i);
+        }
+        let pattern = "%a".repeat(30_000);
+        let deep = format!("SELECT 1 WHERE {}", vec!["1 = 1"; 1500].join(" AND "));
+        let errors = [
+            q.fetch_all(&pool).await.unwrap_err(),
+            sqlx::query("SELECT 'a' LIKE ?")
+                .bind(pattern)
+                .fetch_all(&pool)
+                .await
+                .unwrap_err(),
+            sqlx::query(sqlx::AssertSqlSafe(deep))
+                .fetch_all(&pool)
+                .await
+                .unwrap_err(),
+        ];
+        for e in errors {
+            let shown = e.to_string();
+            let err = db_err(e);
+            assert_eq!(err.code, mlp_core::ErrorCode::InvalidParameterValue, "{shown}");
+        }
+        let other = sqlx::query("SELECT * FROM no_such_table")
+            .fetch_all(&pool)
+            .await
+            .unwrap_err();
+        assert_eq!(db_err(other).code, mlp_core::ErrorCode::InternalError);
     }
 }
 

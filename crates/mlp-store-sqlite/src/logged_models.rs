@@ -8,7 +8,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use crate::experiments::parse_experiment_id;
-use crate::query::{Arg, Sql, compare, kv_clause, metric_clause, order_term, push_order_expr};
+use crate::query::{Arg, Sql, compare, kv_clause, metric_clause, order_term, push_exists, push_order_expr};
 use crate::runs::metric_value;
 use crate::{SqliteStore, db_err, now_ms};
 
@@ -99,6 +99,9 @@ impl SqliteStore {
     }
 
     pub(crate) async fn create_logged_model_impl(&self, req: &CreateLoggedModel) -> Result<LoggedModel> {
+        if let Some(name) = &req.name {
+            mlp_core::validation::validate_logged_model_name(name)?;
+        }
         let exp = self.get_experiment_impl(&req.experiment_id).await?;
         if exp.lifecycle_stage != LifecycleStage::Active {
             return Err(Error::invalid(format!(
@@ -250,6 +253,7 @@ impl SqliteStore {
     }
 
     pub(crate) async fn search_logged_models_impl(&self, q: &SearchLoggedModels) -> Result<Page<LoggedModel>> {
+        mlp_core::validation::validate_order_by_terms(q.order_by.len())?;
         let mut sql = Sql::new(&format!(
             "SELECT {MODEL_COLUMNS} FROM logged_models lm WHERE lm.lifecycle_stage = 'active' AND lm.experiment_id IN "
         ));
@@ -274,11 +278,15 @@ impl SqliteStore {
             }
         }
         for d in &q.datasets {
-            sql.push(" AND EXISTS (SELECT 1 FROM logged_model_metrics dm WHERE dm.model_id = lm.model_id AND dm.dataset_name = ").text_arg(&d.dataset_name);
-            if let Some(digest) = &d.dataset_digest {
-                sql.push(" AND dm.dataset_digest = ").text_arg(digest);
-            }
-            sql.push(")");
+            sql.push(" AND ");
+            push_exists(&mut sql, false, |sql| {
+                sql.push("FROM logged_model_metrics dm WHERE dm.model_id = lm.model_id AND dm.dataset_name = ")
+                    .text_arg(&d.dataset_name);
+                if let Some(digest) = &d.dataset_digest {
+                    sql.push(" AND dm.dataset_digest = ").text_arg(digest);
+                }
+                Ok(())
+            })?;
         }
         sql.push(" ORDER BY ");
         for o in &q.order_by {

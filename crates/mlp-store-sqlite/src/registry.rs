@@ -9,7 +9,7 @@ use mlp_core::{Error, Result};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use crate::query::{Arg, Sql, compare, kv_clause, order_term};
+use crate::query::{Arg, Sql, compare, kv_clause, order_term, push_exists};
 use crate::{SqliteStore, db_err, is_unique_violation, now_ms};
 
 const PROMPT_TAG: &str = "mlflow.prompt.is_prompt";
@@ -239,22 +239,18 @@ fn version_clause(sql: &mut Sql, c: &Clause) -> Result<()> {
         Entity::Tag => {
             // See PROMPT_TAG: `!= 'true'` on it means "no such tag with that value".
             let prompt = c.op == Comparator::Ne && c.key == PROMPT_TAG;
-            let exists = if c.op == Comparator::IsNull || prompt {
-                "NOT EXISTS"
-            } else {
-                "EXISTS"
-            };
             let op = if prompt { Comparator::Eq } else { c.op };
-            sql.push(&format!(
-                "{exists} (SELECT 1 FROM model_version_tags kv WHERE kv.name = mv.name AND kv.version = mv.version AND kv.key = "
-            ))
-            .text_arg(&c.key);
-            if !matches!(op, Comparator::IsNull | Comparator::IsNotNull) {
-                sql.push(" AND ");
-                compare(sql, "kv.value", op, &c.value)?;
-            }
-            sql.push(")");
-            Ok(())
+            push_exists(sql, c.op == Comparator::IsNull || prompt, |sql| {
+                sql.push(
+                    "FROM model_version_tags kv WHERE kv.name = mv.name AND kv.version = mv.version AND kv.key = ",
+                )
+                .text_arg(&c.key);
+                if !matches!(op, Comparator::IsNull | Comparator::IsNotNull) {
+                    sql.push(" AND ");
+                    compare(sql, "kv.value", op, &c.value)?;
+                }
+                Ok(())
+            })
         }
         _ => Err(Error::invalid(format!(
             "Invalid filter entity for model versions: {}",
@@ -286,6 +282,7 @@ impl RegistryStore for SqliteStore {
         tags: &[Tag],
         description: Option<&str>,
     ) -> Result<RegisteredModel> {
+        mlp_core::validation::validate_model_name(name)?;
         let now = now_ms();
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         let res = sqlx::query(
@@ -327,6 +324,7 @@ impl RegistryStore for SqliteStore {
     }
 
     async fn rename_registered_model(&self, name: &str, new_name: &str) -> Result<RegisteredModel> {
+        mlp_core::validation::validate_model_name(new_name)?;
         self.model_row(name).await?;
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         let res = sqlx::query("UPDATE registered_models SET name = ?, last_updated_timestamp = ? WHERE name = ?")
@@ -373,6 +371,7 @@ impl RegistryStore for SqliteStore {
     }
 
     async fn search_registered_models(&self, q: &RegistrySearch) -> Result<Page<RegisteredModel>> {
+        mlp_core::validation::validate_order_by_terms(q.order_by.len())?;
         let mut sql = Sql::new(&format!("SELECT {MODEL_COLUMNS} FROM registered_models rm WHERE 1 = 1"));
         for c in &q.filter {
             sql.push(" AND ");
@@ -381,13 +380,12 @@ impl RegistryStore for SqliteStore {
                 // The client appends `tags.`mlflow.prompt.is_prompt` != 'true'` to every search;
                 // MLflow reads it as "not a prompt", which models without the tag are too.
                 Entity::Tag if c.op == Comparator::Ne && c.key == PROMPT_TAG => {
-                    sql.push(
-                        "NOT EXISTS (SELECT 1 FROM registered_model_tags kv WHERE kv.name = rm.name AND kv.key = ",
-                    )
-                    .text_arg(&c.key)
-                    .push(" AND ");
-                    compare(&mut sql, "kv.value", Comparator::Eq, &c.value)?;
-                    sql.push(")");
+                    push_exists(&mut sql, true, |sql| {
+                        sql.push("FROM registered_model_tags kv WHERE kv.name = rm.name AND kv.key = ")
+                            .text_arg(&c.key)
+                            .push(" AND ");
+                        compare(sql, "kv.value", Comparator::Eq, &c.value)
+                    })?;
                 }
                 Entity::Tag => kv_clause(&mut sql, "registered_model_tags", "name", "rm.name", c)?,
                 _ => {
@@ -647,6 +645,7 @@ impl RegistryStore for SqliteStore {
     }
 
     async fn search_model_versions(&self, q: &RegistrySearch) -> Result<Page<ModelVersion>> {
+        mlp_core::validation::validate_order_by_terms(q.order_by.len())?;
         let mut sql = Sql::new(&format!("SELECT {VERSION_COLUMNS} FROM model_versions mv WHERE 1 = 1"));
         for c in &q.filter {
             sql.push(" AND ");

@@ -96,6 +96,7 @@ impl SqliteStore {
             (None, Some(t)) => t,
             (None, None) => names::run_name(uuid::Uuid::new_v4().as_u64_pair().0),
         };
+        mlp_core::validation::validate_run_name(&name)?;
         let mut tags: Vec<Tag> = req.tags.iter().filter(|t| t.key != RUN_NAME_TAG).cloned().collect();
         tags.push(Tag::new(RUN_NAME_TAG, name.clone()));
         let artifact_uri = format!("{}/{run_id}/artifacts", exp.artifact_location.trim_end_matches('/'));
@@ -240,6 +241,9 @@ impl SqliteStore {
     }
 
     pub(crate) async fn update_run_impl(&self, req: &UpdateRun) -> Result<RunInfo> {
+        if let Some(name) = &req.run_name {
+            mlp_core::validation::validate_run_name(name)?;
+        }
         let info = self.active_run(&req.run_id).await?;
         let mut tx = self.writer.begin().await.map_err(db_err)?;
         sqlx::query(
@@ -508,6 +512,7 @@ impl SqliteStore {
     }
 
     pub(crate) async fn search_runs_impl(&self, q: &SearchRuns) -> Result<Page<Run>> {
+        mlp_core::validation::validate_order_by_terms(q.order_by.len())?;
         let mut sql = Sql::new(&format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.experiment_id IN "));
         let exp_ids = q
             .experiment_ids

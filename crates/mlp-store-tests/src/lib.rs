@@ -2,6 +2,7 @@
 //! here, instantiated once per back-end with [`store_conformance_suite!`], so a behaviour cannot
 //! differ between SQLite and PostgreSQL without a test failing.
 
+pub mod bounded;
 pub mod exact;
 pub mod jobs;
 pub mod registry;
@@ -82,7 +83,28 @@ macro_rules! store_conformance_suite {
             tracking::logged_model_tags_and_params,
             tracking::logged_model_metrics_come_from_runs,
             tracking::search_logged_models_filter_order_paging,
+            bounded::search_runs_with_the_most_clauses,
+            bounded::search_runs_with_the_longest_like_pattern,
+            bounded::order_by_terms_are_bounded,
+            bounded::names_with_nul_or_too_long_are_refused,
         );
+        $crate::store_conformance_suite!(@ignored $fixture;
+            bounded::search_cost_by_clause_count,
+        );
+    };
+    (@ignored $fixture:ty; $($module:ident :: $name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            #[ignore = "a measurement, not a test: run with --run-ignored only --no-capture"]
+            async fn $name() {
+                if let Some(reason) = <$fixture as $crate::StoreFixture>::skip() {
+                    eprintln!("skipping {}: {reason}", stringify!($name));
+                    return;
+                }
+                let (_guard, store) = <$fixture as $crate::StoreFixture>::new().await;
+                $crate::$module::$name(&store).await;
+            }
+        )*
     };
     (@tests $fixture:ty; $($module:ident :: $name:ident),* $(,)?) => {
         $(

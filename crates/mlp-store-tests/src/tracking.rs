@@ -1688,8 +1688,10 @@ pub async fn search_runs_long_lists<S: TrackingStore>(s: &S) {
     for i in 0..3 {
         real.push(new_run(s, &exp, &format!("real{i}"), 1000 + i).await);
     }
-    let mut ids: Vec<String> = (0..40_000).map(|i| format!("{i:032x}")).collect();
-    ids.insert(20_000, real[0].clone());
+    // The longest list the grammar admits, long enough to travel as one JSON argument.
+    let max = mlp_core::validation::MAX_IN_LIST_VALUES;
+    let mut ids: Vec<String> = (0..max - 2).map(|i| format!("{i:032x}")).collect();
+    ids.insert(max / 2, real[0].clone());
     ids.push(real[2].clone());
     let list = ids.iter().map(|i| format!("'{i}'")).collect::<Vec<_>>().join(", ");
     assert_eq!(
