@@ -66,12 +66,12 @@ def find_binary(explicit: str | None) -> str:
 
 
 def proc_status(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM of the server, in KiB."""
+    """VmRSS, VmHWM and RssAnon (heap, SQLite page caches; not mapped files) of the server, in KiB."""
     out = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             key, _, rest = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
+            if key in ("VmRSS", "VmHWM", "RssAnon"):
                 out[key] = int(rest.split()[0])
     return out
 
@@ -366,7 +366,10 @@ def soak(server: Server, args: argparse.Namespace) -> int:
     for t in threads:
         t.start()
     print(f"soak: {args.threads} threads for {args.duration}s against {server.url} (pid {server.proc.pid})")
-    print(f"{'t':>6} {'VmRSS':>11} {'VmHWM':>11} {'requests':>9} {'req/s':>7} {'5xx':>5}  server: requests, 5xx")
+    print(
+        f"{'t':>6} {'VmRSS':>11} {'VmHWM':>11} {'RssAnon':>11} {'requests':>9} {'req/s':>7} {'5xx':>5}"
+        "  server: requests, 5xx"
+    )
     last_n, last_t = 0, t0
     try:
         while any(t.is_alive() for t in threads):
@@ -379,7 +382,7 @@ def soak(server: Server, args: argparse.Namespace) -> int:
             st = server.status()
             counted = server.server_counts()
             print(
-                f"{now - t0:6.0f} {mib(st['VmRSS']):>11} {mib(st['VmHWM']):>11} {n:>9} "
+                f"{now - t0:6.0f} {mib(st['VmRSS']):>11} {mib(st['VmHWM']):>11} {mib(st['RssAnon']):>11} {n:>9} "
                 f"{(n - last_n) / max(now - last_t, 1e-9):7.0f} {sum(stats.server_errors.values()):>5}  "
                 f"{'%d, %d' % counted if counted else '-'}",
                 flush=True,
@@ -391,7 +394,7 @@ def soak(server: Server, args: argparse.Namespace) -> int:
         t.join(timeout=70)
     elapsed = time.time() - t0
     crashed = server.proc.poll() is not None
-    end_status = server.status() if not crashed else {"VmRSS": 0, "VmHWM": 0}
+    end_status = server.status() if not crashed else {"VmRSS": 0, "VmHWM": 0, "RssAnon": 0}
 
     print(f"\nper operation ({stats.total()} requests in {elapsed:.0f}s, {stats.total() / elapsed:.0f}/s):")
     print(f"{'operation':<24} {'count':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} {'4xx':>5} {'5xx':>5}")
