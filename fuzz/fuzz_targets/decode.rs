@@ -20,27 +20,8 @@ use mlp_core::{ErrorCode, paging};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize, Serializer};
 
-// Once mlp-core has its own, this line becomes `use mlp_core::wire::decode_json_body;`.
-use server_body::decode_json_body;
-
-/// What the server does with a POST body today (crates/mlp-server/src/input.rs): an object is
-/// the request, empty or malformed JSON reads as `{}` (MLflow's behaviour), any other JSON value
-/// is refused.
-#[allow(dead_code)]
-mod server_body {
-    use mlp_core::Error;
-    use serde::de::DeserializeOwned;
-    use serde_json::{Map, Value};
-
-    pub fn decode_json_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
-        let fields = match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(fields)) => fields,
-            Ok(_) => return Err(Error::invalid("Invalid request body: expected a JSON object")),
-            Err(_) => Map::new(),
-        };
-        serde_json::from_value(Value::Object(fields)).map_err(|e| Error::invalid(format!("Invalid request: {e}")))
-    }
-}
+// The decoder the server uses for every POST, PATCH and PUT body.
+use mlp_core::wire::decode_json_body;
 
 // ------------------------------------------------------------------------------------------
 // Mirrors of the request messages. `Serialize` renders the canonical form used by the
@@ -225,11 +206,15 @@ enum BodyShape {
     Unreadable,
 }
 
+/// Unreadable means not JSON: bad UTF-8 or bad syntax. A number out of a double's range is still
+/// JSON (a `Value` would refuse it, the typed decoder only where a field reads it).
 fn shape(body: &[u8]) -> BodyShape {
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(serde_json::Value::Object(_)) => BodyShape::Object,
-        Ok(_) => BodyShape::OtherJson,
-        Err(_) => BodyShape::Unreadable,
+    if std::str::from_utf8(body).is_err() || serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+        return BodyShape::Unreadable;
+    }
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => BodyShape::Object,
+        _ => BodyShape::OtherJson,
     }
 }
 

@@ -239,11 +239,19 @@ mod tests {
 pub fn decode_json_body<T: de::DeserializeOwned>(body: &[u8]) -> Result<T, crate::Error> {
     let invalid = |e: serde_json::Error| crate::Error::invalid(format!("Invalid request: {e}"));
     let empty = || serde_json::from_slice::<T>(b"{}").map_err(invalid);
+    // JSON is UTF-8; checked once up front because serde skips unknown fields without looking
+    // at their bytes, and a body is malformed whichever field holds the bad byte.
+    if std::str::from_utf8(body).is_err() {
+        return empty();
+    }
     match body.iter().find(|b| !b.is_ascii_whitespace()) {
         None => empty(),
         Some(b'{') => match serde_json::from_slice::<T>(body) {
             Ok(v) => Ok(v),
             Err(e) if e.is_syntax() || e.is_eof() => empty(),
+            // A bad field found before the syntax error further on: the body is still malformed
+            // as a whole, and reads as `{}` (checked only on this error path).
+            Err(_) if serde_json::from_slice::<de::IgnoredAny>(body).is_err() => empty(),
             Err(e) => Err(invalid(e)),
         },
         Some(_) => match serde_json::from_slice::<de::IgnoredAny>(body) {
@@ -286,6 +294,9 @@ mod decode_tests {
             b"{\"name\": ",
             b"not json",
             b"{\"name\": \"x\",}",
+            // A field of the wrong type, then a syntax error: malformed as a whole.
+            b"{\"name\": 5, \"x}",
+            b"{\"name\": \"x\", \"other\": \"\xff\"}",
         ] {
             assert_eq!(decode_json_body::<Msg>(body).unwrap(), Msg::default(), "{body:?}");
         }
