@@ -305,6 +305,293 @@ test('jobs: cancel a running job from its page', async (page) => {
   assert.ok(await page.getByRole('button', { name: 'Cancel job' }).isDisabled());
 });
 
+// ---------------------------------------------------------------- live runs
+const M = '/api/2.0/mlflow';
+const ok = async (method, path, body) => {
+  const r = await api(BASE, method, M + path, body);
+  assert.equal(r.status, 200, `${method} ${path}: ${r.text}`);
+  return r.json;
+};
+const newExperiment = async (prefix) => (await ok('POST', '/experiments/create', { name: `${prefix}-${Date.now()}-${Math.random().toString(36).slice(2, 6)}` })).experiment_id;
+const newRun = async (exp, name) => (await ok('POST', '/runs/create', { experiment_id: exp, run_name: name, start_time: Date.now() })).run.info.run_id;
+const logPoints = (runId, key, from, to, value = (s) => 1 / (s + 1)) => ok('POST', '/runs/log-batch', {
+  run_id: runId, metrics: Array.from({ length: to - from }, (_, i) => ({ key, value: value(from + i), timestamp: 1_700_000_000_000 + (from + i) * 1000, step: from + i })),
+});
+const finishRun = (runId) => ok('POST', '/runs/update', { run_id: runId, status: 'FINISHED', end_time: Date.now() });
+/** Records the API requests a page makes (URL strings). */
+const recordApi = (page) => {
+  const urls = [];
+  page.on('request', (r) => { if (r.url().includes('/ajax-api/')) urls.push(r.url()); });
+  return urls;
+};
+const fastPoll = (page) => page.addInitScript(() => { window.__mlpPollMs = 300; });
+const points = (page, key) => page.locator(`.chart-card[data-metric="${key}"] .chart`).getAttribute('data-points');
+
+test('live: a running run appends only new points, pauses, shows the status change and stops', async (page) => {
+  const exp = await newExperiment('ui-live');
+  const run = await newRun(exp, 'live-run');
+  await logPoints(run, 'loss', 0, 10);
+  await fastPoll(page);
+  const urls = recordApi(page);
+  await page.goto(`${BASE}/#/runs/${run}`);
+  await page.waitForSelector('body[data-rendered~=run-charts]');
+  assert.equal(await points(page, 'loss'), '10');
+  await page.waitForSelector('#live[data-live=on]');
+  assert.equal(await page.locator('#run-status').innerText(), 'RUNNING');
+  urls.length = 0;
+  await logPoints(run, 'loss', 10, 15);
+  await logPoints(run, 'lr', 0, 3, () => 0.01);
+  await page.waitForFunction(() => document.querySelector('.chart-card[data-metric="loss"] .chart')?.dataset.points === '15');
+  await page.waitForFunction(() => document.querySelector('.chart-card[data-metric="lr"] .chart')?.dataset.points === '3');
+  // only the tail was fetched: every later get-history of "loss" starts at an offset
+  const lossCalls = urls.filter((u) => u.includes('/metrics/get-history?') && u.includes('metric_key=loss'));
+  assert.ok(lossCalls.length >= 1, 'the loss history was polled');
+  for (const u of lossCalls) assert.ok(new URL(u).searchParams.get('page_token'), `tail fetch with a start offset: ${u}`);
+  assert.match(await page.locator('.chart-card[data-metric="loss"] .chart-title').innerText(), /15 points/);
+  await shot(page, 'run-live', false);
+  // pause: nothing changes while paused, resume catches up
+  await page.getByRole('button', { name: 'pause live updates' }).click();
+  await page.waitForSelector('#live[data-live=paused][data-busy="0"]'); // a round in flight when pausing ends first
+  const ticks = await page.locator('#live').getAttribute('data-ticks');
+  await logPoints(run, 'loss', 15, 20);
+  await page.waitForTimeout(1200);
+  assert.equal(await points(page, 'loss'), '15', 'paused: no update');
+  assert.equal(await page.locator('#live').getAttribute('data-ticks'), ticks);
+  await page.getByRole('button', { name: 'resume live updates' }).click();
+  await page.waitForFunction(() => document.querySelector('.chart-card[data-metric="loss"] .chart')?.dataset.points === '20');
+  // the run ends: status shown, polling stops
+  await finishRun(run);
+  await page.waitForSelector('#run-status:text-is("FINISHED")');
+  await page.waitForSelector('#live[data-live=off]');
+  const n = urls.length;
+  await page.waitForTimeout(1200);
+  assert.equal(urls.length, n, `no requests after the run finished: ${urls.slice(n).join(' ')}`);
+  // a finished run's page has no live indicator at all
+  await page.reload();
+  await page.waitForSelector('body[data-rendered~=run-charts]');
+  assert.equal(await page.locator('#live').count(), 0);
+});
+
+test('live: runs and compare pages refresh running runs; leaving the page stops polling', async (page) => {
+  const exp = await newExperiment('ui-live2');
+  const a = await newRun(exp, 'live-a');
+  const b = await newRun(exp, 'live-b');
+  await logPoints(a, 'loss', 0, 5);
+  await logPoints(b, 'loss', 0, 5);
+  await fastPoll(page);
+  const urls = recordApi(page);
+  await page.goto(`${BASE}/#/experiments/${exp}?cols=m:loss`);
+  await page.waitForSelector('body[data-rendered~=runs]');
+  await page.waitForSelector('#live[data-live=on]');
+  const cellA = page.locator(`tr[data-run="${a}"] td.num`);
+  assert.equal(await cellA.innerText(), '0.2');
+  await logPoints(a, 'loss', 5, 6, () => 0.123);
+  await page.locator(`tr[data-run="${a}"] td.num`, { hasText: '0.123' }).waitFor();
+  await finishRun(a);
+  await page.locator(`tr[data-run="${a}"] .status`, { hasText: 'FINISHED' }).waitFor();
+  assert.equal(await page.locator('#live').getAttribute('data-live'), 'on', 'b still runs');
+  // compare: b's new points are appended to the overlaid chart, a (finished) is not polled
+  await page.goto(`${BASE}/#/compare?runs=${a},${b}`);
+  await page.waitForSelector('body[data-rendered~=compare-charts]');
+  assert.equal(await points(page, 'loss'), '11');
+  urls.length = 0;
+  await logPoints(b, 'loss', 5, 8);
+  await page.waitForFunction(() => document.querySelector('.chart-card[data-metric="loss"] .chart')?.dataset.points === '14');
+  assert.ok(!urls.some((u) => u.includes(a)), `the finished run is not polled: ${urls.filter((u) => u.includes(a))}`);
+  // leaving the page (the router aborts it) stops the polling
+  await page.goto(`${BASE}/#/models`);
+  await page.waitForSelector('body[data-rendered~=models]');
+  const n = urls.length;
+  await page.waitForTimeout(1200);
+  const after = urls.slice(n).filter((u) => u.includes(b) || u.includes('runs/search'));
+  assert.deepEqual(after, [], 'no polling after leaving the page');
+  await finishRun(b);
+  await page.goto(`${BASE}/#/compare?runs=${a},${b}`);
+  await page.waitForSelector('body[data-rendered~=compare-charts]');
+  assert.equal(await page.locator('#live').count(), 0);
+  assert.equal(await points(page, 'loss'), '14');
+});
+
+// ---------------------------------------------------------------- nested runs
+test('runs: nested runs under their parent (expand/collapse), parent and child links', async (page) => {
+  const exp = SEED.nested_experiment_id;
+  await page.goto(`${BASE}/#/experiments/${exp}?order=attributes.run_name%20ASC`);
+  await page.waitForSelector('body[data-rendered~=runs]');
+  const names = () => page.locator('table.runs tbody tr[data-run] td.name a').allInnerTexts();
+  assert.deepEqual(await names(), ['solo', 'sweep'], 'children are collapsed under their parent');
+  const twisty = page.locator(`tr[data-run="${RUNS.sweep}"] button.twisty`);
+  assert.match(await twisty.innerText(), /3/);
+  await page.getByRole('button', { name: 'expand sweep' }).click();
+  assert.deepEqual(await names(), ['solo', 'sweep', 'trial-0', 'trial-1', 'trial-2']);
+  assert.equal(await page.locator(`tr[data-run="${RUNS['trial-1']}"]`).getAttribute('data-depth'), '1');
+  await page.waitForFunction((id) => location.hash.includes(`open=${id}`), RUNS.sweep);
+  await shot(page, 'runs-nested', false);
+  // the URL keeps it open
+  await page.reload();
+  await page.waitForSelector('body[data-rendered~=runs]');
+  assert.equal((await names()).length, 5);
+  await page.getByRole('button', { name: 'collapse sweep' }).click();
+  assert.deepEqual(await names(), ['solo', 'sweep']);
+  // a filter that matches children only shows them at the top level
+  await page.goto(`${BASE}/#/experiments/${exp}?filter=${encodeURIComponent("params.lr != ''")}&order=attributes.run_name%20ASC`);
+  await page.waitForSelector('body[data-rendered~=runs]');
+  assert.deepEqual(await names(), ['trial-0', 'trial-1', 'trial-2']);
+  // run page: parent -> children, child -> parent
+  await page.goto(`${BASE}/#/runs/${RUNS.sweep}`);
+  await page.waitForSelector('body[data-rendered~=run]');
+  const kids = page.locator('#child-runs a.chip');
+  await kids.first().waitFor();
+  assert.equal(await kids.count(), 3);
+  await page.locator(`#child-runs a.chip[data-run="${RUNS['trial-2']}"]`).click();
+  await page.waitForFunction((id) => location.hash === `#/runs/${id}`, RUNS['trial-2']);
+  await page.waitForSelector('body[data-rendered~=run]');
+  const parent = page.locator('#parent-run');
+  await page.waitForSelector('#parent-run:text-is("sweep")');
+  await parent.click();
+  await page.waitForFunction((id) => location.hash === `#/runs/${id}`, RUNS.sweep);
+  await page.locator('#child-runs a.chip').first().waitFor();
+  assert.equal(await page.locator('#child-runs a.chip').count(), 3);
+  await page.goto(`${BASE}/#/runs/${RUNS.solo}`);
+  await page.waitForSelector('h1:has-text("solo")');
+  await page.waitForSelector('body[data-rendered~=run]');
+  assert.equal(await page.locator('#parent-run').count(), 0);
+  assert.ok(await page.locator('#child-runs').isHidden());
+});
+
+// ---------------------------------------------------------------- model versions
+test('model version page: Markdown description (safe links), source run and model, signature, aliases, tags', async (page) => {
+  const name = `ui-mv-${Date.now()}`;
+  await ok('POST', '/registered-models/create', { name });
+  const created = await ok('POST', '/model-versions/create', { name, source: `models:/${RUNS.model_id}`, run_id: RUNS.best, model_id: RUNS.model_id });
+  const ver = created.model_version.version;
+  await page.goto(`${BASE}/#/models/${encodeURIComponent(name)}`);
+  await page.waitForSelector('body[data-rendered~=model]');
+  await page.click(`tr[data-version="${ver}"] a:has-text("v${ver}")`);
+  await page.waitForFunction((v) => location.hash.endsWith(`/versions/${v}`), ver);
+  await page.waitForSelector('body[data-rendered~=model-version]');
+  // source run and logged model
+  await page.waitForSelector('#mv-run:text-is("best")');
+  await page.locator('#mv-logged-model', { hasText: 'classifier' }).waitFor();
+  // signature from the MLmodel file
+  await page.waitForSelector('body[data-rendered~=model-version-signature]');
+  const inputs = await page.locator('#signature table.sig-inputs tbody tr td:first-child').allInnerTexts();
+  assert.deepEqual(inputs, ['a', 'b']);
+  assert.equal(await page.locator('#signature table.sig-outputs tbody tr').count(), 1);
+  // description: Markdown rendered with DOM text only, links only for http(s)
+  const md = 'Trained on **toy** data. See [the docs](https://example.com/docs) and `lr=0.03`.\n\n[evil](javascript:alert(1)) <img src=x onerror="window.__pwned=1">\n\n```\nmlflow.pyfunc.load_model("models:/x@champion")\n```';
+  await page.getByRole('button', { name: 'Edit description' }).click();
+  await page.fill('textarea[aria-label=description]', md);
+  await page.getByRole('button', { name: 'Save description' }).click();
+  await page.waitForSelector('body[data-rendered~=model-version-description]');
+  const box = page.locator('#mv-description .md');
+  assert.equal(await box.locator('a').count(), 1, 'one link: the https one');
+  assert.equal(await box.locator('a').getAttribute('href'), 'https://example.com/docs');
+  assert.equal(await box.locator('a').getAttribute('rel'), 'noopener noreferrer nofollow');
+  assert.equal(await box.locator('strong').innerText(), 'toy');
+  assert.equal(await box.locator('p code').innerText(), 'lr=0.03');
+  assert.match(await box.locator('pre code').innerText(), /load_model\("models:\/x@champion"\)/);
+  assert.equal(await box.locator('img').count(), 0, 'HTML stays text');
+  assert.match(await box.innerText(), /\[evil\]\(javascript:alert\(1\)\) <img src=x/);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  const stored = await ok('GET', `/model-versions/get?name=${encodeURIComponent(name)}&version=${ver}`);
+  assert.equal(stored.model_version.description, md);
+  // aliases, stage and tags from this page; reload keeps the description
+  await page.fill('input[aria-label=alias]', 'candidate');
+  await rerender(page, () => page.getByRole('button', { name: 'Set alias' }).click());
+  await page.locator('#mv-aliases .chip.alias', { hasText: '@candidate' }).waitFor();
+  await rerender(page, () => page.selectOption('select[aria-label=stage]', 'Production'));
+  await page.fill('#mv-tags input[aria-label="tag key"]', 'owner');
+  await page.fill('#mv-tags input[aria-label="tag value"]', 'ml-team');
+  await rerender(page, () => page.locator('#mv-tags').getByRole('button', { name: 'Add tag' }).click());
+  await page.locator('#mv-tags .chip', { hasText: 'owner=ml-team' }).waitFor();
+  const after = await ok('GET', `/model-versions/get?name=${encodeURIComponent(name)}&version=${ver}`);
+  assert.equal(after.model_version.current_stage, 'Production');
+  assert.deepEqual(after.model_version.aliases, ['candidate']);
+  assert.equal(await page.locator('#mv-description .md a').getAttribute('href'), 'https://example.com/docs');
+  await page.locator('a', { hasText: 'best' }).first().waitFor();
+  await shot(page, 'model-version', false);
+});
+
+test('model page: the Set-alias and Add-tag inputs are not cut by the table cells', async (page) => {
+  const name = `ui-cells-${Date.now()}`;
+  await ok('POST', '/registered-models/create', { name });
+  await ok('POST', '/model-versions/create', { name, source: `models:/${RUNS.model_id}`, run_id: RUNS.best, model_id: RUNS.model_id });
+  await ok('POST', '/model-versions/set-tag', { name, version: '1', key: 'a-rather-long-tag-key', value: 'and-a-rather-long-value-too' });
+  await page.setViewportSize({ width: 1100, height: 800 });
+  await page.goto(`${BASE}/#/models/${encodeURIComponent(name)}`);
+  await page.waitForSelector('body[data-rendered~=model]');
+  const cut = await page.evaluate(() => [...document.querySelectorAll('tr[data-version="1"] td')]
+    .filter((td) => td.scrollWidth > td.clientWidth + 1 || getComputedStyle(td).textOverflow === 'ellipsis' && td.scrollWidth > td.clientWidth)
+    .map((td) => td.innerText.slice(0, 40)));
+  assert.deepEqual(cut, [], 'no version cell overflows (cut to an ellipsis)');
+  for (const label of ['alias for version 1', 'tag key', 'tag value']) {
+    const input = page.locator(`tr[data-version="1"] input[aria-label="${label}"]`);
+    const b = await input.boundingBox();
+    assert.ok(b && b.width >= 60, `${label} input is usable (${b && b.width}px)`);
+    const visible = await input.evaluate((el) => {
+      const r = el.getBoundingClientRect();
+      const td = el.closest('td').getBoundingClientRect();
+      return r.left >= td.left - 1 && r.right <= td.right + 1;
+    });
+    assert.ok(visible, `${label} input lies inside its cell`);
+  }
+});
+
+// ---------------------------------------------------------------- experiment charts
+test('experiment charts: scatter, parallel coordinates and sampled curves of every run of the filter', async (page) => {
+  const urls = recordApi(page);
+  await page.goto(`${BASE}/#/experiments/${EXP}`);
+  await page.waitForSelector('body[data-rendered~=runs]');
+  await page.click('#charts-link');
+  await page.waitForSelector('body[data-rendered~=exp-charts]');
+  await page.waitForSelector('body[data-rendered~=exp-curves]');
+  assert.match(await page.locator('#charts-status').innerText(), /^6 run/);
+  assert.equal(await page.locator('#scatter .chart').getAttribute('data-points'), '6');
+  await page.selectOption('select[aria-label="scatter x"]', 'p:lr');
+  await page.selectOption('select[aria-label="scatter y"]', 'm:loss');
+  await page.waitForFunction(() => decodeURIComponent(location.hash).includes('x=p:lr') && decodeURIComponent(location.hash).includes('y=m:loss'));
+  // the run with the largest lr ("diverged", lr=0.5) is the rightmost point: find it by hovering
+  const canvas = page.locator('#scatter canvas.chart-overlay');
+  const box = await canvas.boundingBox();
+  const pw = box.width - 64 - 16;
+  const lo = 0.001 - 0.05 * 0.499;
+  const hi = 0.5 + 0.05 * 0.499;
+  const x = box.x + 64 + ((0.5 - lo) / (hi - lo)) * pw;
+  let found = false;
+  for (let y = box.y + 8; y < box.y + box.height - 40 && !found; y += 4) {
+    await page.mouse.move(x, y);
+    found = await page.locator('#scatter .chart-tip:not([hidden])', { hasText: 'diverged' }).count() > 0;
+  }
+  assert.ok(found, 'hovering the rightmost point shows its run');
+  assert.match(await page.locator('#scatter .chart-tip').innerText(), /lr: 0\.5/);
+  // parallel coordinates: one line per run; add and remove axes
+  assert.equal(await page.locator('#parallel .chart').getAttribute('data-lines'), '6');
+  const chips = page.locator('.pc-chosen .chip');
+  const before = await chips.count();
+  assert.ok(before >= 2, `default axes: ${await chips.allInnerTexts()}`);
+  await page.selectOption('select[aria-label="add axis"]', 'm:loss');
+  await page.waitForFunction((n) => document.querySelectorAll('.pc-chosen .chip').length === n + 1, before);
+  assert.match((await chips.allInnerTexts()).at(-1), /loss/);
+  await page.getByRole('button', { name: 'remove loss' }).click();
+  await page.waitForFunction((n) => document.querySelectorAll('.pc-chosen .chip').length === n, before);
+  assert.equal(await page.locator('#parallel .chart').getAttribute('data-lines'), '6');
+  // curves: every run, sampled on the server (all 200 steps are under the sample size)
+  assert.ok(urls.some((u) => u.includes('/metrics/get-history-bulk-interval?')), 'the sampled endpoint was used');
+  assert.ok(!urls.some((u) => u.includes('/metrics/get-history?')), 'not the full histories');
+  assert.equal(await page.locator('#curves .chart').getAttribute('data-points'), '1200');
+  assert.ok((await inkedPixels(page.locator('#curves canvas.chart-canvas'))) > 2000);
+  await shot(page, 'experiment-charts', false);
+  // the filter applies, the URL restores the choices, a bad filter shows the server's error
+  const url = new URL(page.url());
+  await page.goto(`${BASE}/#/experiments/${EXP}/charts?filter=${encodeURIComponent("params.optimizer = 'adam'")}&${url.hash.split('?')[1]}`);
+  await page.waitForSelector('body[data-rendered~=exp-charts]');
+  assert.match(await page.locator('#charts-status').innerText(), /^3 run/);
+  assert.equal(await page.locator('#scatter .chart').getAttribute('data-points'), '3');
+  assert.equal(await page.locator('select[aria-label="scatter x"]').inputValue(), 'p:lr');
+  await page.goto(`${BASE}/#/experiments/${EXP}/charts?filter=${encodeURIComponent('metrics.loss <<< x')}`);
+  await page.locator('#charts-status .error').waitFor();
+});
+
 // ---------------------------------------------------------------- runner
 const { context, close } = await launch();
 let failed = 0;

@@ -2,7 +2,8 @@
 """Seeds a server for the UI tests through the real mlflow client (MLFLOW_TRACKING_URI).
 
 Experiment "ui-e2e": six runs with params, tags and 200-step metric histories; the run "best"
-also has artifacts (text, JSON, CSV, PNG), a training dataset and an sklearn logged model.
+also has artifacts (text, JSON, CSV, PNG), a training dataset and an sklearn logged model (with a
+signature). Experiment "ui-nested": a parent run "sweep" with three nested "trial-*" runs, and "solo".
 Prints one JSON line with the ids the tests need.
 """
 
@@ -72,10 +73,25 @@ def main() -> int:
                 df = pd.DataFrame(X, columns=["a", "b"]).assign(target=y)
                 mlflow.log_input(mlflow.data.from_pandas(df, name="toy-train", targets="target"), context="training")
                 model = LogisticRegression().fit(X, y)
-                info = mlflow.sklearn.log_model(model, name="classifier")
+                signature = mlflow.models.infer_signature(pd.DataFrame(X, columns=["a", "b"]), model.predict(X))
+                info = mlflow.sklearn.log_model(model, name="classifier", signature=signature)
                 ids["model_id"] = info.model_id
             ids[name] = run.info.run_id
-    print(json.dumps({"experiment_id": exp.experiment_id, "runs": ids}))
+    # Nested runs (a sweep and its trials) in their own experiment, so that the counts above stay.
+    mlflow.set_experiment("ui-nested")
+    nested = mlflow.get_experiment_by_name("ui-nested")
+    with mlflow.start_run(run_name="sweep") as parent:
+        mlflow.log_param("trials", 3)
+        for t in range(3):
+            with mlflow.start_run(run_name=f"trial-{t}", nested=True) as child:
+                mlflow.log_param("lr", 0.1 / (t + 1))
+                mlflow.log_metric("loss", 1.0 / (t + 1))
+                ids[f"trial-{t}"] = child.info.run_id
+        ids["sweep"] = parent.info.run_id
+    with mlflow.start_run(run_name="solo") as solo:
+        mlflow.log_metric("loss", 0.7)
+        ids["solo"] = solo.info.run_id
+    print(json.dumps({"experiment_id": exp.experiment_id, "nested_experiment_id": nested.experiment_id, "runs": ids}))
     return 0
 
 

@@ -1,9 +1,13 @@
 // Unit tests of the UI's pure functions, in Node (no browser): the chart's per-pixel reduction
-// (with and without the block summary), smoothing, the CSV parser and the command splitter.
+// (with and without the block summary), smoothing, the CSV parser, the command splitter, the
+// Markdown subset (links only for http(s) URLs) and the MLmodel signature reader.
 import assert from 'node:assert/strict';
 import { bucket, summarize, smooth, sortByX, BLOCK } from '../../ui/js/chart.js';
 import { parseDelimited } from '../../ui/js/artifacts.js';
 import { splitArgs } from '../../ui/js/pages/jobs.js';
+import { parseMarkdown, parseInline, safeUrl } from '../../ui/js/markdown.js';
+import { parseSignature } from '../../ui/js/pages/model-version.js';
+import { axisOf, axisPos } from '../../ui/js/plots.js';
 
 let n = 0;
 const check = (name, fn) => { fn(); n++; console.log(`  ok   unit: ${name}`); };
@@ -63,6 +67,57 @@ check('CSV parser: quotes, escaped quotes, CRLF, row limit', () => {
 check('job command splitter: quotes and escapes', () => {
   assert.deepEqual(splitArgs(`sh -c 'echo hi; sleep 1'`), ['sh', '-c', 'echo hi; sleep 1']);
   assert.deepEqual(splitArgs(`python train.py --name "a b" --x=\\"q\\" ''`), ['python', 'train.py', '--name', 'a b', '--x="q"', '']);
+});
+
+check('markdown: blocks, inline tokens, and links only for http(s) URLs', () => {
+  assert.equal(safeUrl('https://example.com/a?b=1'), 'https://example.com/a?b=1');
+  for (const bad of ['javascript:alert(1)', 'JavaScript:alert(1)', ' data:text/html,x', '//evil.com', '/relative', 'http:/x y', 'vbscript:x']) assert.equal(safeUrl(bad), null, bad);
+  assert.deepEqual(parseInline('see [docs](https://ex.com/d) and `x<y` **now**'), [
+    { t: 'text', v: 'see ' }, { t: 'link', v: 'docs', href: 'https://ex.com/d' }, { t: 'text', v: ' and ' }, { t: 'code', v: 'x<y' }, { t: 'text', v: ' ' }, { t: 'b', v: 'now' }]);
+  assert.deepEqual(parseInline('[evil](javascript:alert(1))'), [{ t: 'text', v: '[evil](javascript:alert(1))' }]);
+  assert.deepEqual(parseInline('go to https://ex.com/x.'), [{ t: 'text', v: 'go to ' }, { t: 'link', v: 'https://ex.com/x', href: 'https://ex.com/x' }, { t: 'text', v: '.' }]);
+  const blocks = parseMarkdown('# Title\n\nfirst line\nsecond <b>x</b>\n\n```python\nprint(1)\n\nprint(2)\n```\n- a\n- b\n\nend');
+  assert.deepEqual(blocks.map((b) => b.type), ['h', 'p', 'code', 'ul', 'p']);
+  assert.equal(blocks[1].inlines[0].v, 'first line\nsecond <b>x</b>');
+  assert.equal(blocks[2].text, 'print(1)\n\nprint(2)');
+  assert.equal(blocks[2].lang, 'python');
+  assert.equal(blocks[3].items.length, 2);
+  assert.deepEqual(parseMarkdown(''), []);
+});
+
+check('MLmodel signature: folded single-quoted YAML scalars with escaped quotes', () => {
+  const mlmodel = [
+    'artifact_path: classifier',
+    'flavors:',
+    '  python_function: {}',
+    'signature:',
+    '  inputs: \'[{"type": "double", "name": "a", "required": true}, {"type": "double",',
+    '    "name": "it\'\'s", "required": true}]\'',
+    '  outputs: \'[{"type": "tensor", "tensor-spec": {"dtype": "int64", "shape": [-1]}}]\'',
+    '  params: null',
+    'utc_time_created: \'2026-01-01\'',
+  ].join('\n');
+  const sig = parseSignature(mlmodel);
+  assert.deepEqual(sig.inputs.map((c) => c.name), ['a', "it's"]);
+  assert.equal(sig.outputs[0]['tensor-spec'].dtype, 'int64');
+  assert.equal(sig.params, null);
+  assert.equal(parseSignature('artifact_path: x\nflavors: {}\n'), null);
+});
+
+check('plot axes: numeric params from strings, categorical otherwise, log scale, missing values', () => {
+  const a = axisOf('lr', ['0.1', '0.01', undefined, '0.5']);
+  assert.equal(a.kind, 'num');
+  assert.ok(axisPos(a, '0.01') < axisPos(a, 0.1) && axisPos(a, '0.5') < 1 && axisPos(a, '0.01') > 0);
+  assert.ok(Number.isNaN(axisPos(a, undefined)));
+  const c = axisOf('opt', ['sgd', 'adam', 'adamw', 'adam']);
+  assert.deepEqual(c.cats, ['adam', 'adamw', 'sgd']);
+  assert.equal(axisPos(c, 'adamw'), 0.5);
+  assert.ok(Number.isNaN(axisPos(c, 'rmsprop')));
+  const l = axisOf('loss', [1, 10, 100], true);
+  assert.ok(Math.abs(axisPos(l, 10) - 0.5) < 1e-9, 'log axis: 10 halfway between 1 and 100');
+  assert.ok(Number.isNaN(axisPos(l, 0)), 'non-positive values are not on a log axis');
+  const one = axisOf('x', [3, 3]);
+  assert.equal(axisPos(one, 3), 0.5);
 });
 
 console.log(`${n} unit checks passed`);

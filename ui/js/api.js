@@ -88,6 +88,56 @@ export async function metricHistory(runId, key, signal, onPage) {
   return pack(steps, values, times);
 }
 
+/** A page token for an absolute offset into a metric history. This server's tokens are base64
+ * JSON `{"offset": n}` (the query fingerprint in them is optional); a server that refuses it gets
+ * a full re-fetch instead (see metricTail). */
+const offsetToken = (n) => btoa(JSON.stringify({ offset: n }));
+
+/**
+ * The points logged after those of `hist` (a history from metricHistory), for live charts: pages
+ * of get-history from offset n-1, so that the first point returned must be the last one we have.
+ * Returns `hist` itself when nothing is new, the longer history when points were appended, and
+ * null when the tail does not line up (points inserted before the end, a refused token): the
+ * caller then re-fetches the whole history.
+ * @param {string} runId @param {string} key @param {{step: Float64Array, value: Float64Array, time: Float64Array}} hist @param {AbortSignal} [signal]
+ */
+export async function metricTail(runId, key, hist, signal) {
+  const n = hist.step.length;
+  if (n === 0) return null;
+  let token = offsetToken(n - 1);
+  const steps = [];
+  const values = [];
+  const times = [];
+  let first = true;
+  do {
+    let r;
+    try {
+      r = await mlflow.get('/metrics/get-history', { run_id: runId, metric_key: key, max_results: 25000, page_token: token }, signal);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'INVALID_PARAMETER_VALUE') return null;
+      throw err;
+    }
+    for (const m of r.metrics || []) {
+      const step = Number(m.step || 0);
+      const time = Number(m.timestamp || 0);
+      const value = typeof m.value === 'number' ? m.value : Number(m.value);
+      if (first) {
+        first = false;
+        if (step !== hist.step[n - 1] || time !== hist.time[n - 1] || !Object.is(value, hist.value[n - 1])) return null;
+        continue;
+      }
+      steps.push(step);
+      times.push(time);
+      values.push(value);
+    }
+    if (first) return null; // not even the last point we had: the history shrank
+    token = r.next_page_token;
+  } while (token);
+  if (!steps.length) return hist;
+  const cat = (a, b) => { const out = new Float64Array(a.length + b.length); out.set(a); out.set(b, a.length); return out; };
+  return { step: cat(hist.step, steps), value: cat(hist.value, values), time: cat(hist.time, times) };
+}
+
 function pack(steps, values, times) {
   return { step: Float64Array.from(steps), value: Float64Array.from(values), time: Float64Array.from(times) };
 }

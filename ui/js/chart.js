@@ -120,7 +120,7 @@ export function bucket(x, y, lo, hi, x0, xScale, width, tf, sum) {
   return { order, first, min, max, last };
 }
 
-function niceTicks(lo, hi, n) {
+export function niceTicks(lo, hi, n) {
   if (!(hi > lo)) return [lo];
   const span = hi - lo;
   const step0 = span / n;

@@ -9,12 +9,14 @@ const ROUTES = [
   [/^\/?$/, null],
   [/^\/experiments$/, () => import('./pages/experiments.js')],
   [/^\/experiments\/([^/]+)(?:\/runs)?$/, () => import('./pages/runs.js')],
+  [/^\/experiments\/([^/]+)\/charts$/, () => import('./pages/exp-charts.js')],
   [/^\/runs\/([^/]+)$/, () => import('./pages/run.js')],
   // MLflow's own deep links, as the mlflow client prints them ("View run at …/#/experiments/1/runs/<id>")
   [/^\/experiments\/[^/]+\/runs\/([^/]+)$/, () => import('./pages/run.js')],
   [/^\/compare$/, () => import('./pages/compare.js')],
   [/^\/models$/, () => import('./pages/models.js')],
   [/^\/models\/([^/]+)$/, () => import('./pages/model.js')],
+  [/^\/models\/([^/]+)\/versions\/([^/]+)$/, () => import('./pages/model-version.js')],
   [/^\/jobs$/, () => import('./pages/jobs.js')],
   [/^\/jobs\/([^/]+)$/, () => import('./pages/job.js')],
 ];

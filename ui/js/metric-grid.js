@@ -2,7 +2,7 @@
 // page (one run) and the compare page (2 to 20 runs). Histories are fetched in full with paged
 // get-history, a few at a time, and drawn at pixel resolution by LineChart.
 
-import { metricHistory } from './api.js';
+import { metricHistory, metricTail } from './api.js';
 import { h, replace, pool, errorBox, fmtNum } from './dom.js';
 import { LineChart, chartControls, xOf } from './chart.js';
 
@@ -33,14 +33,17 @@ export function metricGrid(o) {
   });
   const el = h('div', { class: 'metric-grid' }, controls, o.keys.length ? grid : h('p', { class: 'muted' }, 'No metrics logged.'));
 
-  for (const key of o.keys) {
+  const addChart = (key) => {
     const info = h('span', { class: 'muted small' }, 'loading…');
     const card = h('div', { class: 'chart-card', dataset: { metric: key } }, h('div', { class: 'chart-title' }, h('b', null, key), ' ', info));
     grid.appendChild(card);
     const chart = new LineChart(card);
     chart.setOptions({ logY: state.log, smoothing: state.smooth, xIsTime: xIsTime() });
-    charts.push({ key, chart, card, info });
-  }
+    const c = { key, chart, card, info, remaining: 0 };
+    charts.push(c);
+    return c;
+  };
+  for (const key of o.keys) addChart(key);
 
   const finish = (c) => {
     const series = seriesFor(c.key);
@@ -63,7 +66,7 @@ export function metricGrid(o) {
     c.remaining = o.runs.length;
     for (const r of o.runs) jobs.push({ c, r });
   }
-  pool(jobs, 6, async ({ c, r }) => {
+  const loaded = pool(jobs, 6, async ({ c, r }) => {
     try {
       // progressive: draw what has arrived after every page of a long history
       const hh = await metricHistory(r.id, c.key, o.signal, (partial) => {
@@ -84,5 +87,37 @@ export function metricGrid(o) {
     // two frames: the charts' scheduled draws have run
     requestAnimationFrame(() => requestAnimationFrame(() => o.onDone && o.onDone()));
   });
-  return { el, destroy: () => charts.forEach((c) => c.chart.destroy()) };
+
+  /**
+   * Live update: appends the points logged since the last fetch (only the tail of each history:
+   * metricTail) for the given runs, and adds a chart for every key not shown yet. Resolves to the
+   * number of new points.
+   * @param {string[]} runIds @param {string[]} keys
+   */
+  const refresh = async (runIds, keys) => {
+    await loaded; // the first full load, then only tails
+    if (keys.length && !el.contains(grid)) el.replaceChildren(controls, grid);
+    const todo = [];
+    for (const key of keys) {
+      let c = charts.find((x) => x.key === key);
+      if (!c) c = addChart(key);
+      for (const id of runIds) todo.push({ c, id });
+    }
+    const changed = new Set();
+    let added = 0;
+    await pool(todo, 4, async ({ c, id }) => {
+      const k = `${c.key}\u0000${id}`;
+      const had = hist.get(k);
+      let next = had ? await metricTail(id, c.key, had, o.signal) : null;
+      if (!next) next = await metricHistory(id, c.key, o.signal);
+      if (next === had) return;
+      added += next.step.length - (had ? had.step.length : 0);
+      hist.set(k, next);
+      changed.add(c);
+    });
+    if (o.signal.aborted) return 0;
+    for (const c of changed) finish(c);
+    return added;
+  };
+  return { el, refresh, destroy: () => charts.forEach((c) => c.chart.destroy()) };
 }

@@ -4,9 +4,9 @@
 import { mlflow } from '../api.js';
 import { h, replace, fmtTime, errorBox, toast, markRendered, href } from '../dom.js';
 
-const STAGES = ['None', 'Staging', 'Production', 'Archived'];
+export const STAGES = ['None', 'Staging', 'Production', 'Archived'];
 
-function tagEditor(tags, onSet, onDelete) {
+export function tagEditor(tags, onSet, onDelete) {
   const k = h('input', { placeholder: 'key', 'aria-label': 'tag key', required: true, size: 10 });
   const v = h('input', { placeholder: 'value', 'aria-label': 'tag value', size: 10 });
   return h('span', { class: 'tags' },
@@ -41,7 +41,7 @@ export async function render(root, ctx) {
     const stageSel = h('select', { 'aria-label': `stage of version ${v.version}`, onchange: () => act(() => mlflow.post('/model-versions/transition-stage', { name, version: v.version, stage: stageSel.value, archive_existing_versions: false }), `Version ${v.version} → ${stageSel.value}`) },
       STAGES.map((s) => h('option', { value: s, selected: s === v.current_stage }, s)));
     return h('tr', { dataset: { version: v.version } },
-      h('td', null, h('b', null, `v${v.version}`)),
+      h('td', null, h('a', { href: href(`/models/${encodeURIComponent(name)}/versions/${v.version}`) }, h('b', null, `v${v.version}`))),
       h('td', null, stageSel),
       h('td', null, (aliasByVersion.get(v.version) || v.aliases || []).map((a) => h('span', { class: 'chip alias' }, `@${a}`, h('button', { class: 'x', title: `remove alias ${a}`, onclick: () => act(() => mlflow.del('/registered-models/alias', { name, alias: a }), `Removed @${a}`) }, '×'))),
         h('form', { class: 'inline', onsubmit: (e) => { e.preventDefault(); act(() => mlflow.post('/registered-models/alias', { name, alias: aliasIn.value.trim(), version: v.version }), `@${aliasIn.value.trim()} → v${v.version}`); } }, aliasIn, h('button', { type: 'submit' }, 'Set alias'))),

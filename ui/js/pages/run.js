@@ -5,6 +5,7 @@ import { mlflow } from '../api.js';
 import { h, replace, fmtTime, fmtDuration, errorBox, toast, markRendered, href, COLORS } from '../dom.js';
 import { metricGrid } from '../metric-grid.js';
 import { artifactBrowser } from '../artifacts.js';
+import { liveUpdates, isLive } from '../live.js';
 
 export function kvTable(rows, empty, cls = '') {
   if (!rows.length) return h('p', { class: 'muted' }, empty);
@@ -50,11 +51,18 @@ export async function render(root, ctx) {
   const crumbExp = h('a', { href: href(`/experiments/${info.experiment_id}`) }, `experiment ${info.experiment_id}`);
   expP.then((e) => { if (e) crumbExp.textContent = e.experiment.name; });
 
+  const statusEls = [h('span', { class: `status st-${info.status}`, id: 'run-status' }, info.status), h('span', { class: `status st-${info.status}` }, info.status)];
+  const durationOf = (i) => (i.end_time ? fmtDuration(Number(i.end_time) - Number(i.start_time)) : isLive(i.status) ? `running for ${fmtDuration(Date.now() - Number(i.start_time))}` : '');
+  const durationEl = h('span', null, durationOf(info));
+  const parentId = tag('mlflow.parentRunId');
+  const parentLink = parentId ? h('a', { href: href(`/runs/${parentId}`), id: 'parent-run' }, parentId.slice(0, 8)) : null;
+  if (parentId) mlflow.get('/runs/get', { run_id: parentId }, ctx.signal).then((r) => { parentLink.textContent = r.run.info.run_name || parentId; }).catch(() => {});
   const overview = kvTable([
     ['Run ID', h('code', null, info.run_id)],
-    ['Status', h('span', { class: `status st-${info.status}` }, info.status)],
+    ['Status', statusEls[1]],
+    parentLink ? ['Parent run', parentLink] : null,
     ['Started', fmtTime(info.start_time)],
-    ['Duration', info.end_time ? fmtDuration(Number(info.end_time) - Number(info.start_time)) : 'running'],
+    ['Duration', durationEl],
     ['User', info.user_id || ''],
     ['Source', tag('mlflow.source.name') || ''],
     ['Lifecycle', info.lifecycle_stage],
@@ -110,15 +118,53 @@ export async function render(root, ctx) {
     });
   }
 
+  // child runs (nested runs: their mlflow.parentRunId tag names this run)
+  const childrenBox = h('section', { id: 'child-runs', hidden: true });
+  const childFilter = `tags.\`mlflow.parentRunId\` = '${runId}'`;
+  mlflow.post('/runs/search', { experiment_ids: [info.experiment_id], filter: childFilter, order_by: ['attributes.start_time ASC'], max_results: 1000 }, ctx.signal).then((r) => {
+    const kids = r.runs || [];
+    if (!kids.length) return;
+    replace(childrenBox, h('h2', null, `Child runs (${kids.length}${r.next_page_token ? '+' : ''})`),
+      h('div', { class: 'child-list' }, kids.map((k) => h('a', { class: 'chip', href: href(`/runs/${k.info.run_id}`), dataset: { run: k.info.run_id } }, k.info.run_name || k.info.run_id.slice(0, 8), ' ', h('span', { class: `status st-${k.info.status}` }, k.info.status)))),
+      h('p', null, h('a', { href: href(`/experiments/${info.experiment_id}`, { filter: childFilter }) }, 'show them in the runs table')));
+    childrenBox.hidden = false;
+  }).catch(() => {});
+
+  const paramsBox = h('div', null, kvTable(params.map((p) => [p.key, p.value]), 'No parameters.', 'params'));
+  const paramsTitle = h('h2', null, `Parameters (${params.length})`);
+  const metricsTitle = h('h2', null, `Metrics (${metrics.length})`);
+
+  // live: a running run's status, params and metric histories refresh by themselves (tail only)
+  let liveBox = null;
+  if (isLive(info.status)) {
+    const live = liveUpdates({ signal: ctx.signal, what: 'this run', tick: async () => {
+      const { run: fresh } = await mlflow.get('/runs/get', { run_id: runId }, ctx.signal);
+      const fi = fresh.info;
+      for (const el of statusEls) { el.className = `status st-${fi.status}`; el.textContent = fi.status; }
+      durationEl.textContent = durationOf(fi);
+      const ps = (fresh.data?.params || []).slice().sort((a, b) => a.key.localeCompare(b.key));
+      if (ps.length !== params.length) {
+        replace(paramsBox, kvTable(ps.map((p) => [p.key, p.value]), 'No parameters.', 'params'));
+        paramsTitle.textContent = `Parameters (${ps.length})`;
+      }
+      const keys = (fresh.data?.metrics || []).map((m) => m.key).sort();
+      metricsTitle.textContent = `Metrics (${keys.length})`;
+      await grid.refresh([runId], keys);
+      markRendered('run-live');
+      return isLive(fi.status);
+    } });
+    liveBox = live.el;
+  }
+
   const artifacts = artifactBrowser(run, ctx.query.get('art') || '', (p) => ctx.setQuery({ art: p }));
 
   replace(page,
     h('div', { class: 'crumbs' }, h('a', { href: '#/experiments' }, 'Experiments'), ' / ', crumbExp, ' / '),
-    h('h1', null, info.run_name || runId, ' ', h('span', { class: `status st-${info.status}` }, info.status)),
+    h('h1', null, info.run_name || runId, ' ', statusEls[0], ' ', liveBox),
     h('div', { class: 'two-col' },
-      h('section', null, h('h2', null, 'Overview'), overview),
-      h('section', null, h('h2', null, `Parameters (${params.length})`), kvTable(params.map((p) => [p.key, p.value]), 'No parameters.', 'params'))),
-    h('section', null, h('h2', null, `Metrics (${metrics.length})`), grid.el),
+      h('section', null, h('h2', null, 'Overview'), overview, childrenBox),
+      h('section', null, paramsTitle, paramsBox)),
+    h('section', null, metricsTitle, grid.el),
     h('div', { class: 'two-col' },
       h('section', null, h('h2', null, `Tags (${tags.length})`), kvTable(tags.filter((t) => !t.key.startsWith('mlflow.log-model')).map((t) => [t.key, t.value]), 'No tags.', 'tags')),
       h('section', null, h('h2', null, 'Datasets'), datasets.length ? datasets : h('p', { class: 'muted' }, 'No datasets.'), h('h2', null, 'Logged models'), modelsBox)),

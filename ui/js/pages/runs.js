@@ -1,9 +1,11 @@
 // An experiment's runs: MLflow's filter language, server-side sorting, paging, selectable
-// metric/param/tag columns, multi-select (compare, delete). The table is virtualized: only the
+// metric/param/tag columns, multi-select (compare, delete), nested runs under their parent
+// (the mlflow.parentRunId tag; expand/collapse, `open=` in the URL) and live rows for running runs. The table is virtualized: only the
 // rows in view are in the DOM, so a page of 10,000 runs renders as fast as one of 100.
 
 import { mlflow } from '../api.js';
 import { h, replace, fmtTime, fmtDuration, fmtNum, errorBox, toast, markRendered, href } from '../dom.js';
+import { liveUpdates, isLive } from '../live.js';
 
 const ROW_H = 30;
 const PAGE_SIZES = [25, 100, 500, 1000, 5000, 10000];
@@ -103,6 +105,47 @@ export async function render(root, ctx) {
   const selected = new Set();
   const ord = parseOrder(order);
 
+  // nested runs: a run whose parent is on this page is shown under it (collapsed by default)
+  const expanded = new Set((q.get('open') || '').split(',').filter(Boolean));
+  /** @type {Map<string, any[]>} */
+  let children = new Map();
+  /** @type {{r: any, depth: number}[]} */
+  let flat = [];
+  const rebuild = () => {
+    const byId = new Map(runs.map((r) => [r.info.run_id, r]));
+    const parentOf = (r) => {
+      const p = index(r).t.get('mlflow.parentRunId');
+      if (!p || !byId.has(p)) return null;
+      // a cycle of parent tags (never written by mlflow, but possible) shows its runs flat
+      const seen = new Set([r.info.run_id]);
+      for (let up = p; up; up = index(byId.get(up)).t.get('mlflow.parentRunId')) {
+        if (seen.has(up)) return null;
+        seen.add(up);
+        if (!byId.has(up)) break;
+      }
+      return p;
+    };
+    children = new Map();
+    const roots = [];
+    for (const r of runs) {
+      const p = parentOf(r);
+      if (p) children.set(p, [...(children.get(p) || []), r]); else roots.push(r);
+    }
+    flat = [];
+    const walk = (r, depth) => {
+      flat.push({ r, depth });
+      if (expanded.has(r.info.run_id)) for (const c of children.get(r.info.run_id) || []) walk(c, depth + 1);
+    };
+    roots.forEach((r) => walk(r, 0));
+  };
+  rebuild();
+  const toggle = (id) => {
+    if (expanded.has(id)) expanded.delete(id); else expanded.add(id);
+    ctx.setQuery({ open: [...expanded].join(',') });
+    rebuild();
+    drawRows();
+  };
+
   // toolbar: columns, selection actions, paging
   const picker = h('details', { class: 'picker' });
   const pickerFilter = h('input', { type: 'search', placeholder: 'filter columns', 'aria-label': 'filter columns' });
@@ -191,15 +234,19 @@ export async function render(root, ctx) {
     const v = index(r)[c.kind].get(c.key);
     return h('td', { class: c.kind === 'm' ? 'num' : '' }, c.kind === 'm' ? fmtNum(v) : (v ?? ''));
   };
-  const rowOf = (r) => {
+  const rowOf = ({ r, depth }) => {
     const i = r.info;
+    const kids = children.get(i.run_id);
+    const open = expanded.has(i.run_id);
+    const label = i.run_name || i.run_id.slice(0, 8);
+    const twisty = kids ? h('button', { type: 'button', class: 'twisty', 'aria-expanded': String(open), 'aria-label': `${open ? 'collapse' : 'expand'} ${label}`, title: `${kids.length} child run(s)`, onclick: () => toggle(i.run_id) }, open ? '▾' : '▸', h('span', { class: 'small' }, ` ${kids.length}`)) : null;
     const box = h('input', { type: 'checkbox', 'aria-label': `select ${i.run_name || i.run_id}`, checked: selected.has(i.run_id), onchange: () => {
       if (box.checked) selected.add(i.run_id); else selected.delete(i.run_id);
       updateSel();
     } });
-    return h('tr', { dataset: { run: i.run_id }, style: { height: `${ROW_H}px` } },
+    return h('tr', { class: depth ? 'child' : '', dataset: { run: i.run_id, depth: String(depth) }, style: { height: `${ROW_H}px` } },
       h('td', { class: 'sel' }, box),
-      h('td', null, h('a', { href: href(`/runs/${i.run_id}`) }, i.run_name || i.run_id.slice(0, 8))),
+      h('td', { class: 'name', style: { paddingLeft: `${10 + depth * 18}px` } }, twisty || (depth ? h('span', { class: 'twisty-pad' }, '└') : null), h('a', { href: href(`/runs/${i.run_id}`) }, label)),
       h('td', null, fmtTime(i.start_time)),
       h('td', null, i.end_time ? fmtDuration(Number(i.end_time) - Number(i.start_time)) : ''),
       h('td', null, h('span', { class: `status st-${i.status}` }, i.status)),
@@ -210,21 +257,48 @@ export async function render(root, ctx) {
     const top = scroller.scrollTop;
     const height = scroller.clientHeight || 600;
     const from = Math.max(0, Math.floor(top / ROW_H) - 15);
-    const to = Math.min(runs.length, Math.ceil((top + height) / ROW_H) + 15);
+    const to = Math.min(flat.length, Math.ceil((top + height) / ROW_H) + 15);
     const key = `${from}-${to}`;
     if (!force && key === lastRange) return;
     lastRange = key;
     const span = ATTR.length + cols.length + 1;
     const pad = (px) => (px > 0 ? h('tr', { class: 'spacer', style: { height: `${px}px` } }, h('td', { colspan: span })) : null);
-    replace(tbody, pad(from * ROW_H), runs.slice(from, to).map(rowOf), pad((runs.length - to) * ROW_H));
+    replace(tbody, pad(from * ROW_H), flat.slice(from, to).map(rowOf), pad((flat.length - to) * ROW_H));
   };
   let raf = 0;
   scroller.addEventListener('scroll', () => {
     if (!raf) raf = requestAnimationFrame(() => { raf = 0; drawRows(false); });
   });
 
+  // live: the running runs of this page are re-read (one search by run id) until they end
+  let liveBox = null;
+  if (runs.some((r) => isLive(r.info.status))) {
+    liveBox = liveUpdates({ signal: ctx.signal, what: 'running runs on this page', tick: async () => {
+      const ids = runs.filter((r) => isLive(r.info.status)).map((r) => r.info.run_id);
+      const fresh = new Map();
+      for (let k = 0; k < ids.length; k += 50) {
+        const chunk = ids.slice(k, k + 50);
+        const res = await mlflow.post('/runs/search', { experiment_ids: [expId], filter: `attributes.run_id IN (${chunk.map((id) => `'${id}'`).join(', ')})`, max_results: chunk.length, run_view_type: 'ALL' }, ctx.signal);
+        for (const r of res.runs || []) fresh.set(r.info.run_id, r);
+      }
+      let newCols = false;
+      runs.forEach((r, i) => {
+        const f = fresh.get(r.info.run_id);
+        if (!f) return;
+        runs[i] = f;
+        for (const k of index(f).m.keys()) if (!keys.m.has(k)) { keys.m.add(k); newCols = true; }
+      });
+      if (newCols) fillPicker();
+      rebuild();
+      drawRows();
+      markRendered('runs-live');
+      return runs.some((r) => isLive(r.info.status));
+    } }).el;
+  }
+
   replace(body,
-    h('div', { class: 'toolbar' }, picker, compareBtn, deleteBtn, restoreBtn, selInfo, h('span', { class: 'spacer' }), viewSel, psSel, pager),
+    h('div', { class: 'toolbar' }, picker, compareBtn, deleteBtn, restoreBtn, selInfo, liveBox, h('span', { class: 'spacer' }),
+      h('a', { id: 'charts-link', href: href(`/experiments/${encodeURIComponent(expId)}/charts`, { filter, view: view === 'active' ? '' : view }) }, 'Charts of all matching runs'), viewSel, psSel, pager),
     runs.length ? scroller : h('p', { class: 'muted empty' }, filter ? 'No run matches this filter.' : 'No runs in this experiment yet.'));
   drawHead();
   drawRows();

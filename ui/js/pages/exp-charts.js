@@ -1,0 +1,181 @@
+// Charts over a whole experiment: every run of the current filter (the runs page's filter and
+// lifecycle view) as a scatter of any param/metric/attribute against another, as parallel
+// coordinates over chosen columns, and one metric's curves for all of them, sampled on the
+// server (get-history-bulk-interval) so that hundreds of runs stay cheap.
+
+import { mlflow } from '../api.js';
+import { h, replace, errorBox, markRendered, href, COLORS } from '../dom.js';
+import { ScatterPlot, ParallelPlot, axisOf } from '../plots.js';
+import { LineChart } from '../chart.js';
+
+const MAX_RUNS = 5000;
+const CURVE_RUNS = 300;
+const SAMPLES = 500;
+const VIEWS = { active: 'ACTIVE_ONLY', deleted: 'DELETED_ONLY', all: 'ALL' };
+const ATTRS = { duration: 'duration (s)', start: 'start time' };
+
+/** The value of a column (`m:key`, `p:key`, `a:duration|start`) for a run. */
+function valueOf(run, col) {
+  const kind = col[0];
+  const key = col.slice(2);
+  if (kind === 'm') return run.data?.metrics?.find((m) => m.key === key)?.value;
+  if (kind === 'p') return run.data?.params?.find((p) => p.key === key)?.value;
+  if (key === 'duration') return run.info.end_time ? (Number(run.info.end_time) - Number(run.info.start_time)) / 1000 : undefined;
+  if (key === 'start') return Number(run.info.start_time);
+  return undefined;
+}
+const colLabel = (col) => (col[0] === 'a' ? ATTRS[col.slice(2)] || col : col.slice(2));
+
+/** @param {HTMLElement} root @param {import('../main.js').Ctx} ctx */
+export async function render(root, ctx) {
+  const expId = ctx.params[0];
+  const q = ctx.query;
+  const filter = q.get('filter') || '';
+  const view = q.get('view') || 'active';
+  const title = h('h1', null, 'Charts ', h('span', { class: 'muted small' }, `experiment ${expId}`));
+  const status = h('div', { id: 'charts-status', class: 'muted' }, 'Loading runs…');
+  const filterInput = h('input', { type: 'search', class: 'filter', name: 'filter', value: filter, 'aria-label': 'filter', placeholder: "metrics.loss < 0.5 and params.lr = '0.01'" });
+  const body = h('div');
+  replace(root, h('div', { class: 'page' },
+    h('div', { class: 'crumbs' }, h('a', { href: '#/experiments' }, 'Experiments'), ' / ', h('a', { href: href(`/experiments/${encodeURIComponent(expId)}`, { filter, view: view === 'active' ? '' : view }) }, 'runs'), ' / '),
+    title,
+    h('form', { class: 'toolbar', onsubmit: (e) => { e.preventDefault(); ctx.go(`/experiments/${encodeURIComponent(expId)}/charts`, { ...Object.fromEntries(q.entries()), filter: filterInput.value.trim() }); } },
+      filterInput, h('button', { type: 'submit' }, 'Search'),
+      h('a', { href: href(`/experiments/${encodeURIComponent(expId)}`, { filter, view: view === 'active' ? '' : view }) }, 'back to the runs table')),
+    status, body));
+
+  mlflow.get('/experiments/get', { experiment_id: expId }, ctx.signal).then((e) => {
+    replace(title, 'Charts · ', e.experiment.name);
+    document.title = `${e.experiment.name} · charts`;
+  }).catch(() => {});
+
+  // every run of the filter, 1000 a page, up to MAX_RUNS
+  const runs = [];
+  let token;
+  let truncated = false;
+  try {
+    do {
+      const r = await mlflow.post('/runs/search', { experiment_ids: [expId], filter: filter || undefined, max_results: 1000, page_token: token, run_view_type: VIEWS[view] || 'ACTIVE_ONLY', order_by: ['attributes.start_time DESC'] }, ctx.signal);
+      runs.push(...(r.runs || []));
+      token = r.next_page_token;
+      if (runs.length >= MAX_RUNS && token) { truncated = true; break; }
+    } while (token);
+  } catch (err) {
+    if (ctx.signal.aborted) return;
+    replace(status, errorBox(err));
+    filterInput.classList.add('invalid');
+    markRendered('exp-charts');
+    return;
+  }
+  if (ctx.signal.aborted) return;
+  replace(status, `${runs.length.toLocaleString()} run(s)`, truncated ? ` (the first ${MAX_RUNS.toLocaleString()})` : '', filter ? ' matching the filter' : '');
+  if (!runs.length) {
+    replace(body, h('p', { class: 'muted empty' }, 'No runs to chart.'));
+    markRendered('exp-charts');
+    return;
+  }
+
+  const mkeys = [...new Set(runs.flatMap((r) => (r.data?.metrics || []).map((m) => m.key)))].sort();
+  const pkeys = [...new Set(runs.flatMap((r) => (r.data?.params || []).map((p) => p.key)))].sort();
+  const cols = [...mkeys.map((k) => `m:${k}`), ...pkeys.map((k) => `p:${k}`), 'a:duration', 'a:start'];
+  const varies = (col) => new Set(runs.map((r) => String(valueOf(r, col) ?? ''))).size > 1;
+  const label = (r) => r.info.run_name || r.info.run_id.slice(0, 8);
+  const open = (p) => ctx.go(`/runs/${p.id}`);
+  const colSelect = (aria, value, onChange) => {
+    const s = h('select', { 'aria-label': aria, onchange: () => onChange(s.value) },
+      h('optgroup', { label: 'Metrics' }, mkeys.map((k) => h('option', { value: `m:${k}`, selected: value === `m:${k}` }, k))),
+      h('optgroup', { label: 'Parameters' }, pkeys.map((k) => h('option', { value: `p:${k}`, selected: value === `p:${k}` }, k))),
+      h('optgroup', { label: 'Attributes' }, Object.entries(ATTRS).map(([k, l]) => h('option', { value: `a:${k}`, selected: value === `a:${k}` }, l))));
+    return s;
+  };
+  const valid = (c) => (c && cols.includes(c) ? c : null);
+
+  // scatter
+  const st = {
+    x: valid(q.get('x')) || pkeys.map((k) => `p:${k}`).find(varies) || cols[0],
+    y: valid(q.get('y')) || (mkeys.length ? `m:${mkeys[0]}` : cols[0]),
+    lx: q.get('lx') === '1',
+    ly: q.get('ly') === '1',
+  };
+  const scatterBox = h('div', { class: 'chart-card', id: 'scatter' });
+  const scatter = new ScatterPlot(scatterBox, { onClick: open });
+  const drawScatter = () => {
+    ctx.setQuery({ x: st.x, y: st.y, lx: st.lx ? '1' : '', ly: st.ly ? '1' : '' });
+    const pts = runs.map((r) => ({ x: valueOf(r, st.x), y: valueOf(r, st.y), label: label(r), id: r.info.run_id }));
+    scatter.set(pts, axisOf(colLabel(st.x), pts.map((p) => p.x), st.lx), axisOf(colLabel(st.y), pts.map((p) => p.y), st.ly));
+  };
+  const logBox = (key, text) => {
+    const b = h('input', { type: 'checkbox', checked: st[key], onchange: () => { st[key] = b.checked; drawScatter(); } });
+    return h('label', null, b, ` ${text}`);
+  };
+  const scatterControls = h('div', { class: 'toolbar' },
+    h('label', null, 'x ', colSelect('scatter x', st.x, (v) => { st.x = v; drawScatter(); })), logBox('lx', 'log x'),
+    h('label', null, 'y ', colSelect('scatter y', st.y, (v) => { st.y = v; drawScatter(); })), logBox('ly', 'log y'),
+    h('span', { class: 'muted small' }, 'hover a point for its run, click to open it'));
+
+  // parallel coordinates: chosen columns; the last one colors the lines
+  let pc = (q.get('pc') || '').split(',').map(valid).filter(Boolean);
+  if (!q.has('pc')) pc = [...pkeys.map((k) => `p:${k}`).filter(varies).slice(0, 5), ...(mkeys.length ? [`m:${mkeys[0]}`] : [])];
+  const pcBox = h('div', { class: 'chart-card', id: 'parallel' });
+  const parallel = new ParallelPlot(pcBox, { onClick: open });
+  const pcChosen = h('span', { class: 'pc-chosen' });
+  const drawParallel = () => {
+    ctx.setQuery({ pc: pc.join(',') || ',' });
+    replace(pcChosen, pc.map((c, i) => h('span', { class: 'chip', dataset: { col: c } }, colLabel(c),
+      i > 0 ? h('button', { class: 'x', type: 'button', title: 'move left', 'aria-label': `move ${colLabel(c)} left`, onclick: () => { [pc[i - 1], pc[i]] = [pc[i], pc[i - 1]]; drawParallel(); } }, '‹') : null,
+      h('button', { class: 'x', type: 'button', title: `remove ${colLabel(c)}`, 'aria-label': `remove ${colLabel(c)}`, onclick: () => { pc = pc.filter((x) => x !== c); drawParallel(); } }, '×'))));
+    const axes = pc.map((c) => axisOf(colLabel(c), runs.map((r) => valueOf(r, c))));
+    parallel.set(runs.map((r) => ({ values: pc.map((c) => valueOf(r, c)), label: label(r), id: r.info.run_id })), axes);
+  };
+  const addSel = colSelect('add axis', '', (v) => { if (v && !pc.includes(v)) { pc.push(v); drawParallel(); } addSel.value = ''; });
+  addSel.prepend(h('option', { value: '', selected: true }, 'add an axis…'));
+  addSel.value = '';
+  const pcControls = h('div', { class: 'toolbar' }, pcChosen, addSel, h('span', { class: 'muted small' }, 'the last axis colors the lines'));
+
+  // one metric's curves for all the runs, sampled on the server
+  const curveKey = { m: mkeys.includes(q.get('m') || '') ? q.get('m') : mkeys[0] };
+  const curveBox = h('div', { class: 'chart-card', id: 'curves' });
+  const curveInfo = h('span', { class: 'muted small' });
+  const curve = new LineChart(curveBox);
+  const loadCurves = async () => {
+    if (!curveKey.m) { replace(curveInfo, 'No metrics.'); return; }
+    ctx.setQuery({ m: curveKey.m });
+    replace(curveInfo, 'loading…');
+    const shown = runs.slice(0, CURVE_RUNS);
+    const byRun = new Map();
+    try {
+      for (let k = 0; k < shown.length; k += 100) {
+        const chunk = shown.slice(k, k + 100).map((r) => r.info.run_id);
+        const r = await mlflow.get('/metrics/get-history-bulk-interval', { run_ids: chunk, metric_key: curveKey.m, max_results: SAMPLES }, ctx.signal);
+        for (const m of r.metrics || []) {
+          if (!byRun.has(m.run_id)) byRun.set(m.run_id, { x: [], y: [] });
+          const s = byRun.get(m.run_id);
+          s.x.push(Number(m.step || 0));
+          s.y.push(typeof m.value === 'number' ? m.value : Number(m.value));
+        }
+      }
+    } catch (err) {
+      if (!ctx.signal.aborted) replace(curveInfo, errorBox(err));
+      return;
+    }
+    if (ctx.signal.aborted) return;
+    const series = shown.filter((r) => byRun.has(r.info.run_id)).map((r, i) => ({ name: label(r), color: COLORS[i % COLORS.length], x: Float64Array.from(byRun.get(r.info.run_id).x), y: Float64Array.from(byRun.get(r.info.run_id).y) }));
+    curve.setSeries(series);
+    const n = series.reduce((a, s) => a + s.x.length, 0);
+    replace(curveInfo, `${series.length} run(s), ${n.toLocaleString()} points, at most ${SAMPLES} steps a run (sampled on the server)`, runs.length > CURVE_RUNS ? `; the ${CURVE_RUNS} latest runs` : '');
+    requestAnimationFrame(() => requestAnimationFrame(() => markRendered('exp-curves')));
+  };
+  const curveSel = h('select', { 'aria-label': 'curve metric', onchange: () => { curveKey.m = curveSel.value; loadCurves(); } },
+    mkeys.map((k) => h('option', { value: k, selected: k === curveKey.m }, k)));
+
+  replace(body,
+    h('section', null, h('h2', null, 'Scatter'), scatterControls, scatterBox),
+    h('section', null, h('h2', null, 'Parallel coordinates'), pcControls, pcBox),
+    h('section', null, h('h2', null, 'Metric curves'), h('div', { class: 'toolbar' }, h('label', null, 'metric ', curveSel), curveInfo), curveBox));
+  drawScatter();
+  drawParallel();
+  loadCurves();
+  requestAnimationFrame(() => requestAnimationFrame(() => markRendered('exp-charts')));
+  return () => { scatter.destroy(); parallel.destroy(); curve.destroy(); };
+}
+
