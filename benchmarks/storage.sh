@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Storage benchmark (issue 15): the same scenarios, driven by mlp-loadgen (Rust, keep-alive
+# connections, pre-serialised bodies), against `mlp server` on SQLite and on PostgreSQL and, when
+# the venv has it, MLflow's own server on SQLite; one line per scenario and server.
+#
+#   benchmarks/storage.sh                      # release binaries (cargo build --release -p mlp -p mlp-loadgen)
+#   MLP_BIN=target/debug/mlp LOADGEN=target/debug/mlp-loadgen SCALE=0.1 benchmarks/storage.sh
+#
+# Env: MLP_BIN, LOADGEN, SCALE (multiplies request counts and sizes, default 1), SERVERS
+# (default "mlp-sqlite mlp-postgres mlflow"), VENV (default .venv, for MLflow).
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+MLP_BIN="${MLP_BIN:-target/release/mlp}"
+LOADGEN="${LOADGEN:-target/release/mlp-loadgen}"
+SCALE="${SCALE:-1}"
+SERVERS="${SERVERS:-mlp-sqlite mlp-postgres mlflow}"
+VENV="${VENV:-$REPO/.venv}"
+TMP="$(mktemp -d /tmp/mlp-bench.XXXXXX)"
+# scripts/pg-tmp runs PostgreSQL as an unprivileged user when root: its directory lives in target/.
+PG_DIR="$REPO/target/pg-bench"
+PORT=18700
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  scripts/pg-tmp stop "$PG_DIR" >/dev/null 2>&1 || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+n() { python3 -c "print(max(1, int($1 * $SCALE)))"; }
+
+wait_up() {
+  for _ in $(seq 1 300); do
+    curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  echo "server on $PORT did not start" >&2
+  return 1
+}
+
+scenarios() {
+  local url="http://127.0.0.1:$PORT" name="$1"
+  for args in \
+    "log-batch --clients 1 --requests $(n 200)" \
+    "log-batch --clients 8 --requests $(n 200)" \
+    "log-metric --clients 64 --seconds $(n 10)" \
+    "get-history --points $(n 100000) --requests $(n 10)" \
+    "search --runs $(n 10000) --requests $(n 50)"; do
+    printf '%-13s ' "$name"
+    "$LOADGEN" --url "$url" $args || echo "(failed)"
+  done
+}
+
+for server in $SERVERS; do
+  PORT=$((PORT + 1))
+  case "$server" in
+    mlp-sqlite)
+      mkdir -p "$TMP/sqlite"
+      MLP__DATA_DIR="$TMP/sqlite" MLP__SERVER__PORT=$PORT MLP__METRICS__PORT=0 MLP__LOG__LEVEL=warn \
+        MLP__WORKER__EMBEDDED=false "$MLP_BIN" server >"$TMP/sqlite.log" 2>&1 &
+      ;;
+    mlp-postgres)
+      url="$(scripts/pg-tmp start "$PG_DIR" $((PORT + 1000)))"
+      mkdir -p "$TMP/pgdata"
+      MLP__DATABASE__URL="$url" MLP__DATA_DIR="$TMP/pgdata" MLP__SERVER__PORT=$PORT MLP__METRICS__PORT=0 \
+        MLP__LOG__LEVEL=warn MLP__WORKER__EMBEDDED=false "$MLP_BIN" server >"$TMP/pg.log" 2>&1 &
+      ;;
+    mlflow)
+      if [[ ! -x "$VENV/bin/mlflow" ]]; then echo "mlflow: not in $VENV, skipped"; continue; fi
+      mkdir -p "$TMP/mlflow"
+      "$VENV/bin/mlflow" server --host 127.0.0.1 --port $PORT --workers 2 \
+        --backend-store-uri "sqlite:///$TMP/mlflow/mlflow.db" --artifacts-destination "$TMP/mlflow/artifacts" \
+        >"$TMP/mlflow.log" 2>&1 &
+      ;;
+    *) echo "unknown server $server" >&2; exit 2 ;;
+  esac
+  pids+=($!)
+  wait_up
+  scenarios "$server"
+  kill "${pids[-1]}" 2>/dev/null || true
+done
