@@ -1,7 +1,8 @@
-//! The PostgreSQL back-end: the production metadata store. Same schema, same SQL shapes and the
-//! same behaviour as the SQLite back-end (the shared conformance suite checks it); one connection
-//! pool for reads and writes, a statement timeout on every connection, versioned migrations
-//! applied under an advisory lock so that replicas starting together do not race.
+//! The PostgreSQL back-end: the production metadata store. The queries are those of
+//! `mlp-store-sql`, shared with SQLite; what is here is what differs: one connection pool for
+//! reads and writes, the bulk insert of metric points, a statement timeout on every connection,
+//! versioned migrations applied under an advisory lock so that replicas starting together do not
+//! race.
 //!
 //! Errors that mean "the database is not there right now" (connection refused or reset, pool
 //! timeout, admin shutdown, `08xxx`/`57P0x`) become TEMPORARILY_UNAVAILABLE (HTTP 503) and the
@@ -23,14 +24,13 @@ mod backend {
 use std::str::FromStr;
 use std::time::Duration;
 
-use mlp_core::clock::now_ms;
 use mlp_core::metrics::stored_value;
 use mlp_core::model::Metric;
 use mlp_core::{Error, Result};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 /// Versioned migrations, applied in order inside one transaction each.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
+const MIGRATIONS: &[migrations::Migration] = &[
     (1, "tracking", include_str!("../migrations/0001_tracking.sql")),
     (2, "registry", include_str!("../migrations/0002_registry.sql")),
     (3, "jobs", include_str!("../migrations/0003_jobs.sql")),
@@ -261,7 +261,12 @@ impl PgStore {
             .execute(&mut *conn)
             .await
             .map_err(db_err)?;
-        let result = migrate_locked(&mut conn).await;
+        let result = migrations::apply(
+            &mut conn,
+            MIGRATIONS,
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .await;
         let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(MIGRATION_LOCK)
             .execute(&mut *conn)
@@ -281,36 +286,6 @@ impl PgStore {
     pub(crate) fn reader(&self) -> &PgPool {
         &self.pool
     }
-}
-
-async fn migrate_locked(conn: &mut sqlx::PgConnection) -> Result<()> {
-    sqlx::query(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-    )
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    for (version, name, sql) in MIGRATIONS {
-        if applied.contains(version) {
-            continue;
-        }
-        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(db_err)?;
-        sqlx::raw_sql(*sql).execute(&mut *tx).await.map_err(db_err)?;
-        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-            .bind(version)
-            .bind(*name)
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        tracing::info!(version, name, "applied migration");
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -214,7 +214,7 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
 #[macro_export]
 macro_rules! stamp_queries {
     () => {
-        $crate::stamp_queries!(experiments, jobs, logged_models, registry, runs, tracking);
+        $crate::stamp_queries!(experiments, jobs, logged_models, migrations, registry, runs, tracking);
     };
     ($($module:ident),+) => {
         $(

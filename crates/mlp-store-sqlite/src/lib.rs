@@ -1,6 +1,8 @@
 //! The SQLite back-end: the embedded default. WAL mode, one writer connection (SQLite serialises
 //! writers anyway; one connection avoids busy-waiting) and a pool of read-only connections, so
-//! searches never wait behind a log-batch.
+//! searches never wait behind a log-batch. The queries are those of `mlp-store-sql`, shared with
+//! PostgreSQL; what is here is what differs: connections, migrations, error mapping and the
+//! insert of metric points.
 
 mlp_store_sql::stamp_queries!();
 
@@ -16,14 +18,13 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use mlp_core::clock::now_ms;
 use mlp_core::metrics::stored_value;
 use mlp_core::model::Metric;
 use mlp_core::{Error, Result};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 /// Versioned migrations, applied in order inside one transaction each.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
+const MIGRATIONS: &[migrations::Migration] = &[
     (1, "tracking", include_str!("../migrations/0001_tracking.sql")),
     (2, "registry", include_str!("../migrations/0002_registry.sql")),
     (3, "jobs", include_str!("../migrations/0003_jobs.sql")),
@@ -149,31 +150,13 @@ impl SqliteStore {
     }
 
     async fn migrate(&self) -> Result<()> {
-        sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)")
-            .execute(&self.writer)
-            .await
-            .map_err(db_err)?;
-        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
-            .fetch_all(&self.writer)
-            .await
-            .map_err(db_err)?;
-        for (version, name, sql) in MIGRATIONS {
-            if applied.contains(version) {
-                continue;
-            }
-            let mut tx = self.writer.begin().await.map_err(db_err)?;
-            sqlx::raw_sql(*sql).execute(&mut *tx).await.map_err(db_err)?;
-            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
-                .bind(version)
-                .bind(*name)
-                .bind(now_ms())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            tx.commit().await.map_err(db_err)?;
-            tracing::info!(version, name, "applied migration");
-        }
-        Ok(())
+        let mut conn = self.writer.acquire().await.map_err(db_err)?;
+        migrations::apply(
+            &mut conn,
+            MIGRATIONS,
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+        )
+        .await
     }
 
     /// The connection that writes: SQLite has one, so writes queue here instead of busy-waiting.
