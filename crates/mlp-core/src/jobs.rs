@@ -280,9 +280,48 @@ pub struct Outcome {
     pub reason: Option<String>,
 }
 
+/// Milliseconds a failed attempt waits before its retry: doubling with the attempts, so that a
+/// job failing on a dependency that is down does not hammer it, and capped at a minute.
+pub fn retry_delay_ms(attempts: u32) -> i64 {
+    (1000i64 << attempts.min(6)).min(60_000)
+}
+
+/// Where a job goes when an attempt ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptEnd {
+    pub state: JobState,
+    pub finished_at: Option<i64>,
+    /// The earliest time a retry may be claimed (0 when the job is over).
+    pub not_before: i64,
+}
+
+/// The retry policy: a failed attempt goes back to QUEUED, after [`retry_delay_ms`], while the
+/// job has retries left and nobody asked to cancel it; every other outcome is final. `job` is
+/// the job as the ending attempt holds it (its `attempts` include that attempt).
+pub fn end_of_attempt(job: &Job, outcome: &Outcome, now_ms: i64) -> AttemptEnd {
+    let retry = outcome.state == JobState::Failed && !job.cancel_requested && job.attempts <= job.spec.max_retries;
+    if retry {
+        AttemptEnd {
+            state: JobState::Queued,
+            finished_at: None,
+            not_before: now_ms + retry_delay_ms(job.attempts),
+        }
+    } else {
+        AttemptEnd {
+            state: outcome.state,
+            finished_at: Some(now_ms),
+            not_before: 0,
+        }
+    }
+}
+
 #[async_trait]
 pub trait JobStore: Send + Sync + 'static {
     async fn insert_job(&self, job: &Job) -> Result<()>;
+    /// Creates the job's run (in state SCHEDULED) and the job, pointing at that run, in one
+    /// transaction: a crash in between must not leave a run that no job owns. The run's id and
+    /// experiment replace `job.run_id` and `job.experiment_id`; returns the job as stored.
+    async fn insert_job_with_run(&self, job: &Job, run: &crate::store::CreateRun) -> Result<Job>;
     async fn get_job(&self, job_id: &str) -> Result<Job>;
     async fn list_jobs(&self, q: &JobQuery) -> Result<Page<Job>>;
     /// QUEUED jobs, and RUNNING jobs whose lease has expired, oldest first.
@@ -305,6 +344,72 @@ pub trait JobStore: Send + Sync + 'static {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn job(attempts: u32, max_retries: u32, cancel_requested: bool) -> Job {
+        Job {
+            job_id: "j".into(),
+            spec: JobSpec { max_retries, ..spec() },
+            state: JobState::Running,
+            created_at: 0,
+            started_at: Some(0),
+            finished_at: None,
+            attempts,
+            exit_code: None,
+            reason: None,
+            run_id: None,
+            experiment_id: None,
+            cancel_requested,
+            worker_id: Some("w".into()),
+            lease_expires_at: Some(1),
+        }
+    }
+
+    fn outcome(state: JobState) -> Outcome {
+        Outcome {
+            state,
+            exit_code: Some(1),
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn retry_delay_doubles_up_to_a_minute() {
+        assert_eq!(retry_delay_ms(0), 1000);
+        assert_eq!(retry_delay_ms(1), 2000);
+        assert_eq!(retry_delay_ms(5), 32_000);
+        assert_eq!(retry_delay_ms(6), 60_000);
+        assert_eq!(retry_delay_ms(u32::MAX), 60_000);
+    }
+
+    #[test]
+    fn failed_attempts_are_retried_while_retries_remain() {
+        let end = end_of_attempt(&job(1, 2, false), &outcome(JobState::Failed), 10_000);
+        assert_eq!(
+            end,
+            AttemptEnd {
+                state: JobState::Queued,
+                finished_at: None,
+                not_before: 12_000
+            }
+        );
+        assert_eq!(
+            end_of_attempt(&job(3, 2, false), &outcome(JobState::Failed), 10_000),
+            AttemptEnd {
+                state: JobState::Failed,
+                finished_at: Some(10_000),
+                not_before: 0
+            }
+        );
+        // A cancellation request, success and cancellation are final whatever the retries.
+        for (j, o) in [
+            (job(1, 2, true), JobState::Failed),
+            (job(1, 2, false), JobState::Succeeded),
+            (job(1, 2, false), JobState::Cancelled),
+        ] {
+            let end = end_of_attempt(&j, &outcome(o), 5);
+            assert_eq!((end.state, end.finished_at, end.not_before), (o, Some(5), 0));
+        }
+    }
 
     fn spec() -> JobSpec {
         JobSpec {

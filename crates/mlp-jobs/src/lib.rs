@@ -23,12 +23,7 @@ use tokio_util::sync::CancellationToken;
 pub use local::LocalExecutor;
 pub use queue::{Delivery, InProcessQueue, PollingOnly, Queue, RedisQueue};
 
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub use mlp_core::clock::now_ms;
 
 /// What an executor gets for one attempt besides the job.
 #[derive(Debug, Clone)]
@@ -96,23 +91,13 @@ impl JobService {
                 .iter()
                 .map(|(k, v)| Tag::new(format!("mlp.label.{k}"), v.clone())),
         );
-        let run = self
-            .tracking
-            .create_run(&CreateRun {
-                experiment_id: experiment_id.clone(),
-                user_id: "mlp-jobs".into(),
-                run_name: Some(spec.name.clone()),
-                start_time: now_ms(),
-                tags,
-            })
-            .await?;
-        self.tracking
-            .update_run(&UpdateRun {
-                run_id: run.info.run_id.clone(),
-                status: Some(RunStatus::Scheduled),
-                ..Default::default()
-            })
-            .await?;
+        let run = CreateRun {
+            experiment_id: experiment_id.clone(),
+            user_id: "mlp-jobs".into(),
+            run_name: Some(spec.name.clone()),
+            start_time: now_ms(),
+            tags,
+        };
         let job = Job {
             job_id: job_id.clone(),
             spec,
@@ -123,13 +108,14 @@ impl JobService {
             attempts: 0,
             exit_code: None,
             reason: None,
-            run_id: Some(run.info.run_id),
+            run_id: None,
             experiment_id: Some(experiment_id),
             cancel_requested: false,
             worker_id: None,
             lease_expires_at: None,
         };
-        self.jobs.insert_job(&job).await?;
+        // The run (SCHEDULED) and the job in one transaction: no run is left without its job.
+        let job = self.jobs.insert_job_with_run(&job, &run).await?;
         // The job is durable now; if the wake-up is lost, workers find it by polling the store.
         if let Err(e) = self.queue.publish(&job_id).await {
             tracing::warn!(job_id, error = %e, "queue publish failed; workers will find the job by polling");

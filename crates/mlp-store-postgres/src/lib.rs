@@ -1,34 +1,36 @@
-//! The PostgreSQL back-end: the production metadata store. Same schema, same SQL shapes and the
-//! same behaviour as the SQLite back-end (the shared conformance suite checks it); one connection
-//! pool for reads and writes, a statement timeout on every connection, versioned migrations
-//! applied under an advisory lock so that replicas starting together do not race.
+//! The PostgreSQL back-end: the production metadata store. The queries are those of
+//! `mlp-store-sql`, shared with SQLite; what is here is what differs: one connection pool for
+//! reads and writes, the bulk insert of metric points, a statement timeout on every connection,
+//! versioned migrations applied under an advisory lock so that replicas starting together do not
+//! race.
 //!
 //! Errors that mean "the database is not there right now" (connection refused or reset, pool
 //! timeout, admin shutdown, `08xxx`/`57P0x`) become TEMPORARILY_UNAVAILABLE (HTTP 503) and the
 //! pool reconnects by itself once the server is back. No error or log line carries the password:
 //! connection options are parsed here and only the redacted URL is ever shown.
 
-mod experiments;
-mod jobs;
-mod logged_models;
-mod query;
-mod registry;
-mod runs;
 pub mod testing;
+
+mlp_store_sql::stamp_queries!();
+
+/// What the shared query modules of `mlp-store-sql` are compiled against.
+mod backend {
+    pub(crate) type Db = sqlx::Postgres;
+    pub(crate) type DbRow = sqlx::postgres::PgRow;
+    pub(crate) type Store = crate::PgStore;
+    pub(crate) use crate::{db_err, insert_metric_points};
+}
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use mlp_core::model::*;
-use mlp_core::store::*;
+use mlp_core::metrics::stored_value;
+use mlp_core::model::Metric;
 use mlp_core::{Error, Result};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-pub use query::{Arg, Sql};
-
 /// Versioned migrations, applied in order inside one transaction each.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
+const MIGRATIONS: &[migrations::Migration] = &[
     (1, "tracking", include_str!("../migrations/0001_tracking.sql")),
     (2, "registry", include_str!("../migrations/0002_registry.sql")),
     (3, "jobs", include_str!("../migrations/0003_jobs.sql")),
@@ -155,15 +157,50 @@ impl PgStore {
     }
 }
 
-pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
-}
-
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+/// All points in one statement: arrays unnested server-side, not one round trip each.
+pub(crate) async fn insert_metric_points(tx: &mut sqlx::PgConnection, run_id: &str, metrics: &[Metric]) -> Result<()> {
+    if metrics.is_empty() {
+        return Ok(());
+    }
+    let n = metrics.len();
+    let (mut keys, mut values, mut nans, mut timestamps, mut steps) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut model_ids, mut dataset_names, mut dataset_digests) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    for m in metrics {
+        let (value, is_nan) = stored_value(m.value);
+        keys.push(m.key.clone());
+        values.push(value);
+        nans.push(is_nan);
+        timestamps.push(m.timestamp);
+        steps.push(m.step);
+        model_ids.push(m.model_id.clone());
+        dataset_names.push(m.dataset_name.clone());
+        dataset_digests.push(m.dataset_digest.clone());
+    }
+    sqlx::query(
+        "INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step, model_id, dataset_name, dataset_digest) \
+         SELECT $1, * FROM UNNEST($2::text[], $3::float8[], $4::int8[], $5::int8[], $6::int8[], $7::text[], $8::text[], $9::text[]) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(run_id)
+    .bind(&keys)
+    .bind(&values)
+    .bind(&nans)
+    .bind(&timestamps)
+    .bind(&steps)
+    .bind(&model_ids)
+    .bind(&dataset_names)
+    .bind(&dataset_digests)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
 }
 
 /// Parses the URL into connection options. The error never repeats the URL (it may hold a
@@ -224,7 +261,12 @@ impl PgStore {
             .execute(&mut *conn)
             .await
             .map_err(db_err)?;
-        let result = migrate_locked(&mut conn).await;
+        let result = migrations::apply(
+            &mut conn,
+            MIGRATIONS,
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .await;
         let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(MIGRATION_LOCK)
             .execute(&mut *conn)
@@ -236,144 +278,13 @@ impl PgStore {
         result
     }
 
-    pub(crate) fn experiment_artifact_location(&self, id: i64) -> String {
-        format!("{}/{id}", self.artifact_root)
-    }
-}
-
-async fn migrate_locked(conn: &mut sqlx::PgConnection) -> Result<()> {
-    sqlx::query(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
-    )
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err)?;
-    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_err)?;
-    for (version, name, sql) in MIGRATIONS {
-        if applied.contains(version) {
-            continue;
-        }
-        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(db_err)?;
-        sqlx::raw_sql(*sql).execute(&mut *tx).await.map_err(db_err)?;
-        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-            .bind(version)
-            .bind(*name)
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        tracing::info!(version, name, "applied migration");
-    }
-    Ok(())
-}
-
-#[async_trait]
-impl TrackingStore for PgStore {
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_err)?;
-        Ok(())
+    /// One pool serves reads and writes: PostgreSQL runs them concurrently itself.
+    pub(crate) fn writer(&self) -> &PgPool {
+        &self.pool
     }
 
-    async fn create_experiment(&self, name: &str, artifact_location: Option<&str>, tags: &[Tag]) -> Result<String> {
-        self.create_experiment_impl(name, artifact_location, tags).await
-    }
-    async fn get_experiment(&self, experiment_id: &str) -> Result<Experiment> {
-        self.get_experiment_impl(experiment_id).await
-    }
-    async fn get_experiment_by_name(&self, name: &str) -> Result<Experiment> {
-        self.get_experiment_by_name_impl(name).await
-    }
-    async fn search_experiments(&self, q: &SearchExperiments) -> Result<Page<Experiment>> {
-        self.search_experiments_impl(q).await
-    }
-    async fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> Result<()> {
-        self.rename_experiment_impl(experiment_id, new_name).await
-    }
-    async fn delete_experiment(&self, experiment_id: &str) -> Result<()> {
-        self.set_experiment_stage(experiment_id, LifecycleStage::Deleted).await
-    }
-    async fn restore_experiment(&self, experiment_id: &str) -> Result<()> {
-        self.set_experiment_stage(experiment_id, LifecycleStage::Active).await
-    }
-    async fn set_experiment_tag(&self, experiment_id: &str, tag: &Tag) -> Result<()> {
-        self.set_experiment_tag_impl(experiment_id, tag).await
-    }
-    async fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> Result<()> {
-        self.delete_experiment_tag_impl(experiment_id, key).await
-    }
-
-    async fn create_run(&self, req: &CreateRun) -> Result<Run> {
-        self.create_run_impl(req).await
-    }
-    async fn get_run(&self, run_id: &str) -> Result<Run> {
-        self.get_run_impl(run_id).await
-    }
-    async fn update_run(&self, req: &UpdateRun) -> Result<RunInfo> {
-        self.update_run_impl(req).await
-    }
-    async fn delete_run(&self, run_id: &str) -> Result<()> {
-        self.set_run_stage(run_id, LifecycleStage::Deleted).await
-    }
-    async fn restore_run(&self, run_id: &str) -> Result<()> {
-        self.set_run_stage(run_id, LifecycleStage::Active).await
-    }
-    async fn log_batch(&self, req: &LogBatch) -> Result<()> {
-        self.log_batch_impl(req).await
-    }
-    async fn delete_tag(&self, run_id: &str, key: &str) -> Result<()> {
-        self.delete_tag_impl(run_id, key).await
-    }
-    async fn log_inputs(&self, run_id: &str, datasets: &[DatasetInput], models: &[ModelInput]) -> Result<()> {
-        self.log_inputs_impl(run_id, datasets, models).await
-    }
-    async fn log_outputs(&self, run_id: &str, models: &[ModelOutput]) -> Result<()> {
-        self.log_outputs_impl(run_id, models).await
-    }
-    async fn search_runs(&self, q: &SearchRuns) -> Result<Page<Run>> {
-        self.search_runs_impl(q).await
-    }
-    async fn get_metric_history(&self, run_id: &str, key: &str, page: &PageRequest) -> Result<Page<Metric>> {
-        self.get_metric_history_impl(run_id, key, page).await
-    }
-    async fn get_metric_history_bulk_interval(
-        &self,
-        run_ids: &[String],
-        key: &str,
-        start_step: Option<i64>,
-        end_step: Option<i64>,
-        max_results: u64,
-    ) -> Result<Vec<MetricWithRunId>> {
-        self.get_metric_history_bulk_interval_impl(run_ids, key, start_step, end_step, max_results)
-            .await
-    }
-
-    async fn create_logged_model(&self, req: &CreateLoggedModel) -> Result<LoggedModel> {
-        self.create_logged_model_impl(req).await
-    }
-    async fn get_logged_model(&self, model_id: &str, allow_deleted: bool) -> Result<LoggedModel> {
-        self.get_logged_model_impl(model_id, allow_deleted).await
-    }
-    async fn finalize_logged_model(&self, model_id: &str, status: LoggedModelStatus) -> Result<LoggedModel> {
-        self.finalize_logged_model_impl(model_id, status).await
-    }
-    async fn delete_logged_model(&self, model_id: &str) -> Result<()> {
-        self.delete_logged_model_impl(model_id).await
-    }
-    async fn set_logged_model_tags(&self, model_id: &str, tags: &[Tag]) -> Result<()> {
-        self.set_logged_model_tags_impl(model_id, tags).await
-    }
-    async fn delete_logged_model_tag(&self, model_id: &str, key: &str) -> Result<()> {
-        self.delete_logged_model_tag_impl(model_id, key).await
-    }
-    async fn log_logged_model_params(&self, model_id: &str, params: &[Param]) -> Result<()> {
-        self.log_logged_model_params_impl(model_id, params).await
-    }
-    async fn search_logged_models(&self, q: &SearchLoggedModels) -> Result<Page<LoggedModel>> {
-        self.search_logged_models_impl(q).await
+    pub(crate) fn reader(&self) -> &PgPool {
+        &self.pool
     }
 }
 

@@ -1,6 +1,14 @@
-//! Dynamic SQL for searches, shared by the SQLite and PostgreSQL back-ends: the filter AST of
-//! `mlp_core::search` translated into WHERE and ORDER BY clauses with bound arguments (never
-//! interpolated values).
+//! The SQL store, written once for the SQLite and PostgreSQL back-ends.
+//!
+//! - The query modules under `src/queries/` implement the store traits. They are compiled into
+//!   each back-end crate by [`stamp_queries!`], against a `crate::backend` module that the
+//!   back-end provides (its sqlx database `Db`, row type `DbRow`, the `Store`, `db_err` and the
+//!   bulk insert of metric points). Stamping rather than generic code over `sqlx::Database`
+//!   keeps every query concrete: generic code would need an `Encode`/`Decode`/`Type` bound per
+//!   bound or read type and an `Executor` bound per pool and connection, on every function.
+//!   Static statements use `$n` placeholders, which both databases accept.
+//! - Dynamic SQL for searches: the filter AST of `mlp_core::search` translated into WHERE and
+//!   ORDER BY clauses with bound arguments (never interpolated values).
 //!
 //! Text is built with `?` placeholders whatever the dialect; [`Sql::build`] renders them as
 //! `$1, $2, ...` for PostgreSQL. Fragments can therefore be built separately and spliced
@@ -193,6 +201,38 @@ impl Sql<Postgres> {
         }
         q
     }
+}
+
+// The query modules compile inside each back-end, never here; `cfg(any())` keeps them out of
+// this crate while `cargo fmt` still follows the declaration and formats them.
+#[cfg(any())]
+mod queries;
+
+/// Whether the insert or update failed on a unique constraint (a name taken, a race lost).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// Compiles the query modules of `src/queries/` into the calling back-end crate, which must
+/// provide `crate::backend` (see the crate documentation). The path is taken from the calling
+/// crate's manifest directory, as both back-ends sit beside this crate in `crates/`.
+#[macro_export]
+macro_rules! stamp_queries {
+    () => {
+        $crate::stamp_queries!(experiments, jobs, logged_models, migrations, registry, runs, tracking);
+    };
+    ($($module:ident),+) => {
+        $(
+            mod $module {
+                include!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../mlp-store-sql/src/queries/",
+                    stringify!($module),
+                    ".rs"
+                ));
+            }
+        )+
+    };
 }
 
 pub fn sql_op(op: Comparator) -> &'static str {

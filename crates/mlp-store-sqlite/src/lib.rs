@@ -1,28 +1,30 @@
 //! The SQLite back-end: the embedded default. WAL mode, one writer connection (SQLite serialises
 //! writers anyway; one connection avoids busy-waiting) and a pool of read-only connections, so
-//! searches never wait behind a log-batch.
+//! searches never wait behind a log-batch. The queries are those of `mlp-store-sql`, shared with
+//! PostgreSQL; what is here is what differs: connections, migrations, error mapping and the
+//! insert of metric points.
 
-mod experiments;
-mod jobs;
-mod logged_models;
-mod query;
-mod registry;
-mod runs;
+mlp_store_sql::stamp_queries!();
+
+/// What the shared query modules of `mlp-store-sql` are compiled against.
+mod backend {
+    pub(crate) type Db = sqlx::Sqlite;
+    pub(crate) type DbRow = sqlx::sqlite::SqliteRow;
+    pub(crate) type Store = crate::SqliteStore;
+    pub(crate) use crate::{db_err, insert_metric_points};
+}
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use mlp_core::model::*;
-use mlp_core::store::*;
+use mlp_core::metrics::stored_value;
+use mlp_core::model::Metric;
 use mlp_core::{Error, Result};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
-pub use query::{Arg, Sql};
-
 /// Versioned migrations, applied in order inside one transaction each.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
+const MIGRATIONS: &[migrations::Migration] = &[
     (1, "tracking", include_str!("../migrations/0001_tracking.sql")),
     (2, "registry", include_str!("../migrations/0002_registry.sql")),
     (3, "jobs", include_str!("../migrations/0003_jobs.sql")),
@@ -69,15 +71,33 @@ fn statement_too_large(message: &str) -> bool {
     .any(|m| message.contains(m))
 }
 
-pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
-}
-
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+/// One statement per point: SQLite has no array parameters, and its statements are prepared once
+/// and cached per connection, so a loop inside the transaction costs no round trips.
+pub(crate) async fn insert_metric_points(
+    tx: &mut sqlx::SqliteConnection,
+    run_id: &str,
+    metrics: &[Metric],
+) -> Result<()> {
+    for m in metrics {
+        let (value, is_nan) = stored_value(m.value);
+        sqlx::query(
+            "INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step, model_id, dataset_name, dataset_digest) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(run_id)
+        .bind(&m.key)
+        .bind(value)
+        .bind(is_nan)
+        .bind(m.timestamp)
+        .bind(m.step)
+        .bind(&m.model_id)
+        .bind(&m.dataset_name)
+        .bind(&m.dataset_digest)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
 }
 
 impl SqliteStore {
@@ -130,141 +150,28 @@ impl SqliteStore {
     }
 
     async fn migrate(&self) -> Result<()> {
-        sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)")
-            .execute(&self.writer)
-            .await
-            .map_err(db_err)?;
-        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
-            .fetch_all(&self.writer)
-            .await
-            .map_err(db_err)?;
-        for (version, name, sql) in MIGRATIONS {
-            if applied.contains(version) {
-                continue;
-            }
-            let mut tx = self.writer.begin().await.map_err(db_err)?;
-            sqlx::raw_sql(*sql).execute(&mut *tx).await.map_err(db_err)?;
-            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
-                .bind(version)
-                .bind(*name)
-                .bind(now_ms())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            tx.commit().await.map_err(db_err)?;
-            tracing::info!(version, name, "applied migration");
-        }
-        Ok(())
+        let mut conn = self.writer.acquire().await.map_err(db_err)?;
+        migrations::apply(
+            &mut conn,
+            MIGRATIONS,
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+        )
+        .await
     }
 
-    pub(crate) fn experiment_artifact_location(&self, id: i64) -> String {
-        format!("{}/{id}", self.artifact_root)
-    }
-}
-
-#[async_trait]
-impl TrackingStore for SqliteStore {
-    async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(db_err)?;
-        Ok(())
+    /// The connection that writes: SQLite has one, so writes queue here instead of busy-waiting.
+    pub(crate) fn writer(&self) -> &SqlitePool {
+        &self.writer
     }
 
-    async fn create_experiment(&self, name: &str, artifact_location: Option<&str>, tags: &[Tag]) -> Result<String> {
-        self.create_experiment_impl(name, artifact_location, tags).await
-    }
-    async fn get_experiment(&self, experiment_id: &str) -> Result<Experiment> {
-        self.get_experiment_impl(experiment_id).await
-    }
-    async fn get_experiment_by_name(&self, name: &str) -> Result<Experiment> {
-        self.get_experiment_by_name_impl(name).await
-    }
-    async fn search_experiments(&self, q: &SearchExperiments) -> Result<Page<Experiment>> {
-        self.search_experiments_impl(q).await
-    }
-    async fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> Result<()> {
-        self.rename_experiment_impl(experiment_id, new_name).await
-    }
-    async fn delete_experiment(&self, experiment_id: &str) -> Result<()> {
-        self.set_experiment_stage(experiment_id, LifecycleStage::Deleted).await
-    }
-    async fn restore_experiment(&self, experiment_id: &str) -> Result<()> {
-        self.set_experiment_stage(experiment_id, LifecycleStage::Active).await
-    }
-    async fn set_experiment_tag(&self, experiment_id: &str, tag: &Tag) -> Result<()> {
-        self.set_experiment_tag_impl(experiment_id, tag).await
-    }
-    async fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> Result<()> {
-        self.delete_experiment_tag_impl(experiment_id, key).await
+    /// The read-only pool, so that searches never wait behind a write.
+    pub(crate) fn reader(&self) -> &SqlitePool {
+        &self.reader
     }
 
-    async fn create_run(&self, req: &CreateRun) -> Result<Run> {
-        self.create_run_impl(req).await
-    }
-    async fn get_run(&self, run_id: &str) -> Result<Run> {
-        self.get_run_impl(run_id).await
-    }
-    async fn update_run(&self, req: &UpdateRun) -> Result<RunInfo> {
-        self.update_run_impl(req).await
-    }
-    async fn delete_run(&self, run_id: &str) -> Result<()> {
-        self.set_run_stage(run_id, LifecycleStage::Deleted).await
-    }
-    async fn restore_run(&self, run_id: &str) -> Result<()> {
-        self.set_run_stage(run_id, LifecycleStage::Active).await
-    }
-    async fn log_batch(&self, req: &LogBatch) -> Result<()> {
-        self.log_batch_impl(req).await
-    }
-    async fn delete_tag(&self, run_id: &str, key: &str) -> Result<()> {
-        self.delete_tag_impl(run_id, key).await
-    }
-    async fn log_inputs(&self, run_id: &str, datasets: &[DatasetInput], models: &[ModelInput]) -> Result<()> {
-        self.log_inputs_impl(run_id, datasets, models).await
-    }
-    async fn log_outputs(&self, run_id: &str, models: &[ModelOutput]) -> Result<()> {
-        self.log_outputs_impl(run_id, models).await
-    }
-    async fn search_runs(&self, q: &SearchRuns) -> Result<Page<Run>> {
-        self.search_runs_impl(q).await
-    }
-    async fn get_metric_history(&self, run_id: &str, key: &str, page: &PageRequest) -> Result<Page<Metric>> {
-        self.get_metric_history_impl(run_id, key, page).await
-    }
-    async fn get_metric_history_bulk_interval(
-        &self,
-        run_ids: &[String],
-        key: &str,
-        start_step: Option<i64>,
-        end_step: Option<i64>,
-        max_results: u64,
-    ) -> Result<Vec<MetricWithRunId>> {
-        self.get_metric_history_bulk_interval_impl(run_ids, key, start_step, end_step, max_results)
-            .await
-    }
-
-    async fn create_logged_model(&self, req: &CreateLoggedModel) -> Result<LoggedModel> {
-        self.create_logged_model_impl(req).await
-    }
-    async fn get_logged_model(&self, model_id: &str, allow_deleted: bool) -> Result<LoggedModel> {
-        self.get_logged_model_impl(model_id, allow_deleted).await
-    }
-    async fn finalize_logged_model(&self, model_id: &str, status: LoggedModelStatus) -> Result<LoggedModel> {
-        self.finalize_logged_model_impl(model_id, status).await
-    }
-    async fn delete_logged_model(&self, model_id: &str) -> Result<()> {
-        self.delete_logged_model_impl(model_id).await
-    }
-    async fn set_logged_model_tags(&self, model_id: &str, tags: &[Tag]) -> Result<()> {
-        self.set_logged_model_tags_impl(model_id, tags).await
-    }
-    async fn delete_logged_model_tag(&self, model_id: &str, key: &str) -> Result<()> {
-        self.delete_logged_model_tag_impl(model_id, key).await
-    }
-    async fn log_logged_model_params(&self, model_id: &str, params: &[Param]) -> Result<()> {
-        self.log_logged_model_params_impl(model_id, params).await
-    }
-    async fn search_logged_models(&self, q: &SearchLoggedModels) -> Result<Page<LoggedModel>> {
-        self.search_logged_models_impl(q).await
+    /// A search fails as any other statement does: SQLite has no statement timeout.
+    pub(crate) fn search_err(&self, e: sqlx::Error) -> Error {
+        db_err(e)
     }
 }
 

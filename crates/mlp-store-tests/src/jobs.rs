@@ -2,7 +2,8 @@
 //! and from being lost.
 
 use mlp_core::jobs::*;
-use mlp_core::store::PageRequest;
+use mlp_core::model::{RunStatus, Tag, ViewType};
+use mlp_core::store::{CreateRun, PageRequest, SearchRuns, TrackingStore};
 
 fn job(id: &str, created_at: i64, max_retries: u32) -> Job {
     Job {
@@ -143,6 +144,57 @@ pub async fn list_and_count_jobs<S: JobStore>(s: &S) {
     assert_eq!((n(JobState::Queued), n(JobState::Running)), (4, 1));
     assert_eq!(
         s.get_job("nope").await.unwrap_err().code,
+        mlp_core::ErrorCode::ResourceDoesNotExist
+    );
+}
+
+/// A job's run and its row are written together: a failure on either side leaves neither (here
+/// the job row fails on a duplicate id, after its run was inserted in the same transaction).
+pub async fn a_job_and_its_run_are_created_together<S: JobStore + TrackingStore>(s: &S) {
+    let run = CreateRun {
+        experiment_id: "0".into(),
+        user_id: "mlp-jobs".into(),
+        run_name: Some("train".into()),
+        start_time: 1_000,
+        tags: vec![Tag::new("mlp.job_id", "j1")],
+    };
+    let created = s.insert_job_with_run(&job("j1", 1_000, 0), &run).await.unwrap();
+    let run_id = created.run_id.clone().expect("the job points at its run");
+    assert_ne!(run_id, "run", "the run's id replaces the one given");
+    assert_eq!(created.experiment_id.as_deref(), Some("0"));
+    assert_eq!(s.get_job("j1").await.unwrap(), created);
+    let stored = s.get_run(&run_id).await.unwrap();
+    assert_eq!(stored.info.status, RunStatus::Scheduled);
+    assert_eq!(stored.info.run_name, "train");
+    assert_eq!(stored.info.start_time, 1_000);
+    assert!(stored.data.tags.contains(&Tag::new("mlp.job_id", "j1")));
+    assert!(stored.data.tags.contains(&Tag::new("mlflow.runName", "train")));
+
+    let runs_in_default = || async {
+        s.search_runs(&SearchRuns {
+            experiment_ids: vec!["0".into()],
+            filter: vec![],
+            order_by: vec![],
+            view: ViewType::All,
+            page: PageRequest { offset: 0, limit: 100 },
+        })
+        .await
+        .unwrap()
+        .items
+        .len()
+    };
+    assert_eq!(runs_in_default().await, 1);
+    s.insert_job_with_run(&job("j1", 2_000, 0), &run).await.unwrap_err();
+    assert_eq!(runs_in_default().await, 1, "the run of the refused job was rolled back");
+
+    let missing = CreateRun {
+        experiment_id: "999".into(),
+        ..run
+    };
+    let err = s.insert_job_with_run(&job("j2", 3_000, 0), &missing).await.unwrap_err();
+    assert_eq!(err.code, mlp_core::ErrorCode::ResourceDoesNotExist);
+    assert_eq!(
+        s.get_job("j2").await.unwrap_err().code,
         mlp_core::ErrorCode::ResourceDoesNotExist
     );
 }

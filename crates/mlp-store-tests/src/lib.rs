@@ -42,6 +42,7 @@ macro_rules! store_conformance_suite {
             jobs::failures_are_retried_with_a_delay_then_fail,
             jobs::cancel_a_queued_job_at_once_and_a_running_one_by_request,
             jobs::list_and_count_jobs,
+            jobs::a_job_and_its_run_are_created_together,
             tracking::experiment_ids_increase_and_locations_follow,
             tracking::create_experiment_with_tags_and_location,
             tracking::duplicate_experiment_name_already_exists,

@@ -1,3 +1,6 @@
+// Written once, compiled into each back-end by `mlp_store_sql::stamp_queries!` against the
+// back-end's `crate::backend` (its sqlx database, row type, store and error mapping).
+
 use std::collections::HashMap;
 
 use mlp_core::model::{Experiment, LifecycleStage, Tag};
@@ -5,10 +8,13 @@ use mlp_core::search::{Comparator, Entity, Value};
 use mlp_core::store::{Page, SearchExperiments};
 use mlp_core::{Error, Result};
 use sqlx::Row;
-use sqlx::postgres::PgRow;
 
-use crate::query::{Arg, Sql, compare, kv_clause, order_term};
-use crate::{PgStore, db_err, is_unique_violation, now_ms};
+use crate::backend::{Db, DbRow, Store, db_err};
+use mlp_core::clock::now_ms;
+use mlp_store_sql::is_unique_violation;
+use mlp_store_sql::{Arg, compare, kv_clause, order_term};
+
+type Sql = mlp_store_sql::Sql<Db>;
 
 pub(crate) fn parse_experiment_id(id: &str) -> Result<i64> {
     id.trim()
@@ -18,7 +24,7 @@ pub(crate) fn parse_experiment_id(id: &str) -> Result<i64> {
         .ok_or_else(|| Error::invalid(format!("Invalid experiment ID: '{id}'")))
 }
 
-fn experiment_from_row(row: &PgRow) -> Experiment {
+fn experiment_from_row(row: &DbRow) -> Experiment {
     Experiment {
         experiment_id: row.get::<i64, _>("experiment_id").to_string(),
         name: row.get("name"),
@@ -33,7 +39,11 @@ fn experiment_from_row(row: &PgRow) -> Experiment {
 const EXPERIMENT_COLUMNS: &str =
     "experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time";
 
-impl PgStore {
+impl Store {
+    pub(crate) fn experiment_artifact_location(&self, id: i64) -> String {
+        format!("{}/{id}", self.artifact_root)
+    }
+
     pub(crate) async fn ensure_default_experiment(&self) -> Result<()> {
         let now = now_ms();
         sqlx::query(
@@ -43,7 +53,7 @@ impl PgStore {
         .bind(self.experiment_artifact_location(0))
         .bind(now)
         .bind(now)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(db_err)?;
         Ok(())
@@ -57,11 +67,11 @@ impl PgStore {
     ) -> Result<String> {
         mlp_core::validation::validate_experiment_name(name)?;
         let now = now_ms();
-        // Checked first so that a duplicate does not consume a sequence value: ids then follow
-        // each other as SQLite's do (only a lost race leaves a gap).
+        // Checked first so that a duplicate does not consume a PostgreSQL sequence value: ids
+        // then follow each other on both back-ends (only a lost race leaves a gap).
         let taken: Option<i64> = sqlx::query_scalar("SELECT experiment_id FROM experiments WHERE name = $1")
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.writer())
             .await
             .map_err(db_err)?;
         if taken.is_some() {
@@ -69,7 +79,7 @@ impl PgStore {
                 "Experiment(name={name}) already exists."
             )));
         }
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
         let res: std::result::Result<i64, sqlx::Error> = sqlx::query_scalar(
             "INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES ($1, '', 'active', $2, $3) RETURNING experiment_id",
         )
@@ -121,7 +131,7 @@ impl PgStore {
                 .map(|e| Arg::Int(e.experiment_id.parse().unwrap_or(-1))),
         );
         sql.push(" ORDER BY key");
-        let rows = sql.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        let rows = sql.build().fetch_all(self.reader()).await.map_err(db_err)?;
         let mut by_id: HashMap<String, Vec<Tag>> = HashMap::new();
         for row in rows {
             by_id
@@ -141,7 +151,7 @@ impl PgStore {
             "SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE experiment_id = $1"
         )))
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await
         .map_err(db_err)?
         .ok_or_else(|| Error::not_found(format!("No Experiment with id={experiment_id} exists")))?;
@@ -156,7 +166,7 @@ impl PgStore {
             "SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE name = $1"
         )))
         .bind(name)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await
         .map_err(db_err)?
         .ok_or_else(|| Error::not_found(format!("Could not find experiment with name '{name}'")))?;
@@ -232,7 +242,7 @@ impl PgStore {
             .arg(Arg::Int(q.page.offset as i64));
         let rows = sql
             .build()
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await
             .map_err(|e| self.search_err(e))?;
         let mut items: Vec<Experiment> = rows.iter().map(experiment_from_row).collect();
@@ -252,7 +262,7 @@ impl PgStore {
             .bind(new_name)
             .bind(now_ms())
             .bind(parse_experiment_id(experiment_id)?)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await;
         match res {
             Ok(_) => Ok(()),
@@ -276,7 +286,7 @@ impl PgStore {
             )));
         }
         let now = now_ms();
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
         sqlx::query("UPDATE experiments SET lifecycle_stage = $1, last_update_time = $2 WHERE experiment_id = $3")
             .bind(stage.as_str())
             .bind(now)
@@ -313,7 +323,7 @@ impl PgStore {
             .bind(parse_experiment_id(experiment_id)?)
             .bind(&tag.key)
             .bind(&tag.value)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map_err(db_err)?;
         Ok(())
@@ -324,7 +334,7 @@ impl PgStore {
         let res = sqlx::query("DELETE FROM experiment_tags WHERE experiment_id = $1 AND key = $2")
             .bind(parse_experiment_id(experiment_id)?)
             .bind(key)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map_err(db_err)?;
         if res.rows_affected() == 0 {

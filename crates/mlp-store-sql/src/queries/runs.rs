@@ -1,20 +1,25 @@
-use std::collections::{BTreeSet, HashMap};
+// Written once, compiled into each back-end by `mlp_store_sql::stamp_queries!` against the
+// back-end's `crate::backend` (its sqlx database, row type, store and error mapping).
 
+use std::collections::HashMap;
+
+use mlp_core::metrics::{metric_value, sample_steps, stored_value, supersedes};
 use mlp_core::model::*;
+use mlp_core::runs::{RUN_NAME_TAG, check_params_unchanged, resolve_run_name};
 use mlp_core::store::*;
-use mlp_core::{Error, Result, names};
+use mlp_core::{Error, Result};
 use sqlx::Row;
-use sqlx::postgres::PgRow;
 
+use crate::backend::{Db, DbRow, Store, db_err};
 use crate::experiments::parse_experiment_id;
-use crate::query::{Arg, Sql, run_clause, run_order};
-use crate::{PgStore, db_err, now_ms};
+use mlp_core::clock::now_ms;
+use mlp_store_sql::{Arg, run_clause, run_order};
+
+type Sql = mlp_store_sql::Sql<Db>;
 
 const RUN_COLUMNS: &str = "r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, r.start_time, r.end_time, r.artifact_uri, r.lifecycle_stage";
 
-const RUN_NAME_TAG: &str = "mlflow.runName";
-
-fn info_from_row(row: &PgRow) -> RunInfo {
+fn info_from_row(row: &DbRow) -> RunInfo {
     let id: String = row.get("run_uuid");
     RunInfo {
         run_uuid: id.clone(),
@@ -30,36 +35,60 @@ fn info_from_row(row: &PgRow) -> RunInfo {
     }
 }
 
-pub(crate) fn metric_value(value: f64, is_nan: bool) -> f64 {
-    if is_nan { f64::NAN } else { value }
-}
-
-/// NaN cannot be stored in a REAL column portably: it is kept as 0 with a flag, as MLflow does.
-pub(crate) fn stored_value(v: f64) -> (f64, i64) {
-    if v.is_nan() { (0.0, 1) } else { (v, 0) }
-}
-
 fn ids_list(run_ids: &[String]) -> impl Iterator<Item = Arg> + '_ {
     run_ids.iter().map(|id| Arg::Text(id.clone()))
 }
 
-/// Whether point `a` supersedes `b` as the latest value: higher step, then timestamp, then value.
-fn supersedes(a: &Metric, b: &Metric) -> bool {
-    let va = if a.value.is_nan() { f64::NEG_INFINITY } else { a.value };
-    let vb = if b.value.is_nan() { f64::NEG_INFINITY } else { b.value };
-    (a.step, a.timestamp)
-        .cmp(&(b.step, b.timestamp))
-        .then(va.total_cmp(&vb))
-        .is_gt()
+/// A run ready to be inserted (see `Store::prepare_run`).
+pub(crate) struct NewRun {
+    pub run_id: String,
+    pub experiment_id: i64,
+    pub name: String,
+    pub user_id: String,
+    pub start_time: i64,
+    pub artifact_uri: String,
+    pub tags: Vec<Tag>,
 }
 
-impl PgStore {
+/// Inserts a prepared run and its tags inside the caller's transaction.
+pub(crate) async fn insert_run(
+    tx: &mut <Db as sqlx::Database>::Connection,
+    run: &NewRun,
+    status: RunStatus,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage) \
+         VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, 'active')",
+    )
+    .bind(&run.run_id)
+    .bind(run.experiment_id)
+    .bind(&run.name)
+    .bind(&run.user_id)
+    .bind(status.as_str())
+    .bind(run.start_time)
+    .bind(&run.artifact_uri)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    for t in &run.tags {
+        sqlx::query("INSERT INTO tags (run_uuid, key, value) VALUES ($1, $2, $3) ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value")
+            .bind(&run.run_id)
+            .bind(&t.key)
+            .bind(&t.value)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+impl Store {
     async fn run_info(&self, run_id: &str) -> Result<RunInfo> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {RUN_COLUMNS} FROM runs r WHERE r.run_uuid = $1"
         )))
         .bind(run_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.writer())
         .await
         .map_err(db_err)?
         .ok_or_else(|| Error::not_found(format!("Run with id={run_id} not found")))?;
@@ -77,6 +106,16 @@ impl PgStore {
     }
 
     pub(crate) async fn create_run_impl(&self, req: &CreateRun) -> Result<Run> {
+        let run = self.prepare_run(req).await?;
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        insert_run(&mut tx, &run, RunStatus::Running).await?;
+        tx.commit().await.map_err(db_err)?;
+        self.get_run_from(&run.run_id, self.writer()).await
+    }
+
+    /// Checks a run request against its experiment and resolves its name, id and artifact
+    /// location: all that creating it needs before its transaction.
+    pub(crate) async fn prepare_run(&self, req: &CreateRun) -> Result<NewRun> {
         let exp = self.get_experiment_impl(&req.experiment_id).await?;
         if exp.lifecycle_stage != LifecycleStage::Active {
             return Err(Error::invalid(format!(
@@ -85,54 +124,23 @@ impl PgStore {
             )));
         }
         let run_id = uuid::Uuid::new_v4().simple().to_string();
-        let tag_name = req.tags.iter().find(|t| t.key == RUN_NAME_TAG).map(|t| t.value.clone());
-        let name = match (req.run_name.clone().filter(|n| !n.is_empty()), tag_name) {
-            (Some(n), Some(t)) if n != t => {
-                return Err(Error::invalid(format!(
-                    "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='{n}', mlflow.runName='{t}')."
-                )));
-            }
-            (Some(n), _) => n,
-            (None, Some(t)) => t,
-            (None, None) => names::run_name(uuid::Uuid::new_v4().as_u64_pair().0),
-        };
-        mlp_core::validation::validate_run_name(&name)?;
-        let mut tags: Vec<Tag> = req.tags.iter().filter(|t| t.key != RUN_NAME_TAG).cloned().collect();
-        tags.push(Tag::new(RUN_NAME_TAG, name.clone()));
-        let artifact_uri = format!("{}/{run_id}/artifacts", exp.artifact_location.trim_end_matches('/'));
-        let start_time = if req.start_time > 0 { req.start_time } else { now_ms() };
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
-        sqlx::query(
-            "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage) \
-             VALUES ($1, $2, $3, $4, 'RUNNING', $5, NULL, $6, 'active')",
-        )
-        .bind(&run_id)
-        .bind(parse_experiment_id(&req.experiment_id)?)
-        .bind(&name)
-        .bind(&req.user_id)
-        .bind(start_time)
-        .bind(&artifact_uri)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        for t in &tags {
-            sqlx::query("INSERT INTO tags (run_uuid, key, value) VALUES ($1, $2, $3) ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value")
-                .bind(&run_id)
-                .bind(&t.key)
-                .bind(&t.value)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        }
-        tx.commit().await.map_err(db_err)?;
-        self.get_run_from(&run_id, &self.pool).await
+        let (name, tags) = resolve_run_name(req.run_name.as_deref(), &req.tags, uuid::Uuid::new_v4().as_u64_pair().0)?;
+        Ok(NewRun {
+            artifact_uri: format!("{}/{run_id}/artifacts", exp.artifact_location.trim_end_matches('/')),
+            experiment_id: parse_experiment_id(&req.experiment_id)?,
+            run_id,
+            name,
+            tags,
+            user_id: req.user_id.clone(),
+            start_time: if req.start_time > 0 { req.start_time } else { now_ms() },
+        })
     }
 
     pub(crate) async fn get_run_impl(&self, run_id: &str) -> Result<Run> {
-        self.get_run_from(run_id, &self.pool).await
+        self.get_run_from(run_id, self.reader()).await
     }
 
-    async fn get_run_from(&self, run_id: &str, pool: &sqlx::PgPool) -> Result<Run> {
+    async fn get_run_from(&self, run_id: &str, pool: &sqlx::Pool<Db>) -> Result<Run> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {RUN_COLUMNS} FROM runs r WHERE r.run_uuid = $1"
         )))
@@ -146,7 +154,7 @@ impl PgStore {
     }
 
     /// Attaches data, inputs and outputs to run infos with one query per child table.
-    async fn load_runs(&self, infos: Vec<RunInfo>, pool: &sqlx::PgPool) -> Result<Vec<Run>> {
+    async fn load_runs(&self, infos: Vec<RunInfo>, pool: &sqlx::Pool<Db>) -> Result<Vec<Run>> {
         if infos.is_empty() {
             return Ok(Vec::new());
         }
@@ -245,7 +253,7 @@ impl PgStore {
             mlp_core::validation::validate_run_name(name)?;
         }
         let info = self.active_run(&req.run_id).await?;
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
         sqlx::query(
             "UPDATE runs SET status = COALESCE($1, status), end_time = COALESCE($2, end_time), name = COALESCE($3, name) WHERE run_uuid = $4",
         )
@@ -276,7 +284,7 @@ impl PgStore {
             .bind(stage.as_str())
             .bind(deleted_time)
             .bind(run_id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map_err(db_err)?;
         Ok(())
@@ -285,7 +293,7 @@ impl PgStore {
     pub(crate) async fn log_batch_impl(&self, req: &LogBatch) -> Result<()> {
         let run_id = req.run_id.as_str();
         self.active_run(run_id).await?;
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
 
         if !req.params.is_empty() {
             let mut sql = Sql::new("SELECT key, value FROM params WHERE run_uuid = ");
@@ -299,16 +307,7 @@ impl PgStore {
                 .into_iter()
                 .map(|r| (r.get(0), r.get(1)))
                 .collect();
-            for p in &req.params {
-                if let Some(old) = existing.get(&p.key)
-                    && *old != p.value
-                {
-                    return Err(Error::invalid(format!(
-                        "Changing param values is not allowed. Param with key='{}' was already logged with value='{old}' for run ID='{run_id}'. Attempted logging new value='{}'.",
-                        p.key, p.value
-                    )));
-                }
-            }
+            check_params_unchanged(run_id, &req.params, &existing)?;
             for p in &req.params {
                 sqlx::query("INSERT INTO params (run_uuid, key, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
                     .bind(run_id)
@@ -338,47 +337,7 @@ impl PgStore {
             }
         }
 
-        // All points in one statement: arrays unnested server-side, not one round trip each.
-        if !req.metrics.is_empty() {
-            let n = req.metrics.len();
-            let (mut keys, mut values, mut nans, mut timestamps, mut steps) = (
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-            );
-            let (mut model_ids, mut dataset_names, mut dataset_digests) =
-                (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-            for m in &req.metrics {
-                let (value, is_nan) = stored_value(m.value);
-                keys.push(m.key.clone());
-                values.push(value);
-                nans.push(is_nan);
-                timestamps.push(m.timestamp);
-                steps.push(m.step);
-                model_ids.push(m.model_id.clone());
-                dataset_names.push(m.dataset_name.clone());
-                dataset_digests.push(m.dataset_digest.clone());
-            }
-            sqlx::query(
-                "INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step, model_id, dataset_name, dataset_digest) \
-                 SELECT $1, * FROM UNNEST($2::text[], $3::float8[], $4::int8[], $5::int8[], $6::int8[], $7::text[], $8::text[], $9::text[]) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(run_id)
-            .bind(&keys)
-            .bind(&values)
-            .bind(&nans)
-            .bind(&timestamps)
-            .bind(&steps)
-            .bind(&model_ids)
-            .bind(&dataset_names)
-            .bind(&dataset_digests)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        }
+        crate::backend::insert_metric_points(&mut tx, run_id, &req.metrics).await?;
         let mut latest: HashMap<&str, &Metric> = HashMap::new();
         for m in &req.metrics {
             let (value, is_nan) = stored_value(m.value);
@@ -438,7 +397,7 @@ impl PgStore {
         let res = sqlx::query("DELETE FROM tags WHERE run_uuid = $1 AND key = $2")
             .bind(run_id)
             .bind(key)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map_err(db_err)?;
         if res.rows_affected() == 0 {
@@ -457,7 +416,7 @@ impl PgStore {
     ) -> Result<()> {
         let info = self.active_run(run_id).await?;
         let exp_id = parse_experiment_id(&info.experiment_id)?;
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
         let mut position: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(position), -1) + 1 FROM run_dataset_inputs WHERE run_uuid = $1")
                 .bind(run_id)
@@ -523,7 +482,7 @@ impl PgStore {
 
     pub(crate) async fn log_outputs_impl(&self, run_id: &str, models: &[ModelOutput]) -> Result<()> {
         self.active_run(run_id).await?;
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
         for m in models {
             sqlx::query(
                 "INSERT INTO run_model_outputs (run_uuid, model_id, step) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -578,13 +537,13 @@ impl PgStore {
             .arg(Arg::Int(q.page.offset as i64));
         let rows = sql
             .build()
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await
             .map_err(|e| self.search_err(e))?;
         let mut infos: Vec<RunInfo> = rows.iter().map(info_from_row).collect();
         let has_more = infos.len() as u64 > q.page.limit;
         infos.truncate(q.page.limit as usize);
-        let items = self.load_runs(infos, &self.pool).await?;
+        let items = self.load_runs(infos, self.reader()).await?;
         Ok(Page { items, has_more })
     }
 
@@ -603,7 +562,7 @@ impl PgStore {
         .bind(key)
         .bind(page.limit as i64 + 1)
         .bind(page.offset as i64)
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await
         .map_err(db_err)?;
         let mut items: Vec<Metric> = rows
@@ -645,7 +604,7 @@ impl PgStore {
         sql.push(" ORDER BY step");
         let steps: Vec<i64> = sql
             .build()
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await
             .map_err(db_err)?
             .iter()
@@ -658,7 +617,7 @@ impl PgStore {
         sql.text_arg(key).push(" AND run_uuid IN ").list(ids_list(run_ids));
         sql.push(" GROUP BY run_uuid");
         let in_range = |s: i64| start_step.is_none_or(|lo| s >= lo) && end_step.is_none_or(|hi| s <= hi);
-        for row in sql.build().fetch_all(&self.pool).await.map_err(db_err)? {
+        for row in sql.build().fetch_all(self.reader()).await.map_err(db_err)? {
             sampled.extend(
                 [row.get::<i64, _>(0), row.get::<i64, _>(1)]
                     .into_iter()
@@ -674,7 +633,7 @@ impl PgStore {
         sql.text_arg(key).push(" AND run_uuid IN ").list(ids_list(run_ids));
         sql.push(" AND step IN ").list(sampled.iter().map(|s| Arg::Int(*s)));
         sql.push(" ORDER BY run_uuid, step, timestamp");
-        let rows = sql.build().fetch_all(&self.pool).await.map_err(db_err)?;
+        let rows = sql.build().fetch_all(self.reader()).await.map_err(db_err)?;
         Ok(rows
             .iter()
             .map(|row| MetricWithRunId {
@@ -688,32 +647,5 @@ impl PgStore {
                 },
             })
             .collect())
-    }
-}
-
-pub(crate) fn sample_steps(steps: &[i64], max: usize) -> Vec<i64> {
-    if steps.len() <= max || max < 2 {
-        return steps.iter().copied().take(max.max(steps.len().min(max))).collect();
-    }
-    let mut out = BTreeSet::new();
-    let n = steps.len() - 1;
-    for i in 0..max {
-        out.insert(steps[i * n / (max - 1)]);
-    }
-    out.into_iter().collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sample_steps;
-
-    #[test]
-    fn sampling_keeps_ends_and_bounds_count() {
-        let steps: Vec<i64> = (0..1000).collect();
-        let s = sample_steps(&steps, 10);
-        assert_eq!(s.len(), 10);
-        assert_eq!(s.first(), Some(&0));
-        assert_eq!(s.last(), Some(&999));
-        assert_eq!(sample_steps(&[1, 2, 3], 10), vec![1, 2, 3]);
     }
 }

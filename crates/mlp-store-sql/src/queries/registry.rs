@@ -1,3 +1,6 @@
+// Written once, compiled into each back-end by `mlp_store_sql::stamp_queries!` against the
+// back-end's `crate::backend` (its sqlx database, row type, store and error mapping).
+
 use std::collections::HashMap;
 
 use async_trait::async_trait;
@@ -7,10 +10,13 @@ use mlp_core::search::{Clause, Comparator, Entity, OrderBy, Value};
 use mlp_core::store::Page;
 use mlp_core::{Error, Result};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
-use crate::query::{Arg, Sql, compare, kv_clause, order_term, push_exists};
-use crate::{SqliteStore, db_err, is_unique_violation, now_ms};
+use crate::backend::{Db, DbRow, Store, db_err};
+use mlp_core::clock::now_ms;
+use mlp_store_sql::is_unique_violation;
+use mlp_store_sql::{Arg, compare, kv_clause, order_term, push_exists};
+
+type Sql = mlp_store_sql::Sql<Db>;
 
 const PROMPT_TAG: &str = "mlflow.prompt.is_prompt";
 
@@ -18,7 +24,7 @@ const MODEL_COLUMNS: &str = "rm.name, rm.creation_timestamp, rm.last_updated_tim
 const VERSION_COLUMNS: &str = "mv.name, mv.version, mv.creation_timestamp, mv.last_updated_timestamp, mv.description, \
      mv.user_id, mv.current_stage, mv.source, mv.run_id, mv.run_link, mv.status, mv.storage_location, mv.model_id";
 
-fn model_from_row(row: &SqliteRow) -> RegisteredModel {
+fn model_from_row(row: &DbRow) -> RegisteredModel {
     RegisteredModel {
         name: row.get("name"),
         creation_timestamp: row.get("creation_timestamp"),
@@ -31,7 +37,7 @@ fn model_from_row(row: &SqliteRow) -> RegisteredModel {
     }
 }
 
-fn version_from_row(row: &SqliteRow) -> ModelVersion {
+fn version_from_row(row: &DbRow) -> ModelVersion {
     ModelVersion {
         name: row.get("name"),
         version: row.get::<i64, _>("version").to_string(),
@@ -89,13 +95,13 @@ fn model_column(key: &str) -> Result<&'static str> {
     })
 }
 
-impl SqliteStore {
+impl Store {
     async fn model_row(&self, name: &str) -> Result<RegisteredModel> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {MODEL_COLUMNS} FROM registered_models rm WHERE rm.name = ?"
+            "SELECT {MODEL_COLUMNS} FROM registered_models rm WHERE rm.name = $1"
         )))
         .bind(name)
-        .fetch_optional(&self.writer)
+        .fetch_optional(self.writer())
         .await
         .map_err(db_err)?
         .ok_or_else(|| model_not_found(name))?;
@@ -120,7 +126,7 @@ impl SqliteStore {
         };
         let mut sql = Sql::new("SELECT name, version, key, value FROM model_version_tags WHERE name IN ");
         sql.list(names.clone()).push(" ORDER BY key");
-        for row in sql.build().fetch_all(&self.writer).await.map_err(db_err)? {
+        for row in sql.build().fetch_all(self.writer()).await.map_err(db_err)? {
             if let Some(i) = index.get(&(row.get(0), row.get::<i64, _>(1).to_string())) {
                 versions[*i]
                     .tags
@@ -129,7 +135,7 @@ impl SqliteStore {
         }
         let mut sql = Sql::new("SELECT name, version, alias FROM registered_model_aliases WHERE name IN ");
         sql.list(names).push(" ORDER BY alias");
-        for row in sql.build().fetch_all(&self.writer).await.map_err(db_err)? {
+        for row in sql.build().fetch_all(self.writer()).await.map_err(db_err)? {
             if let Some(i) = index.get(&(row.get(0), row.get::<i64, _>(1).to_string())) {
                 versions[*i].aliases.push(row.get(2));
             }
@@ -151,7 +157,7 @@ impl SqliteStore {
                 .list(stages.iter().map(|s| Arg::Text(s.as_str().to_string())));
         }
         sql.push(" ORDER BY mv.name, mv.version");
-        let rows = sql.build().fetch_all(&self.writer).await.map_err(db_err)?;
+        let rows = sql.build().fetch_all(self.writer()).await.map_err(db_err)?;
         let mut versions: Vec<ModelVersion> = rows.iter().map(version_from_row).collect();
         self.fill_versions(&mut versions).await?;
         // Registered models list their latest versions without aliases, as MLflow does.
@@ -168,7 +174,7 @@ impl SqliteStore {
         let mut sql = Sql::new("SELECT name, key, value FROM registered_model_tags WHERE name IN ");
         sql.list(names.iter().map(|n| Arg::Text(n.clone())))
             .push(" ORDER BY key");
-        for row in sql.build().fetch_all(&self.writer).await.map_err(db_err)? {
+        for row in sql.build().fetch_all(self.writer()).await.map_err(db_err)? {
             models[index[row.get::<&str, _>(0)]]
                 .tags
                 .push(Tag::new(row.get::<String, _>(1), row.get::<String, _>(2)));
@@ -176,7 +182,7 @@ impl SqliteStore {
         let mut sql = Sql::new("SELECT name, alias, version FROM registered_model_aliases WHERE name IN ");
         sql.list(names.iter().map(|n| Arg::Text(n.clone())))
             .push(" ORDER BY alias");
-        for row in sql.build().fetch_all(&self.writer).await.map_err(db_err)? {
+        for row in sql.build().fetch_all(self.writer()).await.map_err(db_err)? {
             models[index[row.get::<&str, _>(0)]].aliases.push(Alias {
                 alias: row.get(1),
                 version: row.get::<i64, _>(2).to_string(),
@@ -192,11 +198,11 @@ impl SqliteStore {
     async fn version_row(&self, name: &str, version: &str) -> Result<ModelVersion> {
         let number = parse_version(version).map_err(|_| version_not_found(name, version))?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {VERSION_COLUMNS} FROM model_versions mv WHERE mv.name = ? AND mv.version = ?"
+            "SELECT {VERSION_COLUMNS} FROM model_versions mv WHERE mv.name = $1 AND mv.version = $2"
         )))
         .bind(name)
         .bind(number)
-        .fetch_optional(&self.writer)
+        .fetch_optional(self.writer())
         .await
         .map_err(db_err)?
         .ok_or_else(|| version_not_found(name, version))?;
@@ -210,8 +216,8 @@ impl SqliteStore {
         Ok(v)
     }
 
-    async fn touch_model(&self, tx: &mut sqlx::SqliteConnection, name: &str, now: i64) -> Result<()> {
-        sqlx::query("UPDATE registered_models SET last_updated_timestamp = ? WHERE name = ?")
+    async fn touch_model(&self, tx: &mut <Db as sqlx::Database>::Connection, name: &str, now: i64) -> Result<()> {
+        sqlx::query("UPDATE registered_models SET last_updated_timestamp = $1 WHERE name = $2")
             .bind(now)
             .bind(name)
             .execute(&mut *tx)
@@ -275,7 +281,7 @@ fn push_orders(
 }
 
 #[async_trait]
-impl RegistryStore for SqliteStore {
+impl RegistryStore for Store {
     async fn create_registered_model(
         &self,
         name: &str,
@@ -284,9 +290,9 @@ impl RegistryStore for SqliteStore {
     ) -> Result<RegisteredModel> {
         mlp_core::validation::validate_model_name(name)?;
         let now = now_ms();
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
         let res = sqlx::query(
-            "INSERT INTO registered_models (name, creation_timestamp, last_updated_timestamp, description) VALUES (?, ?, ?, ?)",
+            "INSERT INTO registered_models (name, creation_timestamp, last_updated_timestamp, description) VALUES ($1, $2, $3, $4)",
         )
         .bind(name)
         .bind(now)
@@ -304,7 +310,7 @@ impl RegistryStore for SqliteStore {
             Err(e) => return Err(db_err(e)),
         }
         for t in tags {
-            sqlx::query("INSERT OR REPLACE INTO registered_model_tags (name, key, value) VALUES (?, ?, ?)")
+            sqlx::query("INSERT INTO registered_model_tags (name, key, value) VALUES ($1, $2, $3) ON CONFLICT (name, key) DO UPDATE SET value = excluded.value")
                 .bind(name)
                 .bind(&t.key)
                 .bind(&t.value)
@@ -326,8 +332,8 @@ impl RegistryStore for SqliteStore {
     async fn rename_registered_model(&self, name: &str, new_name: &str) -> Result<RegisteredModel> {
         mlp_core::validation::validate_model_name(new_name)?;
         self.model_row(name).await?;
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
-        let res = sqlx::query("UPDATE registered_models SET name = ?, last_updated_timestamp = ? WHERE name = ?")
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        let res = sqlx::query("UPDATE registered_models SET name = $1, last_updated_timestamp = $2 WHERE name = $3")
             .bind(new_name)
             .bind(now_ms())
             .bind(name)
@@ -348,20 +354,20 @@ impl RegistryStore for SqliteStore {
 
     async fn update_registered_model(&self, name: &str, description: Option<&str>) -> Result<RegisteredModel> {
         self.model_row(name).await?;
-        sqlx::query("UPDATE registered_models SET description = ?, last_updated_timestamp = ? WHERE name = ?")
+        sqlx::query("UPDATE registered_models SET description = $1, last_updated_timestamp = $2 WHERE name = $3")
             .bind(description)
             .bind(now_ms())
             .bind(name)
-            .execute(&self.writer)
+            .execute(self.writer())
             .await
             .map_err(db_err)?;
         self.get_registered_model(name).await
     }
 
     async fn delete_registered_model(&self, name: &str) -> Result<()> {
-        let res = sqlx::query("DELETE FROM registered_models WHERE name = ?")
+        let res = sqlx::query("DELETE FROM registered_models WHERE name = $1")
             .bind(name)
-            .execute(&self.writer)
+            .execute(self.writer())
             .await
             .map_err(db_err)?;
         if res.rows_affected() == 0 {
@@ -401,7 +407,11 @@ impl RegistryStore for SqliteStore {
             .arg(Arg::Int(q.page.limit as i64 + 1))
             .push(" OFFSET ")
             .arg(Arg::Int(q.page.offset as i64));
-        let rows = sql.build().fetch_all(&self.writer).await.map_err(db_err)?;
+        let rows = sql
+            .build()
+            .fetch_all(self.writer())
+            .await
+            .map_err(|e| self.search_err(e))?;
         let mut items: Vec<RegisteredModel> = rows.iter().map(model_from_row).collect();
         let has_more = items.len() as u64 > q.page.limit;
         items.truncate(q.page.limit as usize);
@@ -417,8 +427,8 @@ impl RegistryStore for SqliteStore {
     async fn set_registered_model_tag(&self, name: &str, tag: &Tag) -> Result<()> {
         self.model_row(name).await?;
         let now = now_ms();
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
-        sqlx::query("INSERT INTO registered_model_tags (name, key, value) VALUES (?, ?, ?) ON CONFLICT (name, key) DO UPDATE SET value = excluded.value")
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        sqlx::query("INSERT INTO registered_model_tags (name, key, value) VALUES ($1, $2, $3) ON CONFLICT (name, key) DO UPDATE SET value = excluded.value")
             .bind(name)
             .bind(&tag.key)
             .bind(&tag.value)
@@ -431,10 +441,10 @@ impl RegistryStore for SqliteStore {
 
     async fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()> {
         self.model_row(name).await?;
-        let res = sqlx::query("DELETE FROM registered_model_tags WHERE name = ? AND key = ?")
+        let res = sqlx::query("DELETE FROM registered_model_tags WHERE name = $1 AND key = $2")
             .bind(name)
             .bind(key)
-            .execute(&self.writer)
+            .execute(self.writer())
             .await
             .map_err(db_err)?;
         if res.rows_affected() == 0 {
@@ -448,8 +458,8 @@ impl RegistryStore for SqliteStore {
     async fn set_alias(&self, name: &str, alias: &str, version: &str) -> Result<()> {
         self.version_row(name, version).await?;
         let now = now_ms();
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
-        sqlx::query("INSERT INTO registered_model_aliases (name, alias, version) VALUES (?, ?, ?) ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version")
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        sqlx::query("INSERT INTO registered_model_aliases (name, alias, version) VALUES ($1, $2, $3) ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version")
             .bind(name)
             .bind(alias)
             .bind(parse_version(version)?)
@@ -462,10 +472,10 @@ impl RegistryStore for SqliteStore {
 
     async fn delete_alias(&self, name: &str, alias: &str) -> Result<()> {
         self.model_row(name).await?;
-        let res = sqlx::query("DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?")
+        let res = sqlx::query("DELETE FROM registered_model_aliases WHERE name = $1 AND alias = $2")
             .bind(name)
             .bind(alias)
-            .execute(&self.writer)
+            .execute(self.writer())
             .await
             .map_err(db_err)?;
         if res.rows_affected() == 0 {
@@ -477,10 +487,10 @@ impl RegistryStore for SqliteStore {
     async fn get_version_by_alias(&self, name: &str, alias: &str) -> Result<ModelVersion> {
         self.model_row(name).await?;
         let version: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?")
+            sqlx::query_scalar("SELECT version FROM registered_model_aliases WHERE name = $1 AND alias = $2")
                 .bind(name)
                 .bind(alias)
-                .fetch_optional(&self.writer)
+                .fetch_optional(self.writer())
                 .await
                 .map_err(db_err)?;
         // MLflow answers a missing alias with INVALID_PARAMETER_VALUE, and clients rely on the code.
@@ -499,9 +509,9 @@ impl RegistryStore for SqliteStore {
         });
         let (storage_location, run_id) = match &logged_model_id {
             Some(id) => {
-                let row = sqlx::query("SELECT artifact_uri, source_run_id FROM logged_models WHERE model_id = ?")
+                let row = sqlx::query("SELECT artifact_uri, source_run_id FROM logged_models WHERE model_id = $1")
                     .bind(id)
-                    .fetch_optional(&self.writer)
+                    .fetch_optional(self.writer())
                     .await
                     .map_err(db_err)?
                     .ok_or_else(|| Error::not_found(format!("Logged model with ID '{id}' not found.")))?;
@@ -514,9 +524,9 @@ impl RegistryStore for SqliteStore {
             None => (req.source.clone(), req.run_id.clone().unwrap_or_default()),
         };
         let now = now_ms();
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
         let version: i64 = sqlx::query_scalar(
-            "UPDATE registered_models SET last_version = last_version + 1, last_updated_timestamp = ? WHERE name = ? RETURNING last_version",
+            "UPDATE registered_models SET last_version = last_version + 1, last_updated_timestamp = $1 WHERE name = $2 RETURNING last_version",
         )
         .bind(now)
         .bind(&req.name)
@@ -525,7 +535,7 @@ impl RegistryStore for SqliteStore {
         .map_err(db_err)?;
         sqlx::query(
             "INSERT INTO model_versions (name, version, creation_timestamp, last_updated_timestamp, description, current_stage, source, run_id, run_link, status, storage_location, model_id) \
-             VALUES (?, ?, ?, ?, ?, 'None', ?, ?, ?, 'READY', ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, 'None', $6, $7, $8, 'READY', $9, $10)",
         )
         .bind(&req.name)
         .bind(version)
@@ -541,7 +551,7 @@ impl RegistryStore for SqliteStore {
         .await
         .map_err(db_err)?;
         for t in &req.tags {
-            sqlx::query("INSERT OR REPLACE INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)")
+            sqlx::query("INSERT INTO model_version_tags (name, version, key, value) VALUES ($1, $2, $3, $4) ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value")
                 .bind(&req.name)
                 .bind(version)
                 .bind(&t.key)
@@ -553,7 +563,7 @@ impl RegistryStore for SqliteStore {
         if let Some(id) = &logged_model_id {
             // Record the registration on the logged model, as MLflow's server does.
             let existing: Option<String> = sqlx::query_scalar(
-                "SELECT value FROM logged_model_tags WHERE model_id = ? AND key = 'mlflow.modelVersions'",
+                "SELECT value FROM logged_model_tags WHERE model_id = $1 AND key = 'mlflow.modelVersions'",
             )
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -562,7 +572,7 @@ impl RegistryStore for SqliteStore {
             let mut list: Vec<serde_json::Value> =
                 existing.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default();
             list.push(serde_json::json!({ "name": req.name, "version": version }));
-            sqlx::query("INSERT INTO logged_model_tags (model_id, key, value) VALUES (?, 'mlflow.modelVersions', ?) ON CONFLICT DO UPDATE SET value = excluded.value")
+            sqlx::query("INSERT INTO logged_model_tags (model_id, key, value) VALUES ($1, 'mlflow.modelVersions', $2) ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value")
                 .bind(id)
                 .bind(serde_json::Value::Array(list).to_string())
                 .execute(&mut *tx)
@@ -581,13 +591,13 @@ impl RegistryStore for SqliteStore {
         self.version_row(name, version).await?;
         if let Some(d) = description {
             sqlx::query(
-                "UPDATE model_versions SET description = ?, last_updated_timestamp = ? WHERE name = ? AND version = ?",
+                "UPDATE model_versions SET description = $1, last_updated_timestamp = $2 WHERE name = $3 AND version = $4",
             )
             .bind(d)
             .bind(now_ms())
             .bind(name)
             .bind(parse_version(version)?)
-            .execute(&self.writer)
+            .execute(self.writer())
             .await
             .map_err(db_err)?;
         }
@@ -597,8 +607,8 @@ impl RegistryStore for SqliteStore {
     async fn delete_model_version(&self, name: &str, version: &str) -> Result<()> {
         self.version_row(name, version).await?;
         let now = now_ms();
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
-        sqlx::query("DELETE FROM model_versions WHERE name = ? AND version = ?")
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        sqlx::query("DELETE FROM model_versions WHERE name = $1 AND version = $2")
             .bind(name)
             .bind(parse_version(version)?)
             .execute(&mut *tx)
@@ -618,9 +628,9 @@ impl RegistryStore for SqliteStore {
         self.version_row(name, version).await?;
         let number = parse_version(version)?;
         let now = now_ms();
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
         if archive_existing && matches!(stage, Stage::Staging | Stage::Production) {
-            sqlx::query("UPDATE model_versions SET current_stage = 'Archived', last_updated_timestamp = ? WHERE name = ? AND current_stage = ? AND version != ?")
+            sqlx::query("UPDATE model_versions SET current_stage = 'Archived', last_updated_timestamp = $1 WHERE name = $2 AND current_stage = $3 AND version != $4")
                 .bind(now)
                 .bind(name)
                 .bind(stage.as_str())
@@ -630,7 +640,7 @@ impl RegistryStore for SqliteStore {
                 .map_err(db_err)?;
         }
         sqlx::query(
-            "UPDATE model_versions SET current_stage = ?, last_updated_timestamp = ? WHERE name = ? AND version = ?",
+            "UPDATE model_versions SET current_stage = $1, last_updated_timestamp = $2 WHERE name = $3 AND version = $4",
         )
         .bind(stage.as_str())
         .bind(now)
@@ -661,7 +671,11 @@ impl RegistryStore for SqliteStore {
             .arg(Arg::Int(q.page.limit as i64 + 1))
             .push(" OFFSET ")
             .arg(Arg::Int(q.page.offset as i64));
-        let rows = sql.build().fetch_all(&self.writer).await.map_err(db_err)?;
+        let rows = sql
+            .build()
+            .fetch_all(self.writer())
+            .await
+            .map_err(|e| self.search_err(e))?;
         let mut items: Vec<ModelVersion> = rows.iter().map(version_from_row).collect();
         let has_more = items.len() as u64 > q.page.limit;
         items.truncate(q.page.limit as usize);
@@ -671,12 +685,12 @@ impl RegistryStore for SqliteStore {
 
     async fn set_model_version_tag(&self, name: &str, version: &str, tag: &Tag) -> Result<()> {
         self.version_row(name, version).await?;
-        sqlx::query("INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?) ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value")
+        sqlx::query("INSERT INTO model_version_tags (name, version, key, value) VALUES ($1, $2, $3, $4) ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value")
             .bind(name)
             .bind(parse_version(version)?)
             .bind(&tag.key)
             .bind(&tag.value)
-            .execute(&self.writer)
+            .execute(self.writer())
             .await
             .map_err(db_err)?;
         Ok(())
@@ -684,11 +698,11 @@ impl RegistryStore for SqliteStore {
 
     async fn delete_model_version_tag(&self, name: &str, version: &str, key: &str) -> Result<()> {
         self.version_row(name, version).await?;
-        let res = sqlx::query("DELETE FROM model_version_tags WHERE name = ? AND version = ? AND key = ?")
+        let res = sqlx::query("DELETE FROM model_version_tags WHERE name = $1 AND version = $2 AND key = $3")
             .bind(name)
             .bind(parse_version(version)?)
             .bind(key)
-            .execute(&self.writer)
+            .execute(self.writer())
             .await
             .map_err(db_err)?;
         if res.rows_affected() == 0 {

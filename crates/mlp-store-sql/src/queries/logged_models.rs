@@ -1,3 +1,6 @@
+// Written once, compiled into each back-end by `mlp_store_sql::stamp_queries!` against the
+// back-end's `crate::backend` (its sqlx database, row type, store and error mapping).
+
 use std::collections::HashMap;
 
 use mlp_core::model::*;
@@ -5,17 +8,19 @@ use mlp_core::search::Entity;
 use mlp_core::store::*;
 use mlp_core::{Error, Result};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
+use crate::backend::{Db, DbRow, Store, db_err};
 use crate::experiments::parse_experiment_id;
-use crate::query::{Arg, Sql, compare, kv_clause, metric_clause, order_term, push_exists, push_order_expr};
-use crate::runs::metric_value;
-use crate::{SqliteStore, db_err, now_ms};
+use mlp_core::clock::now_ms;
+use mlp_core::metrics::metric_value;
+use mlp_store_sql::{Arg, compare, kv_clause, metric_clause, order_term, push_exists, push_order_expr};
+
+type Sql = mlp_store_sql::Sql<Db>;
 
 const MODEL_COLUMNS: &str = "lm.model_id, lm.experiment_id, lm.name, lm.artifact_uri, lm.creation_timestamp_ms, \
      lm.last_updated_timestamp_ms, lm.status, lm.status_message, lm.model_type, lm.source_run_id";
 
-fn model_from_row(row: &SqliteRow) -> LoggedModel {
+fn model_from_row(row: &DbRow) -> LoggedModel {
     LoggedModel {
         info: LoggedModelInfo {
             model_id: row.get("model_id"),
@@ -52,8 +57,8 @@ fn model_column(key: &str) -> Result<&'static str> {
     })
 }
 
-impl SqliteStore {
-    async fn load_models(&self, mut models: Vec<LoggedModel>, pool: &sqlx::SqlitePool) -> Result<Vec<LoggedModel>> {
+impl Store {
+    async fn load_models(&self, mut models: Vec<LoggedModel>, pool: &sqlx::Pool<Db>) -> Result<Vec<LoggedModel>> {
         if models.is_empty() {
             return Ok(models);
         }
@@ -120,10 +125,10 @@ impl SqliteStore {
             exp.artifact_location.trim_end_matches('/')
         );
         let now = now_ms();
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
         sqlx::query(
             "INSERT INTO logged_models (model_id, experiment_id, name, artifact_uri, creation_timestamp_ms, last_updated_timestamp_ms, status, model_type, source_run_id) \
-             VALUES (?, ?, ?, ?, ?, ?, 'LOGGED_MODEL_PENDING', ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, 'LOGGED_MODEL_PENDING', $7, $8)",
         )
         .bind(&model_id)
         .bind(parse_experiment_id(&req.experiment_id)?)
@@ -139,7 +144,7 @@ impl SqliteStore {
         for (table, items) in [("logged_model_tags", &req.tags), ("logged_model_params", &req.params)] {
             for t in items {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "INSERT INTO {table} (model_id, key, value) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value"
+                    "INSERT INTO {table} (model_id, key, value) VALUES ($1, $2, $3) ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value"
                 )))
                 .bind(&model_id)
                 .bind(&t.key)
@@ -150,17 +155,12 @@ impl SqliteStore {
             }
         }
         tx.commit().await.map_err(db_err)?;
-        self.get_model_from(&model_id, true, &self.writer).await
+        self.get_model_from(&model_id, true, self.writer()).await
     }
 
-    async fn get_model_from(
-        &self,
-        model_id: &str,
-        allow_deleted: bool,
-        pool: &sqlx::SqlitePool,
-    ) -> Result<LoggedModel> {
+    async fn get_model_from(&self, model_id: &str, allow_deleted: bool, pool: &sqlx::Pool<Db>) -> Result<LoggedModel> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {MODEL_COLUMNS}, lm.lifecycle_stage FROM logged_models lm WHERE lm.model_id = ?"
+            "SELECT {MODEL_COLUMNS}, lm.lifecycle_stage FROM logged_models lm WHERE lm.model_id = $1"
         )))
         .bind(model_id)
         .fetch_optional(pool)
@@ -172,7 +172,7 @@ impl SqliteStore {
     }
 
     pub(crate) async fn get_logged_model_impl(&self, model_id: &str, allow_deleted: bool) -> Result<LoggedModel> {
-        self.get_model_from(model_id, allow_deleted, &self.reader).await
+        self.get_model_from(model_id, allow_deleted, self.reader()).await
     }
 
     pub(crate) async fn finalize_logged_model_impl(
@@ -180,36 +180,36 @@ impl SqliteStore {
         model_id: &str,
         status: LoggedModelStatus,
     ) -> Result<LoggedModel> {
-        self.get_model_from(model_id, false, &self.writer).await?;
-        sqlx::query("UPDATE logged_models SET status = ?, last_updated_timestamp_ms = ? WHERE model_id = ?")
+        self.get_model_from(model_id, false, self.writer()).await?;
+        sqlx::query("UPDATE logged_models SET status = $1, last_updated_timestamp_ms = $2 WHERE model_id = $3")
             .bind(status.as_str())
             .bind(now_ms())
             .bind(model_id)
-            .execute(&self.writer)
+            .execute(self.writer())
             .await
             .map_err(db_err)?;
-        self.get_model_from(model_id, false, &self.writer).await
+        self.get_model_from(model_id, false, self.writer()).await
     }
 
     pub(crate) async fn delete_logged_model_impl(&self, model_id: &str) -> Result<()> {
-        self.get_model_from(model_id, false, &self.writer).await?;
+        self.get_model_from(model_id, false, self.writer()).await?;
         sqlx::query(
-            "UPDATE logged_models SET lifecycle_stage = 'deleted', last_updated_timestamp_ms = ? WHERE model_id = ?",
+            "UPDATE logged_models SET lifecycle_stage = 'deleted', last_updated_timestamp_ms = $1 WHERE model_id = $2",
         )
         .bind(now_ms())
         .bind(model_id)
-        .execute(&self.writer)
+        .execute(self.writer())
         .await
         .map_err(db_err)?;
         Ok(())
     }
 
     async fn upsert_model_kv(&self, table: &str, model_id: &str, items: &[Tag]) -> Result<()> {
-        self.get_model_from(model_id, false, &self.writer).await?;
-        let mut tx = self.writer.begin().await.map_err(db_err)?;
+        self.get_model_from(model_id, false, self.writer()).await?;
+        let mut tx = self.writer().begin().await.map_err(db_err)?;
         for t in items {
             sqlx::query(sqlx::AssertSqlSafe(format!(
-                "INSERT INTO {table} (model_id, key, value) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value"
+                "INSERT INTO {table} (model_id, key, value) VALUES ($1, $2, $3) ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value"
             )))
             .bind(model_id)
             .bind(&t.key)
@@ -218,7 +218,7 @@ impl SqliteStore {
             .await
             .map_err(db_err)?;
         }
-        sqlx::query("UPDATE logged_models SET last_updated_timestamp_ms = ? WHERE model_id = ?")
+        sqlx::query("UPDATE logged_models SET last_updated_timestamp_ms = $1 WHERE model_id = $2")
             .bind(now_ms())
             .bind(model_id)
             .execute(&mut *tx)
@@ -237,11 +237,11 @@ impl SqliteStore {
     }
 
     pub(crate) async fn delete_logged_model_tag_impl(&self, model_id: &str, key: &str) -> Result<()> {
-        self.get_model_from(model_id, false, &self.writer).await?;
-        let res = sqlx::query("DELETE FROM logged_model_tags WHERE model_id = ? AND key = ?")
+        self.get_model_from(model_id, false, self.writer()).await?;
+        let res = sqlx::query("DELETE FROM logged_model_tags WHERE model_id = $1 AND key = $2")
             .bind(model_id)
             .bind(key)
-            .execute(&self.writer)
+            .execute(self.writer())
             .await
             .map_err(db_err)?;
         if res.rows_affected() == 0 {
@@ -313,11 +313,15 @@ impl SqliteStore {
             .arg(Arg::Int(q.page.limit as i64 + 1))
             .push(" OFFSET ")
             .arg(Arg::Int(q.page.offset as i64));
-        let rows = sql.build().fetch_all(&self.reader).await.map_err(db_err)?;
+        let rows = sql
+            .build()
+            .fetch_all(self.reader())
+            .await
+            .map_err(|e| self.search_err(e))?;
         let mut models: Vec<LoggedModel> = rows.iter().map(model_from_row).collect();
         let has_more = models.len() as u64 > q.page.limit;
         models.truncate(q.page.limit as usize);
-        let items = self.load_models(models, &self.reader).await?;
+        let items = self.load_models(models, self.reader()).await?;
         Ok(Page { items, has_more })
     }
 }
