@@ -85,7 +85,13 @@ pub enum Arg {
     Text(String),
     Int(i64),
     Real(f64),
+    /// A nullable text column (bound as a typed NULL when `None`).
+    OptText(Option<String>),
 }
+
+/// Rows per multi-row INSERT: 100 rows of up to 9 columns stay far below SQLite's variable
+/// limit, and a batch of 1,000 metrics costs 10 statements instead of 1,000.
+pub const ROWS_PER_INSERT: usize = 100;
 
 /// Lists longer than this are bound as one JSON array instead of one variable per item.
 const MAX_INLINE_LIST: usize = 500;
@@ -115,6 +121,22 @@ impl<D: Dialect> Sql<D> {
         self.args.push(a);
         self
     }
+    /// `(?, ?, …), (?, ?, …)`: one tuple per row, for multi-row INSERTs. Callers keep
+    /// rows × columns below SQLite's 32,766 variables (chunks of [`ROWS_PER_INSERT`]).
+    pub fn values(&mut self, rows: impl IntoIterator<Item = Vec<Arg>>) -> &mut Self {
+        for (i, row) in rows.into_iter().enumerate() {
+            self.push(if i == 0 { "(" } else { ", (" });
+            for (j, a) in row.into_iter().enumerate() {
+                if j > 0 {
+                    self.push(", ");
+                }
+                self.arg(a);
+            }
+            self.push(")");
+        }
+        self
+    }
+
     pub fn text_arg(&mut self, s: &str) -> &mut Self {
         self.arg(Arg::Text(s.to_string()))
     }
@@ -130,6 +152,7 @@ impl<D: Dialect> Sql<D> {
                     Arg::Text(s) => s.into(),
                     Arg::Int(i) => i.into(),
                     Arg::Real(f) => f.into(),
+                    Arg::OptText(t) => t.into(),
                 })
                 .collect();
             let cast = match json.first() {
@@ -183,6 +206,7 @@ impl Sql<Sqlite> {
                 Arg::Text(s) => q.bind(s),
                 Arg::Int(i) => q.bind(i),
                 Arg::Real(f) => q.bind(f),
+                Arg::OptText(t) => q.bind(t),
             };
         }
         q
@@ -197,6 +221,7 @@ impl Sql<Postgres> {
                 Arg::Text(s) => q.bind(s),
                 Arg::Int(i) => q.bind(i),
                 Arg::Real(f) => q.bind(f),
+                Arg::OptText(t) => q.bind(t),
             };
         }
         q

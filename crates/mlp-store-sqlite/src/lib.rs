@@ -73,29 +73,34 @@ fn statement_too_large(message: &str) -> bool {
 
 /// One statement per point: SQLite has no array parameters, and its statements are prepared once
 /// and cached per connection, so a loop inside the transaction costs no round trips.
+/// The history points of a batch, 100 rows per statement: one prepared statement reused per
+/// chunk instead of one round trip through the driver per point.
 pub(crate) async fn insert_metric_points(
     tx: &mut sqlx::SqliteConnection,
     run_id: &str,
     metrics: &[Metric],
 ) -> Result<()> {
-    for m in metrics {
-        let (value, is_nan) = stored_value(m.value);
-        sqlx::query(
-            "INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step, model_id, dataset_name, dataset_digest) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(run_id)
-        .bind(&m.key)
-        .bind(value)
-        .bind(is_nan)
-        .bind(m.timestamp)
-        .bind(m.step)
-        .bind(&m.model_id)
-        .bind(&m.dataset_name)
-        .bind(&m.dataset_digest)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+    use mlp_store_sql::Arg;
+    for chunk in metrics.chunks(mlp_store_sql::ROWS_PER_INSERT) {
+        let mut sql = mlp_store_sql::Sql::<sqlx::Sqlite>::new(
+            "INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step, model_id, dataset_name, dataset_digest) VALUES ",
+        );
+        sql.values(chunk.iter().map(|m| {
+            let (value, is_nan) = stored_value(m.value);
+            vec![
+                Arg::Text(run_id.to_string()),
+                Arg::Text(m.key.clone()),
+                Arg::Real(value),
+                Arg::Int(is_nan),
+                Arg::Int(m.timestamp),
+                Arg::Int(m.step),
+                Arg::OptText(m.model_id.clone()),
+                Arg::OptText(m.dataset_name.clone()),
+                Arg::OptText(m.dataset_digest.clone()),
+            ]
+        }));
+        sql.push(" ON CONFLICT DO NOTHING");
+        sql.build().execute(&mut *tx).await.map_err(db_err)?;
     }
     Ok(())
 }

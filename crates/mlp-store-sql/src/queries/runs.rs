@@ -308,28 +308,41 @@ impl Store {
                 .map(|r| (r.get(0), r.get(1)))
                 .collect();
             check_params_unchanged(run_id, &req.params, &existing)?;
-            for p in &req.params {
-                sqlx::query("INSERT INTO params (run_uuid, key, value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                    .bind(run_id)
-                    .bind(&p.key)
-                    .bind(&p.value)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-            }
+            // Multi-row statements (at most 100 params, 100 tags per batch): one statement each.
+            let mut sql = Sql::new("INSERT INTO params (run_uuid, key, value) VALUES ");
+            sql.values(req.params.iter().map(|p| {
+                vec![
+                    Arg::Text(run_id.to_string()),
+                    Arg::Text(p.key.clone()),
+                    Arg::Text(p.value.clone()),
+                ]
+            }));
+            sql.push(" ON CONFLICT DO NOTHING");
+            sql.build().execute(&mut *tx).await.map_err(db_err)?;
         }
 
-        for t in &req.tags {
-            sqlx::query("INSERT INTO tags (run_uuid, key, value) VALUES ($1, $2, $3) ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value")
-                .bind(run_id)
-                .bind(&t.key)
-                .bind(&t.value)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            if t.key == RUN_NAME_TAG {
+        if !req.tags.is_empty() {
+            // The last value of a key wins, as when the tags were set one by one; an upsert
+            // cannot touch the same row twice in one statement, so duplicates go first.
+            let mut last: HashMap<&str, &str> = HashMap::new();
+            for t in &req.tags {
+                last.insert(t.key.as_str(), t.value.as_str());
+            }
+            let mut tags: Vec<(&str, &str)> = last.into_iter().collect();
+            tags.sort();
+            let mut sql = Sql::new("INSERT INTO tags (run_uuid, key, value) VALUES ");
+            sql.values(tags.iter().map(|(k, v)| {
+                vec![
+                    Arg::Text(run_id.to_string()),
+                    Arg::Text(k.to_string()),
+                    Arg::Text(v.to_string()),
+                ]
+            }));
+            sql.push(" ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value");
+            sql.build().execute(&mut *tx).await.map_err(db_err)?;
+            if let Some((_, name)) = tags.iter().find(|(k, _)| *k == RUN_NAME_TAG) {
                 sqlx::query("UPDATE runs SET name = $1 WHERE run_uuid = $2")
-                    .bind(&t.value)
+                    .bind(*name)
                     .bind(run_id)
                     .execute(&mut *tx)
                     .await
@@ -338,55 +351,62 @@ impl Store {
         }
 
         crate::backend::insert_metric_points(&mut tx, run_id, &req.metrics).await?;
+        let model_points: Vec<&Metric> = req.metrics.iter().filter(|m| m.model_id.is_some()).collect();
+        for chunk in model_points.chunks(mlp_store_sql::ROWS_PER_INSERT) {
+            let mut sql = Sql::new(
+                "INSERT INTO logged_model_metrics (model_id, key, value, is_nan, timestamp, step, run_uuid, dataset_name, dataset_digest) VALUES ",
+            );
+            sql.values(chunk.iter().map(|m| {
+                let (value, is_nan) = stored_value(m.value);
+                vec![
+                    Arg::OptText(m.model_id.clone()),
+                    Arg::Text(m.key.clone()),
+                    Arg::Real(value),
+                    Arg::Int(is_nan),
+                    Arg::Int(m.timestamp),
+                    Arg::Int(m.step),
+                    Arg::Text(run_id.to_string()),
+                    Arg::Text(m.dataset_name.clone().unwrap_or_default()),
+                    Arg::Text(m.dataset_digest.clone().unwrap_or_default()),
+                ]
+            }));
+            sql.push(" ON CONFLICT DO NOTHING");
+            sql.build().execute(&mut *tx).await.map_err(db_err)?;
+        }
         let mut latest: HashMap<&str, &Metric> = HashMap::new();
         for m in &req.metrics {
-            let (value, is_nan) = stored_value(m.value);
-            if let Some(model_id) = &m.model_id {
-                sqlx::query(
-                    "INSERT INTO logged_model_metrics (model_id, key, value, is_nan, timestamp, step, run_uuid, dataset_name, dataset_digest) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
-                )
-                .bind(model_id)
-                .bind(&m.key)
-                .bind(value)
-                .bind(is_nan)
-                .bind(m.timestamp)
-                .bind(m.step)
-                .bind(run_id)
-                .bind(m.dataset_name.as_deref().unwrap_or(""))
-                .bind(m.dataset_digest.as_deref().unwrap_or(""))
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            }
             let e = latest.entry(m.key.as_str()).or_insert(m);
             if supersedes(m, e) {
                 *e = m;
             }
         }
-        // Rows are locked in key order, so concurrent batches on one run cannot deadlock.
+        // One row per key, in key order (so concurrent batches on one run cannot deadlock), in
+        // statements of 100 rows. The row-value comparison keeps the stored row when it is newer
+        // than this batch; NaN sorts below every number (as in `supersedes`), whatever the order
+        // points arrive in.
         let mut latest: Vec<&Metric> = latest.into_values().collect();
         latest.sort_by(|a, b| a.key.cmp(&b.key));
-        for m in latest {
-            let (value, is_nan) = stored_value(m.value);
-            // The row-value comparison keeps the stored row when it is newer than this batch. NaN
-            // sorts below every number (as in `supersedes`), whatever the order points arrive in.
-            sqlx::query(
-                "INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan, \
+        for chunk in latest.chunks(mlp_store_sql::ROWS_PER_INSERT) {
+            let mut sql =
+                Sql::new("INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) VALUES ");
+            sql.values(chunk.iter().map(|m| {
+                let (value, is_nan) = stored_value(m.value);
+                vec![
+                    Arg::Text(run_id.to_string()),
+                    Arg::Text(m.key.clone()),
+                    Arg::Real(value),
+                    Arg::Int(is_nan),
+                    Arg::Int(m.timestamp),
+                    Arg::Int(m.step),
+                ]
+            }));
+            sql.push(
+                " ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan, \
                  timestamp = excluded.timestamp, step = excluded.step \
                  WHERE (excluded.step, excluded.timestamp, 1 - excluded.is_nan, excluded.value) \
                      > (latest_metrics.step, latest_metrics.timestamp, 1 - latest_metrics.is_nan, latest_metrics.value)",
-            )
-            .bind(run_id)
-            .bind(&m.key)
-            .bind(value)
-            .bind(is_nan)
-            .bind(m.timestamp)
-            .bind(m.step)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            );
+            sql.build().execute(&mut *tx).await.map_err(db_err)?;
         }
         tx.commit().await.map_err(db_err)?;
         Ok(())
