@@ -2,6 +2,7 @@
 //! writers anyway; one connection avoids busy-waiting) and a pool of read-only connections, so
 //! searches never wait behind a log-batch.
 
+mod auth;
 mod experiments;
 mod jobs;
 mod logged_models;
@@ -27,6 +28,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "registry", include_str!("../migrations/0002_registry.sql")),
     (3, "jobs", include_str!("../migrations/0003_jobs.sql")),
     (4, "exact_doubles", include_str!("../migrations/0004_exact_doubles.sql")),
+    (5, "auth", include_str!("../migrations/0005_auth.sql")),
 ];
 
 #[derive(Clone)]
@@ -325,4 +327,5 @@ mod conformance {
     }
 
     mlp_store_tests::store_conformance_suite!(Fixture);
+    mlp_store_tests::auth_conformance_suite!(Fixture);
 }
