@@ -44,6 +44,14 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
   echo "$want" > "$stamp"
 fi
 
+auth_stamp="$VENV/.auth-requirements.sha256"
+auth_want="$(sha256sum < "$HERE/requirements.txt" | cut -d' ' -f1)"
+if [[ ! -f "$auth_stamp" || "$(cat "$auth_stamp")" != "$auth_want" ]]; then
+  echo "run.sh: installing mlflow[auth]'s extra into $VENV" >&2
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$HERE/requirements.txt"
+  echo "$auth_want" > "$auth_stamp"
+fi
+
 cd "$REPO"
 targets=("$HERE")
 quiet=(-q)

@@ -893,12 +893,26 @@ async fn check(
                     .await
                     .map_err(|e| ApiError(e).into_response())?;
                 if !have.allows(perm) {
+                    // A resource that does not exist is 404, as in MLflow (which looks it up to
+                    // find its workspace first); checked only here, on the way to a refusal.
+                    if !exists(st, kind, &id).await {
+                        return Ok((req, after));
+                    }
                     return Err(denied().into_response());
                 }
             }
             Ok((req, after))
         }
     }
+}
+
+async fn exists(st: &AppState, kind: ResourceKind, id: &str) -> bool {
+    let found = match kind {
+        ResourceKind::Experiment => st.store.get_experiment(id).await.map(|_| ()),
+        ResourceKind::RegisteredModel => st.registry.get_registered_model(id).await.map(|_| ()),
+    };
+    // Only a definite "no such resource" lets the request through to the handler.
+    !matches!(found, Err(e) if e.code == ErrorCode::ResourceDoesNotExist)
 }
 
 enum Located {
