@@ -5,6 +5,7 @@
 //! With auth off (`AppState::auth` is `None`) nothing here runs and no route is added.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -29,8 +30,14 @@ use crate::{AppState, DATASET_BODY_LIMIT, JSON_BODY_LIMIT};
 /// How long verified credentials are trusted without hashing them again. Short, because a
 /// password change on another replica is only seen here when the entry expires.
 const CACHE_TTL: Duration = Duration::from_secs(60);
-/// Beyond this many cached credentials the cache starts over, which bounds its memory.
+/// Beyond this many cached credentials (or users' grants) the cache starts over, which bounds
+/// its memory.
 const CACHE_MAX: usize = 10_000;
+/// How long a user's grants are trusted. A grant changed on this replica applies at once; one
+/// changed on another replica within this time.
+const GRANT_TTL: Duration = Duration::from_secs(10);
+/// Cached run and logged model → experiment mappings (~100 bytes each).
+const PARENTS_MAX: usize = 100_000;
 /// What a token's secret starts with, so that a leaked one is recognisable (secret scanners).
 const TOKEN_PREFIX: &str = "mlp_";
 
@@ -61,6 +68,10 @@ pub struct Auth {
     /// Per-process key of the cache's hash, so the cache never holds anything a password could
     /// be checked against offline.
     cache_key: [u8; 32],
+    /// User id → their grants and until when they are trusted.
+    grant_cache: Mutex<HashMap<i64, (Arc<Grants>, Instant)>>,
+    /// `run:<id>` / `model:<id>` → experiment id.
+    parents: Mutex<HashMap<String, String>>,
 }
 
 impl Auth {
@@ -73,6 +84,8 @@ impl Auth {
             default_permission,
             cache: Mutex::new(HashMap::new()),
             cache_key,
+            grant_cache: Mutex::new(HashMap::new()),
+            parents: Mutex::new(HashMap::new()),
         }
     }
 
@@ -190,28 +203,58 @@ impl Auth {
         if p.is_admin {
             return Ok(Permission::Manage);
         }
-        if let Some(g) = self.store.get_grant(p.id, kind, id).await? {
-            return Ok(g);
-        }
-        if let Some(g) = self.store.get_grant(p.id, kind, "*").await? {
-            return Ok(g);
-        }
-        Ok(self.default_permission)
+        Ok(self.grants(p).await?.permission(kind, id))
     }
 
-    /// All of the caller's grants at once, for filtering a page of search results.
-    async fn grants(&self, p: &Principal) -> Result<Grants, Error> {
+    /// All of the caller's grants, from the cache when fresh: a request then costs no query
+    /// for its permission.
+    async fn grants(&self, p: &Principal) -> Result<Arc<Grants>, Error> {
+        if !p.is_admin {
+            let cache = self.grant_cache.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((g, until)) = cache.get(&p.id)
+                && *until > Instant::now()
+            {
+                return Ok(g.clone());
+            }
+        }
         let mut map = HashMap::new();
         if !p.is_admin {
             for g in self.store.list_grants(p.id).await? {
                 map.insert((g.kind, g.resource_id), g.permission);
             }
         }
-        Ok(Grants {
+        let grants = Arc::new(Grants {
             admin: p.is_admin,
             map,
             default: self.default_permission,
-        })
+        });
+        if !p.is_admin {
+            let mut cache = self.grant_cache.lock().unwrap_or_else(|e| e.into_inner());
+            if cache.len() >= CACHE_MAX {
+                cache.clear();
+            }
+            cache.insert(p.id, (grants.clone(), Instant::now() + GRANT_TTL));
+        }
+        Ok(grants)
+    }
+
+    /// After any grant changes on this replica, so that it applies at once here.
+    pub fn forget_grants(&self) {
+        self.grant_cache.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// The experiment of a run or logged model: fixed for its life, so cached without expiry.
+    async fn parent(&self, key: String, lookup: impl Future<Output = Result<String, Error>>) -> Result<String, Error> {
+        if let Some(e) = self.parents.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(e.clone());
+        }
+        let exp = lookup.await?;
+        let mut parents = self.parents.lock().unwrap_or_else(|e| e.into_inner());
+        if parents.len() >= PARENTS_MAX {
+            parents.clear();
+        }
+        parents.insert(key, exp.clone());
+        Ok(exp)
     }
 }
 
@@ -222,17 +265,19 @@ struct Grants {
 }
 
 impl Grants {
-    fn can_read(&self, kind: ResourceKind, id: &str) -> bool {
+    fn permission(&self, kind: ResourceKind, id: &str) -> Permission {
         if self.admin {
-            return true;
+            return Permission::Manage;
         }
-        let p = self
-            .map
+        self.map
             .get(&(kind, id.to_string()))
             .or_else(|| self.map.get(&(kind, "*".to_string())))
             .copied()
-            .unwrap_or(self.default);
-        p.allows(Permission::Read)
+            .unwrap_or(self.default)
+    }
+
+    fn can_read(&self, kind: ResourceKind, id: &str) -> bool {
+        self.permission(kind, id).allows(Permission::Read)
     }
 }
 
@@ -767,6 +812,7 @@ pub async fn enforce(State(st): State<AppState>, req: Request, next: Next) -> Re
                     {
                         tracing::error!(error = %e, "grants did not follow a renamed registered model");
                     }
+                    auth.forget_grants();
                     resp
                 }
                 After::Deleted(name) => {
@@ -777,6 +823,7 @@ pub async fn enforce(State(st): State<AppState>, req: Request, next: Next) -> Re
                     {
                         tracing::error!(error = %e, "grants of a deleted registered model were kept");
                     }
+                    auth.forget_grants();
                     resp
                 }
             }
@@ -879,7 +926,7 @@ async fn check(
             if p.is_admin {
                 return Ok((req, after));
             }
-            let targets = match locate_targets(st, locate, &f).await {
+            let targets = match locate_targets(st, auth, locate, &f).await {
                 Ok(t) => t,
                 Err(Located::Missing(field)) => return Err(missing(field)),
                 // Unknown resources are the handler's to report (404), as MLflow's are.
@@ -931,7 +978,18 @@ fn or_unknown(e: Error) -> Located {
 }
 
 /// The resources a request acts on, as (kind, id) of the grant that governs them.
-async fn locate_targets(st: &AppState, locate: Locate, f: &Fields) -> Result<Vec<(ResourceKind, String)>, Located> {
+async fn locate_targets(
+    st: &AppState,
+    auth: &Auth,
+    locate: Locate,
+    f: &Fields,
+) -> Result<Vec<(ResourceKind, String)>, Located> {
+    let run_exp = |id: &str| {
+        let id = id.to_string();
+        auth.parent(format!("run:{id}"), async move {
+            Ok(st.store.get_run(&id).await?.info.experiment_id)
+        })
+    };
     let exp = |id: String| vec![(ResourceKind::Experiment, id)];
     match locate {
         L::Experiment => f
@@ -955,21 +1013,22 @@ async fn locate_targets(st: &AppState, locate: Locate, f: &Fields) -> Result<Vec
                 .or(f.run_uuid.as_deref())
                 .filter(|s| !s.is_empty())
                 .ok_or(Located::Missing("run_id"))?;
-            let run = st.store.get_run(id).await.map_err(or_unknown)?;
-            Ok(exp(run.info.experiment_id))
+            Ok(exp(run_exp(id).await.map_err(or_unknown)?))
         }
         L::Runs => {
             let mut out = Vec::new();
             for id in &f.run_ids {
-                let run = st.store.get_run(id).await.map_err(or_unknown)?;
-                out.push((ResourceKind::Experiment, run.info.experiment_id));
+                out.push((ResourceKind::Experiment, run_exp(id).await.map_err(or_unknown)?));
             }
             Ok(out)
         }
         L::LoggedModel => {
             let id = f.path.as_deref().ok_or(Located::Missing("model_id"))?;
-            let m = st.store.get_logged_model(id, true).await.map_err(or_unknown)?;
-            Ok(exp(m.info.experiment_id))
+            let lookup = async { Ok(st.store.get_logged_model(id, true).await?.info.experiment_id) };
+            Ok(exp(auth
+                .parent(format!("model:{id}"), lookup)
+                .await
+                .map_err(or_unknown)?))
         }
         L::ModelName => f
             .name
@@ -1038,6 +1097,7 @@ async fn grant_creator(
         if let Err(e) = auth.store.put_grant(&grant, true).await {
             tracing::error!(error = %e, "the creator's MANAGE grant was not stored");
         }
+        auth.forget_grants();
     }
     resp
 }
@@ -1212,6 +1272,7 @@ async fn delete_user(State(st): State<AppState>, req: Request) -> ApiResult<Json
         )));
     }
     auth.store.delete_user(&username).await?;
+    auth.forget_grants();
     auth.forget_all();
     Ok(Json(json!({})))
 }
@@ -1254,6 +1315,7 @@ async fn grant_permission(State(st): State<AppState>, req: Request) -> ApiResult
         permission,
     };
     auth.store.put_grant(&grant, false).await?;
+    auth.forget_grants();
     Ok(Json(json!({})))
 }
 
@@ -1262,6 +1324,7 @@ async fn revoke_permission(State(st): State<AppState>, req: Request) -> ApiResul
     let (_, mut r): (_, GrantReq) = body(req).await?;
     let (user, kind, id) = grant_target(&auth, &mut r).await?;
     auth.store.delete_grant(user.id, kind, &id).await?;
+    auth.forget_grants();
     Ok(Json(json!({})))
 }
 
