@@ -63,6 +63,12 @@ def test_health_is_open_and_the_api_needs_credentials(server):
     r = requests.get(server.url("/api/2.0/mlflow/experiments/search"), params={"max_results": 1},
                      auth=(ADMIN, ADMIN_PW), timeout=10)
     assert r.status_code == 200
+    if server.kind == "mlp":
+        # Every request's log line names its caller.
+        import time
+        time.sleep(0.2)
+        assert any('"user":"admin"' in line and "experiments/search" in line
+                   for line in server.log_text().splitlines())
     # Artifacts are behind the same door.
     r = requests.get(server.url("/api/2.0/mlflow-artifacts/artifacts/0/x/artifacts/a.txt"), timeout=10)
     assert r.status_code == 401

@@ -792,6 +792,7 @@ pub async fn enforce(State(st): State<AppState>, req: Request, next: Next) -> Re
         Ok(None) => return unauthenticated(),
         Err(e) => return ApiError(e).into_response(),
     };
+    tracing::Span::current().record("user", principal.username.as_str());
     let mut req = req;
     req.extensions_mut().insert(principal.clone());
     match check(&st, &auth, &principal, need, req, &path).await {

@@ -314,6 +314,8 @@ pub fn app(state: AppState) -> Router {
                         path = %req.uri().path(),
                         route = route.as_deref().unwrap_or(""),
                         request_id,
+                        // Filled in by the auth middleware once the caller is known.
+                        user = tracing::field::Empty,
                     )
                 })
                 .on_response(
