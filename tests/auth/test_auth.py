@@ -313,3 +313,14 @@ def test_refuses_to_start_without_an_admin_password(server, mlp_only):
         assert "MLP__AUTH__ADMIN_PASSWORD" in srv.log_text()
     finally:
         srv.stop()
+
+
+def test_auth_on_may_listen_beyond_loopback(server, mlp_only):
+    # Without auth this is refused unless the operator passes the unsafe flag (tests/security).
+    srv = start(Path(tempfile.mkdtemp(prefix="mlp-auth-net-")), extra_env={"MLP__SERVER__HOST": "0.0.0.0"})
+    try:
+        assert srv.proc.poll() is None, srv.log_text()[-2000:]
+        r = requests.get(srv.url("/api/2.0/mlflow/experiments/search"), params={"max_results": 1}, timeout=10)
+        assert r.status_code == 401
+    finally:
+        srv.stop()
