@@ -7,6 +7,9 @@ Modes:
   * default:            MLP_BIN=/path/to/mlp  ->  `$MLP_BIN server --host 127.0.0.1 --port P --data-dir D`
   * COMPAT_SERVER=mlflow -> the reference `mlflow server` from this venv (sqlite + proxied artifacts)
   * COMPAT_TRACKING_URI=http://127.0.0.1:P  -> use an already running server (debugging aid)
+  * COMPAT_AUTH_USER=name:password with MLP__AUTH__ENABLED=true and MLP__AUTH__ADMIN_PASSWORD
+    -> the suite runs as that user, created by the admin with EDIT on every experiment and
+    registered model (how the suite checks that auth on changes no behaviour)
 """
 
 from __future__ import annotations
@@ -171,6 +174,8 @@ def server(tmp_path_factory):
     import mlflow
 
     os.environ["MLFLOW_TRACKING_URI"] = handle.uri
+    if os.environ.get("COMPAT_AUTH_USER"):
+        _as_auth_user(handle.uri, os.environ["COMPAT_AUTH_USER"])
     mlflow.set_tracking_uri(handle.uri)
     mlflow.set_registry_uri(handle.uri)
     try:
@@ -256,6 +261,23 @@ def pytest_sessionfinish(session, exitstatus):
 # ----------------------------------------------------------------------------------------
 
 
+_AUTH: tuple[str, str] | None = None
+
+
+def _as_auth_user(uri: str, spec: str) -> None:
+    global _AUTH
+    name, password = spec.split(":", 1)
+    admin = (os.environ.get("MLP__AUTH__ADMIN_USERNAME", "admin"), os.environ["MLP__AUTH__ADMIN_PASSWORD"])
+    requests.post(uri + "/api/2.0/mlflow/users/create", json={"username": name, "password": password},
+                  auth=admin, timeout=20).raise_for_status()
+    for resource_type in ("experiment", "registered_model"):
+        requests.post(uri + "/api/3.0/mlflow/users/permissions/grant",
+                      json={"username": name, "resource_type": resource_type, "resource_id": "*",
+                            "permission": "EDIT"}, auth=admin, timeout=20).raise_for_status()
+    os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"] = name, password
+    _AUTH = (name, password)
+
+
 @pytest.fixture(scope="session")
 def api(tracking_uri):
     """Raw HTTP helper for things the client cannot express."""
@@ -268,14 +290,17 @@ def api(tracking_uri):
 
         def get(self, path, **kw):
             kw.setdefault("timeout", 20)
+            kw.setdefault("auth", _AUTH)
             return requests.get(self.url(path), **kw)
 
         def post(self, path, **kw):
             kw.setdefault("timeout", 20)
+            kw.setdefault("auth", _AUTH)
             return requests.post(self.url(path), **kw)
 
         def request(self, method, path, **kw):
             kw.setdefault("timeout", 20)
+            kw.setdefault("auth", _AUTH)
             return requests.request(method, self.url(path), **kw)
 
     return Api()

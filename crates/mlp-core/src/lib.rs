@@ -2,6 +2,7 @@
 //! carrying MLflow's error codes, input validation and limits, the search-filter grammar, and the
 //! store traits that every storage back-end implements. Nothing here performs I/O.
 
+pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod jobs;

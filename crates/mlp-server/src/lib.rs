@@ -3,6 +3,7 @@
 //! store traits; which back-end sits behind them is decided once at start-up.
 
 mod artifacts;
+pub mod auth;
 mod error;
 pub mod http;
 mod input;
@@ -55,6 +56,9 @@ pub struct AppState {
     /// The largest artifact upload accepted, in bytes; larger ones are answered 413 and leave
     /// nothing behind (`artifacts.max_upload_bytes`).
     pub max_artifact_bytes: u64,
+    /// Users, grants and tokens; `None` (the default) serves every route to anyone, as before
+    /// authentication existed.
+    pub auth: Option<Arc<auth::Auth>>,
 }
 
 impl AppState {
@@ -80,6 +84,7 @@ impl AppState {
             storage: Arc::new(storage),
             request_timeout: Duration::from_secs(60),
             max_artifact_bytes: 5 << 30,
+            auth: None,
         }
     }
 }
@@ -266,7 +271,13 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/jobs", post(jobs::submit).get(jobs::list))
         .route("/api/v1/jobs/{job_id}", get(jobs::get))
         .route("/api/v1/jobs/{job_id}/cancel", post(jobs::cancel))
-        .route("/api/v1/jobs/{job_id}/logs", get(jobs::logs))
+        .route("/api/v1/jobs/{job_id}/logs", get(jobs::logs));
+    let api = if state.auth.is_some() {
+        api.merge(auth::routes())
+    } else {
+        api
+    };
+    let api = api
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(timeout, deadline));
     let http = state.http.clone();
@@ -278,7 +289,9 @@ pub fn app(state: AppState) -> Router {
         .route("/version", get(version))
         .route("/ready", get(ready))
         .merge(ui::routes().layer(axum::middleware::from_fn(security::ui_headers)))
-        // After routing, so the route template is known.
+        // After routing, so the route template is known; inside the metrics so that 401 and 403
+        // are counted by route.
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::enforce))
         .route_layer(axum::middleware::from_fn(metrics::track))
         .fallback(not_found)
         .with_state(state)
@@ -301,6 +314,8 @@ pub fn app(state: AppState) -> Router {
                         path = %req.uri().path(),
                         route = route.as_deref().unwrap_or(""),
                         request_id,
+                        // Filled in by the auth middleware once the caller is known.
+                        user = tracing::field::Empty,
                     )
                 })
                 .on_response(

@@ -23,3 +23,4 @@ impl mlp_store_tests::StoreFixture for Fixture {
 }
 
 mlp_store_tests::store_conformance_suite!(Fixture);
+mlp_store_tests::auth_conformance_suite!(Fixture);

@@ -9,6 +9,7 @@
 //! pool reconnects by itself once the server is back. No error or log line carries the password:
 //! connection options are parsed here and only the redacted URL is ever shown.
 
+mod auth;
 pub mod testing;
 
 mlp_store_sql::stamp_queries!();
@@ -35,6 +36,7 @@ const MIGRATIONS: &[migrations::Migration] = &[
     (2, "registry", include_str!("../migrations/0002_registry.sql")),
     (3, "jobs", include_str!("../migrations/0003_jobs.sql")),
     (4, "long_values", include_str!("../migrations/0004_long_values.sql")),
+    (5, "auth", include_str!("../migrations/0005_auth.sql")),
 ];
 
 /// The advisory lock key held while migrating (any constant unique to this application).

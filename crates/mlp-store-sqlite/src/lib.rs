@@ -4,6 +4,8 @@
 //! PostgreSQL; what is here is what differs: connections, migrations, error mapping and the
 //! insert of metric points.
 
+mod auth;
+
 mlp_store_sql::stamp_queries!();
 
 /// What the shared query modules of `mlp-store-sql` are compiled against.
@@ -29,6 +31,7 @@ const MIGRATIONS: &[migrations::Migration] = &[
     (2, "registry", include_str!("../migrations/0002_registry.sql")),
     (3, "jobs", include_str!("../migrations/0003_jobs.sql")),
     (4, "exact_doubles", include_str!("../migrations/0004_exact_doubles.sql")),
+    (5, "auth", include_str!("../migrations/0005_auth.sql")),
 ];
 
 #[derive(Clone)]
@@ -237,4 +240,5 @@ mod conformance {
     }
 
     mlp_store_tests::store_conformance_suite!(Fixture);
+    mlp_store_tests::auth_conformance_suite!(Fixture);
 }

@@ -2,6 +2,7 @@
 //! here, instantiated once per back-end with [`store_conformance_suite!`], so a behaviour cannot
 //! differ between SQLite and PostgreSQL without a test failing.
 
+pub mod auth;
 pub mod bounded;
 pub mod exact;
 pub mod jobs;

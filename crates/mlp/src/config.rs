@@ -20,6 +20,62 @@ pub struct Config {
     pub worker: WorkerConfig,
     pub metrics: MetricsConfig,
     pub ui: UiConfig,
+    pub auth: AuthConfig,
+}
+
+/// Authentication and permissions (MLflow's basic-auth app). Off by default: the embedded
+/// default listens on loopback only.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    pub enabled: bool,
+    /// The admin created at first start.
+    pub admin_username: String,
+    pub admin_password: Option<String>,
+    /// The admin password from a file (a mounted Secret); wins over `admin_password`.
+    pub admin_password_file: Option<PathBuf>,
+    /// READ, USE, EDIT, MANAGE or NO_PERMISSIONS: a user's permission on a resource without a
+    /// grant.
+    pub default_permission: String,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            enabled: false,
+            admin_username: "admin".into(),
+            admin_password: None,
+            admin_password_file: None,
+            default_permission: "READ".into(),
+        }
+    }
+}
+
+/// The password is redacted.
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("enabled", &self.enabled)
+            .field("admin_username", &self.admin_username)
+            .field("admin_password", &self.admin_password.as_ref().map(|_| "<redacted>"))
+            .field("admin_password_file", &self.admin_password_file)
+            .field("default_permission", &self.default_permission)
+            .finish()
+    }
+}
+
+impl AuthConfig {
+    /// The admin password, from its file when one is configured.
+    pub fn admin_password(&self) -> anyhow::Result<Option<String>> {
+        match &self.admin_password_file {
+            Some(file) => {
+                let pw = std::fs::read_to_string(file)
+                    .map_err(|e| anyhow::anyhow!("cannot read the admin password file {}: {e}", file.display()))?;
+                Ok(Some(pw.trim_end_matches(['\n', '\r']).to_string()))
+            }
+            None => Ok(self.admin_password.clone()),
+        }
+    }
 }
 
 /// `mlp ui`: the frontend as a separate Deployment, forwarding API calls to the backend.
@@ -262,6 +318,7 @@ impl Default for Config {
             worker: WorkerConfig::default(),
             metrics: MetricsConfig::default(),
             ui: UiConfig::default(),
+            auth: AuthConfig::default(),
         }
     }
 }

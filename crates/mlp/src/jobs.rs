@@ -223,6 +223,21 @@ fn server_url(arg: Option<String>) -> String {
     .to_string()
 }
 
+/// The `Authorization` header from the environment, as the mlflow client builds it: a token
+/// (`MLP_TOKEN`, else `MLFLOW_TRACKING_TOKEN`) as Bearer, else `MLFLOW_TRACKING_USERNAME` and
+/// `MLFLOW_TRACKING_PASSWORD` as Basic.
+fn authorization(var: impl Fn(&str) -> Option<String>) -> Option<String> {
+    use base64::Engine;
+    let set = |k: &str| var(k).filter(|v| !v.is_empty());
+    if let Some(token) = set("MLP_TOKEN").or_else(|| set("MLFLOW_TRACKING_TOKEN")) {
+        return Some(format!("Bearer {token}"));
+    }
+    let user = set("MLFLOW_TRACKING_USERNAME")?;
+    let password = set("MLFLOW_TRACKING_PASSWORD")?;
+    let pair = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    Some(format!("Basic {pair}"))
+}
+
 /// Sends a request and turns an API error into a readable message.
 async fn call(req: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response> {
     let resp = req
@@ -241,7 +256,17 @@ async fn call(req: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response>
 
 pub async fn run(args: JobArgs) -> anyhow::Result<()> {
     let base = server_url(args.server);
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(value) = authorization(|k| std::env::var(k).ok()) {
+        let mut value = reqwest::header::HeaderValue::from_str(&value)
+            .context("the credentials in MLP_TOKEN / MLFLOW_TRACKING_* are not a valid header value")?;
+        value.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+    }
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .default_headers(headers)
+        .build()?;
     match args.command {
         JobCommand::Submit(s) => {
             let mut spec: JobSpec = match &s.file {
@@ -400,5 +425,41 @@ async fn wait_for(http: &reqwest::Client, base: &str, job_id: &str) -> anyhow::R
             return Ok(state);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::authorization;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn credentials_from_the_environment() {
+        assert_eq!(authorization(env(&[])), None);
+        assert_eq!(
+            authorization(env(&[("MLFLOW_TRACKING_TOKEN", "t1"), ("MLP_TOKEN", "t0")])).as_deref(),
+            Some("Bearer t0")
+        );
+        assert_eq!(
+            authorization(env(&[
+                ("MLFLOW_TRACKING_TOKEN", "t1"),
+                ("MLFLOW_TRACKING_USERNAME", "u")
+            ]))
+            .as_deref(),
+            Some("Bearer t1")
+        );
+        // "u:p" in base64.
+        assert_eq!(
+            authorization(env(&[
+                ("MLFLOW_TRACKING_USERNAME", "u"),
+                ("MLFLOW_TRACKING_PASSWORD", "p")
+            ]))
+            .as_deref(),
+            Some("Basic dTpw")
+        );
+        assert_eq!(authorization(env(&[("MLFLOW_TRACKING_USERNAME", "u")])), None);
     }
 }

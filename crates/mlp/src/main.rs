@@ -154,8 +154,22 @@ fn is_loopback(host: &str) -> bool {
 }
 
 /// Refuses to expose the unauthenticated API beyond this machine unless explicitly told to.
+/// Users and permissions: the admin is created at first start, and the server refuses to start
+/// with auth on and no way to log in.
+async fn open_auth(cfg: &Config, stores: &stores::Stores) -> anyhow::Result<Arc<mlp_server::auth::Auth>> {
+    let default = mlp_core::auth::Permission::parse(&cfg.auth.default_permission.to_ascii_uppercase())
+        .map_err(|e| anyhow::anyhow!("MLP__AUTH__DEFAULT_PERMISSION: {}", e.message))?;
+    let auth = mlp_server::auth::Auth::new(stores.auth.clone(), default);
+    let password = cfg.auth.admin_password()?;
+    auth.bootstrap_admin(&cfg.auth.admin_username, password.as_deref())
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    Ok(Arc::new(auth))
+}
+
 fn check_exposure(cfg: &Config) -> anyhow::Result<()> {
-    if is_loopback(&cfg.server.host) {
+    // With auth on every API call names its caller, which is what the refusal below protects.
+    if is_loopback(&cfg.server.host) || cfg.auth.enabled {
         return Ok(());
     }
     if cfg.server.unsafe_allow_unauthenticated_network {
@@ -166,8 +180,8 @@ fn check_exposure(cfg: &Config) -> anyhow::Result<()> {
         return Ok(());
     }
     anyhow::bail!(
-        "refusing to listen on {}: the API has no authentication yet, so anyone who can reach this address could read and change every experiment and model and run commands as this user through the jobs API. \
-         Listen on 127.0.0.1 (the default), or, only behind your own access control (a network policy, an authenticating proxy), pass --unsafe-allow-unauthenticated-network (MLP__SERVER__UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK=true)",
+        "refusing to listen on {}: authentication is off (MLP__AUTH__ENABLED), so anyone who can reach this address could read and change every experiment and model and run commands as this user through the jobs API. \
+         Turn authentication on, listen on 127.0.0.1 (the default), or, only behind your own access control (a network policy, an authenticating proxy), pass --unsafe-allow-unauthenticated-network (MLP__SERVER__UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK=true)",
         cfg.server.host
     )
 }
@@ -266,6 +280,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             state.storage = Arc::new(storage_policy(&cfg, &state.http));
             state.request_timeout = std::time::Duration::from_secs(cfg.server.request_timeout_secs.max(1));
             state.max_artifact_bytes = cfg.artifacts.max_upload_bytes;
+            if cfg.auth.enabled {
+                state.auth = Some(open_auth(&cfg, &stores).await?);
+            }
             let addr = format!("{}:{}", cfg.server.host, cfg.server.port);
             let listener = tokio::net::TcpListener::bind(&addr)
                 .await

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use mlp_core::auth::AuthStore;
 use mlp_core::jobs::JobStore;
 use mlp_core::registry::RegistryStore;
 use mlp_core::store::TrackingStore;
@@ -57,6 +58,7 @@ pub struct Stores {
     pub tracking: Arc<dyn TrackingStore>,
     pub registry: Arc<dyn RegistryStore>,
     pub jobs: Arc<dyn JobStore>,
+    pub auth: Arc<dyn AuthStore>,
 }
 
 /// Opens the configured store (migrating it).
@@ -69,7 +71,8 @@ pub async fn open_stores(cfg: &Config) -> anyhow::Result<Stores> {
             Ok(Stores {
                 tracking: store.clone(),
                 registry: store.clone(),
-                jobs: store,
+                jobs: store.clone(),
+                auth: store,
             })
         }
         Backend::Postgres => {
@@ -79,7 +82,8 @@ pub async fn open_stores(cfg: &Config) -> anyhow::Result<Stores> {
             Ok(Stores {
                 tracking: store.clone(),
                 registry: store.clone(),
-                jobs: store,
+                jobs: store.clone(),
+                auth: store,
             })
         }
     }

@@ -1,0 +1,1639 @@
+//! Authentication and authorization (issue 14), compatible with MLflow 3.17.2's basic-auth app:
+//! HTTP Basic with argon2id password hashes, personal access tokens as `Bearer`, per-user grants
+//! on experiments and registered models, and one table ([`RULES`]) saying what every route needs.
+//!
+//! With auth off (`AppState::auth` is `None`) nothing here runs and no route is added.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, patch, post};
+use base64::Engine;
+use mlp_core::auth::{AuthStore, Grant, Permission, ResourceKind, Token, User, validate_password, validate_username};
+use mlp_core::{Error, ErrorCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::error::{ApiError, ApiResult};
+use crate::{AppState, DATASET_BODY_LIMIT, JSON_BODY_LIMIT};
+
+/// How long verified credentials are trusted without hashing them again. Short, because a
+/// password change on another replica is only seen here when the entry expires.
+const CACHE_TTL: Duration = Duration::from_secs(60);
+/// Beyond this many cached credentials (or users' grants) the cache starts over, which bounds
+/// its memory.
+const CACHE_MAX: usize = 10_000;
+/// How long a user's grants are trusted. A grant changed on this replica applies at once; one
+/// changed on another replica within this time.
+const GRANT_TTL: Duration = Duration::from_secs(10);
+/// Cached run and logged model → experiment mappings (~100 bytes each).
+const PARENTS_MAX: usize = 100_000;
+/// What a token's secret starts with, so that a leaked one is recognisable (secret scanners).
+const TOKEN_PREFIX: &str = "mlp_";
+
+/// Who is calling, as the handlers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub id: i64,
+    pub username: String,
+    pub is_admin: bool,
+}
+
+impl From<&User> for Principal {
+    fn from(u: &User) -> Self {
+        Principal {
+            id: u.id,
+            username: u.username.clone(),
+            is_admin: u.is_admin,
+        }
+    }
+}
+
+pub struct Auth {
+    pub store: Arc<dyn AuthStore>,
+    /// The permission of a user on a resource without a grant (MLflow's `default_permission`).
+    pub default_permission: Permission,
+    /// Keyed hash of the credentials → the principal and when the entry stops being trusted.
+    cache: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
+    /// Per-process key of the cache's hash, so the cache never holds anything a password could
+    /// be checked against offline.
+    cache_key: [u8; 32],
+    /// User id → their grants and until when they are trusted.
+    grant_cache: Mutex<HashMap<i64, (Arc<Grants>, Instant)>>,
+    /// `run:<id>` / `model:<id>` → experiment id.
+    parents: Mutex<HashMap<String, String>>,
+}
+
+impl Auth {
+    pub fn new(store: Arc<dyn AuthStore>, default_permission: Permission) -> Self {
+        let mut cache_key = [0u8; 32];
+        cache_key[..16].copy_from_slice(&random16());
+        cache_key[16..].copy_from_slice(&random16());
+        Auth {
+            store,
+            default_permission,
+            cache: Mutex::new(HashMap::new()),
+            cache_key,
+            grant_cache: Mutex::new(HashMap::new()),
+            parents: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Creates the admin at first start. An existing user of that name is left as it is: the
+    /// configured password only bootstraps, as in MLflow.
+    pub async fn bootstrap_admin(&self, username: &str, password: Option<&str>) -> Result<(), Error> {
+        validate_username(username)?;
+        match self.store.get_user(username).await {
+            Ok(_) => return Ok(()),
+            Err(e) if e.code == ErrorCode::ResourceDoesNotExist => {}
+            Err(e) => return Err(e),
+        }
+        let password = password.filter(|p| !p.is_empty()).ok_or_else(|| {
+            Error::invalid(format!(
+                "Authentication is enabled but the admin user '{username}' does not exist and no password is configured for it: set MLP__AUTH__ADMIN_PASSWORD or MLP__AUTH__ADMIN_PASSWORD_FILE"
+            ))
+        })?;
+        validate_password(password)
+            .map_err(|e| Error::invalid(format!("The configured admin password is invalid: {}", e.message)))?;
+        let hash = hash_password(password).await?;
+        match self.store.create_user(username, &hash, true).await {
+            // Another replica starting at the same moment created it.
+            Err(e) if e.code == ErrorCode::ResourceAlreadyExists => Ok(()),
+            Err(e) => Err(e),
+            Ok(_) => {
+                tracing::info!(username, "created the admin user");
+                Ok(())
+            }
+        }
+    }
+
+    fn cache_slot(&self, credentials: &str) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(self.cache_key);
+        h.update(credentials.as_bytes());
+        h.finalize().into()
+    }
+
+    fn cached(&self, slot: &[u8; 32]) -> Option<Principal> {
+        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .get(slot)
+            .filter(|(_, until)| *until > Instant::now())
+            .map(|(p, _)| p.clone())
+    }
+
+    fn remember(&self, slot: [u8; 32], p: &Principal) {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(slot, (p.clone(), Instant::now() + CACHE_TTL));
+    }
+
+    /// Forgets every verified credential: after a password, admin flag, user or token change,
+    /// so that this replica applies it at once.
+    pub fn forget_all(&self) {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// The caller named by the `Authorization` header; `None` when absent or wrong.
+    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Option<Principal>, Error> {
+        let Some(value) = authorization else {
+            return Ok(None);
+        };
+        let slot = self.cache_slot(value);
+        if let Some(p) = self.cached(&slot) {
+            return Ok(Some(p));
+        }
+        let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+        let principal = if scheme.eq_ignore_ascii_case("basic") {
+            let Some((user, pass)) = base64::engine::general_purpose::STANDARD
+                .decode(rest.trim())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|s| s.split_once(':').map(|(u, p)| (u.to_string(), p.to_string())))
+            else {
+                return Ok(None);
+            };
+            let user = match self.store.get_user(&user).await {
+                Ok(u) => u,
+                Err(e) if e.code == ErrorCode::ResourceDoesNotExist => {
+                    // The same work as for a real user, so timing does not tell which names exist.
+                    let _ = verify_password(pass, dummy_hash().to_string()).await;
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            };
+            if !verify_password(pass, user.password_hash.clone()).await {
+                return Ok(None);
+            }
+            Principal::from(&user)
+        } else if scheme.eq_ignore_ascii_case("bearer") {
+            let secret = rest.trim();
+            if !secret.starts_with(TOKEN_PREFIX) {
+                return Ok(None);
+            }
+            let Some((token, user)) = self.store.find_token(&token_hash(secret)).await? else {
+                return Ok(None);
+            };
+            if token.expires_at.is_some_and(|t| t <= now_ms()) {
+                return Ok(None);
+            }
+            Principal::from(&user)
+        } else {
+            return Ok(None);
+        };
+        self.remember(slot, &principal);
+        Ok(Some(principal))
+    }
+
+    /// The caller's permission on one resource: admin, else the grant on it, else a grant on
+    /// every resource of the kind (`*`), else the default.
+    pub async fn permission(&self, p: &Principal, kind: ResourceKind, id: &str) -> Result<Permission, Error> {
+        if p.is_admin {
+            return Ok(Permission::Manage);
+        }
+        Ok(self.grants(p).await?.permission(kind, id))
+    }
+
+    /// All of the caller's grants, from the cache when fresh: a request then costs no query
+    /// for its permission.
+    async fn grants(&self, p: &Principal) -> Result<Arc<Grants>, Error> {
+        if !p.is_admin {
+            let cache = self.grant_cache.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((g, until)) = cache.get(&p.id)
+                && *until > Instant::now()
+            {
+                return Ok(g.clone());
+            }
+        }
+        let mut map = HashMap::new();
+        if !p.is_admin {
+            for g in self.store.list_grants(p.id).await? {
+                map.insert((g.kind, g.resource_id), g.permission);
+            }
+        }
+        let grants = Arc::new(Grants {
+            admin: p.is_admin,
+            map,
+            default: self.default_permission,
+        });
+        if !p.is_admin {
+            let mut cache = self.grant_cache.lock().unwrap_or_else(|e| e.into_inner());
+            if cache.len() >= CACHE_MAX {
+                cache.clear();
+            }
+            cache.insert(p.id, (grants.clone(), Instant::now() + GRANT_TTL));
+        }
+        Ok(grants)
+    }
+
+    /// After any grant changes on this replica, so that it applies at once here.
+    pub fn forget_grants(&self) {
+        self.grant_cache.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// The experiment of a run or logged model: fixed for its life, so cached without expiry.
+    async fn parent(&self, key: String, lookup: impl Future<Output = Result<String, Error>>) -> Result<String, Error> {
+        if let Some(e) = self.parents.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(e.clone());
+        }
+        let exp = lookup.await?;
+        let mut parents = self.parents.lock().unwrap_or_else(|e| e.into_inner());
+        if parents.len() >= PARENTS_MAX {
+            parents.clear();
+        }
+        parents.insert(key, exp.clone());
+        Ok(exp)
+    }
+}
+
+struct Grants {
+    admin: bool,
+    map: HashMap<(ResourceKind, String), Permission>,
+    default: Permission,
+}
+
+impl Grants {
+    fn permission(&self, kind: ResourceKind, id: &str) -> Permission {
+        if self.admin {
+            return Permission::Manage;
+        }
+        self.map
+            .get(&(kind, id.to_string()))
+            .or_else(|| self.map.get(&(kind, "*".to_string())))
+            .copied()
+            .unwrap_or(self.default)
+    }
+
+    fn can_read(&self, kind: ResourceKind, id: &str) -> bool {
+        self.permission(kind, id).allows(Permission::Read)
+    }
+}
+
+fn random16() -> [u8; 16] {
+    argon2::password_hash::generate_salt()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A hash to verify against when the user does not exist.
+fn dummy_hash() -> &'static str {
+    static H: OnceLock<String> = OnceLock::new();
+    H.get_or_init(|| {
+        Argon2::default()
+            .hash_password(b"no such user, no such password")
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
+/// argon2id with the crate's defaults (OWASP's minimum: 19 MiB, 2 passes), off the async
+/// threads because it takes tens of milliseconds by design.
+pub async fn hash_password(password: &str) -> Result<String, Error> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| Error::internal(format!("cannot hash a password: {e}")))
+    })
+    .await
+    .map_err(|e| Error::internal(format!("password hashing task failed: {e}")))?
+}
+
+async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .verify_password(password.as_bytes(), hash.as_str())
+            .is_ok()
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// Tokens are 256 random bits, so one SHA-256 is as good as a slow hash: there is nothing to
+/// guess. It also makes the lookup by hash an index lookup.
+fn token_hash(secret: &str) -> String {
+    let d = Sha256::digest(secret.as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The authorization table
+// ---------------------------------------------------------------------------------------------
+
+/// Where a route is mounted: its templates are relative to each of the group's prefixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// `/api/2.0/mlflow` and `/ajax-api/2.0/mlflow`.
+    Mlflow,
+    /// `/api/2.0/mlflow-artifacts` and `/ajax-api/2.0/mlflow-artifacts`.
+    Artifacts,
+    /// As written.
+    Root,
+}
+
+impl Group {
+    pub fn prefixes(self) -> &'static [&'static str] {
+        match self {
+            Group::Mlflow => &["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"],
+            Group::Artifacts => &["/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"],
+            Group::Root => &[""],
+        }
+    }
+}
+
+/// How to find the resource a request acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locate {
+    /// The `experiment_id` field.
+    Experiment,
+    /// The `experiment_name` field.
+    ExperimentName,
+    /// The `run_id` (or `run_uuid`) field: the run's experiment.
+    Run,
+    /// Every run of the `run_ids` field.
+    Runs,
+    /// The `{model_id}` path parameter: the logged model's experiment.
+    LoggedModel,
+    /// The `name` field: a registered model (model versions follow it).
+    ModelName,
+    /// The `{path}` of a proxied artifact, `<experiment_id>/…`.
+    ArtifactPath,
+    /// The `path` field of an artifact listing; its root is for admins only.
+    ArtifactListing,
+}
+
+/// Search results keep only what the caller may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    Experiments,
+    Runs,
+    LoggedModels,
+    RegisteredModels,
+    ModelVersions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// No credentials (health, the UI's files, server-info as MLflow has it).
+    Public,
+    /// Any user.
+    Authenticated,
+    Admin,
+    /// An admin, or the user named by the `username` field.
+    AdminOrSelf,
+    /// MANAGE on the resource named by `resource_type`/`resource_id` (a `*` grant: admin).
+    ManageGrantTarget,
+    /// This permission on the located resource.
+    On(Permission, Locate),
+    /// Any user; the response is filtered.
+    Search(Filter),
+    /// Any user; the creator gets MANAGE on what was created.
+    Create(ResourceKind),
+    /// The jobs API: EDIT on the job's experiment and the `jobs` capability, which only admins
+    /// have until roles can grant it; admin therefore decides alone today.
+    Jobs,
+}
+
+pub struct Rule {
+    pub group: Group,
+    pub method: &'static str,
+    pub path: &'static str,
+    pub need: Need,
+}
+
+const fn r(group: Group, method: &'static str, path: &'static str, need: Need) -> Rule {
+    Rule {
+        group,
+        method,
+        path,
+        need,
+    }
+}
+
+use Group::{Artifacts as A, Mlflow as M, Root as R};
+use Locate as L;
+use Need::*;
+use Permission::{Edit, Manage, Read};
+
+/// Every route and what it needs. MLflow's validators (`mlflow/server/auth/__init__.py`) decide
+/// the levels: reads READ, writes EDIT (MLflow's `can_update`), deletes and restores MANAGE
+/// (`can_delete`), creating a run or logged model EDIT on its experiment.
+pub static RULES: &[Rule] = &[
+    // Experiments
+    r(M, "POST", "/experiments/create", Create(ResourceKind::Experiment)),
+    r(M, "GET", "/experiments/get", On(Read, L::Experiment)),
+    r(M, "GET", "/experiments/get-by-name", On(Read, L::ExperimentName)),
+    r(M, "POST", "/experiments/search", Search(Filter::Experiments)),
+    r(M, "GET", "/experiments/search", Search(Filter::Experiments)),
+    r(M, "GET", "/experiments/list", Search(Filter::Experiments)),
+    r(M, "POST", "/experiments/update", On(Edit, L::Experiment)),
+    r(M, "POST", "/experiments/delete", On(Manage, L::Experiment)),
+    r(M, "POST", "/experiments/restore", On(Manage, L::Experiment)),
+    r(M, "POST", "/experiments/set-experiment-tag", On(Edit, L::Experiment)),
+    r(M, "POST", "/experiments/delete-experiment-tag", On(Edit, L::Experiment)),
+    // Runs follow their experiment
+    r(M, "POST", "/runs/create", On(Edit, L::Experiment)),
+    r(M, "GET", "/runs/get", On(Read, L::Run)),
+    r(M, "POST", "/runs/update", On(Edit, L::Run)),
+    r(M, "POST", "/runs/delete", On(Manage, L::Run)),
+    r(M, "POST", "/runs/restore", On(Manage, L::Run)),
+    r(M, "POST", "/runs/log-metric", On(Edit, L::Run)),
+    r(M, "POST", "/runs/log-parameter", On(Edit, L::Run)),
+    r(M, "POST", "/runs/set-tag", On(Edit, L::Run)),
+    r(M, "POST", "/runs/delete-tag", On(Edit, L::Run)),
+    r(M, "POST", "/runs/log-batch", On(Edit, L::Run)),
+    r(M, "POST", "/runs/log-inputs", On(Edit, L::Run)),
+    r(M, "POST", "/runs/outputs", On(Edit, L::Run)),
+    r(M, "POST", "/runs/search", Search(Filter::Runs)),
+    r(M, "GET", "/runs/search", Search(Filter::Runs)),
+    r(M, "POST", "/runs/log-model", On(Edit, L::Run)),
+    r(M, "GET", "/metrics/get-history", On(Read, L::Run)),
+    r(M, "GET", "/metrics/get-history-bulk-interval", On(Read, L::Runs)),
+    r(M, "GET", "/artifacts/list", On(Read, L::Run)),
+    // Answered 501 whoever asks.
+    r(M, "POST", "/artifacts/presigned-upload-url", Authenticated),
+    r(M, "POST", "/artifacts/presigned-download-url", Authenticated),
+    // Logged models follow their experiment
+    r(
+        M,
+        "GET",
+        "/logged-models/{model_id}/artifacts/directories",
+        On(Read, L::LoggedModel),
+    ),
+    r(M, "POST", "/logged-models", On(Edit, L::Experiment)),
+    r(M, "POST", "/logged-models/search", Search(Filter::LoggedModels)),
+    r(M, "GET", "/logged-models/{model_id}", On(Read, L::LoggedModel)),
+    r(M, "PATCH", "/logged-models/{model_id}", On(Edit, L::LoggedModel)),
+    r(M, "DELETE", "/logged-models/{model_id}", On(Manage, L::LoggedModel)),
+    r(M, "PATCH", "/logged-models/{model_id}/tags", On(Edit, L::LoggedModel)),
+    r(
+        M,
+        "DELETE",
+        "/logged-models/{model_id}/tags/{tag_key}",
+        On(Edit, L::LoggedModel),
+    ),
+    r(M, "POST", "/logged-models/{model_id}/params", On(Edit, L::LoggedModel)),
+    // Registry: versions follow their registered model
+    r(
+        M,
+        "POST",
+        "/registered-models/create",
+        Create(ResourceKind::RegisteredModel),
+    ),
+    r(M, "GET", "/registered-models/get", On(Read, L::ModelName)),
+    r(M, "POST", "/registered-models/rename", On(Edit, L::ModelName)),
+    r(M, "PATCH", "/registered-models/update", On(Edit, L::ModelName)),
+    r(M, "DELETE", "/registered-models/delete", On(Manage, L::ModelName)),
+    r(M, "GET", "/registered-models/search", Search(Filter::RegisteredModels)),
+    r(M, "POST", "/registered-models/search", Search(Filter::RegisteredModels)),
+    r(M, "GET", "/registered-models/list", Search(Filter::RegisteredModels)),
+    r(
+        M,
+        "POST",
+        "/registered-models/get-latest-versions",
+        On(Read, L::ModelName),
+    ),
+    r(
+        M,
+        "GET",
+        "/registered-models/get-latest-versions",
+        On(Read, L::ModelName),
+    ),
+    r(M, "POST", "/registered-models/set-tag", On(Edit, L::ModelName)),
+    r(M, "DELETE", "/registered-models/delete-tag", On(Edit, L::ModelName)),
+    r(M, "POST", "/registered-models/alias", On(Edit, L::ModelName)),
+    r(M, "DELETE", "/registered-models/alias", On(Edit, L::ModelName)),
+    r(M, "GET", "/registered-models/alias", On(Read, L::ModelName)),
+    r(M, "POST", "/model-versions/create", On(Edit, L::ModelName)),
+    r(M, "GET", "/model-versions/get", On(Read, L::ModelName)),
+    r(M, "PATCH", "/model-versions/update", On(Edit, L::ModelName)),
+    r(M, "DELETE", "/model-versions/delete", On(Manage, L::ModelName)),
+    r(M, "POST", "/model-versions/transition-stage", On(Edit, L::ModelName)),
+    r(M, "GET", "/model-versions/search", Search(Filter::ModelVersions)),
+    r(M, "POST", "/model-versions/search", Search(Filter::ModelVersions)),
+    r(M, "GET", "/model-versions/get-download-uri", On(Read, L::ModelName)),
+    r(M, "POST", "/model-versions/set-tag", On(Edit, L::ModelName)),
+    r(M, "DELETE", "/model-versions/delete-tag", On(Edit, L::ModelName)),
+    // Users (MLflow's /api/2.0/mlflow/users/*)
+    r(M, "POST", "/users/create", Admin),
+    r(M, "GET", "/users/get", AdminOrSelf),
+    r(M, "GET", "/users/current", Authenticated),
+    r(M, "GET", "/users/list", Authenticated),
+    r(M, "PATCH", "/users/update-password", AdminOrSelf),
+    r(M, "PATCH", "/users/update-admin", Admin),
+    r(M, "DELETE", "/users/delete", Admin),
+    // Per-user grants (MLflow's /api/3.0/mlflow/users/permissions/*)
+    r(R, "POST", "/api/3.0/mlflow/users/permissions/grant", ManageGrantTarget),
+    r(R, "POST", "/api/3.0/mlflow/users/permissions/revoke", ManageGrantTarget),
+    r(R, "GET", "/api/3.0/mlflow/users/permissions/get", AdminOrSelf),
+    r(R, "GET", "/api/3.0/mlflow/users/permissions/list", AdminOrSelf),
+    r(R, "GET", "/api/3.0/mlflow/users/current/permissions", Authenticated),
+    r(
+        R,
+        "POST",
+        "/ajax-api/3.0/mlflow/users/permissions/grant",
+        ManageGrantTarget,
+    ),
+    r(
+        R,
+        "POST",
+        "/ajax-api/3.0/mlflow/users/permissions/revoke",
+        ManageGrantTarget,
+    ),
+    r(R, "GET", "/ajax-api/3.0/mlflow/users/permissions/get", AdminOrSelf),
+    r(R, "GET", "/ajax-api/3.0/mlflow/users/permissions/list", AdminOrSelf),
+    r(
+        R,
+        "GET",
+        "/ajax-api/3.0/mlflow/users/current/permissions",
+        Authenticated,
+    ),
+    // Personal access tokens: each user's own
+    r(R, "POST", "/api/v1/tokens", Authenticated),
+    r(R, "GET", "/api/v1/tokens", Authenticated),
+    r(R, "DELETE", "/api/v1/tokens/{token_id}", Authenticated),
+    // The artifact proxy: `<experiment_id>/<run_id>/artifacts/…` follows the experiment
+    r(A, "GET", "/artifacts", On(Read, L::ArtifactListing)),
+    r(A, "GET", "/artifacts/{*path}", On(Read, L::ArtifactPath)),
+    r(A, "PUT", "/artifacts/{*path}", On(Edit, L::ArtifactPath)),
+    r(A, "DELETE", "/artifacts/{*path}", On(Manage, L::ArtifactPath)),
+    r(A, "POST", "/mpu/create/{*path}", Authenticated),
+    r(A, "POST", "/mpu/complete/{*path}", Authenticated),
+    r(A, "POST", "/mpu/abort/{*path}", Authenticated),
+    r(A, "GET", "/presigned/{*path}", Authenticated),
+    // Jobs
+    r(R, "POST", "/api/v1/jobs", Jobs),
+    r(R, "GET", "/api/v1/jobs", Jobs),
+    r(R, "GET", "/api/v1/jobs/{job_id}", Jobs),
+    r(R, "POST", "/api/v1/jobs/{job_id}/cancel", Jobs),
+    r(R, "GET", "/api/v1/jobs/{job_id}/logs", Jobs),
+    // Open: probes, version, and server-info (public in MLflow so a client can read the
+    // server's configuration before logging in)
+    r(R, "GET", "/api/3.0/mlflow/server-info", Public),
+    r(R, "GET", "/ajax-api/3.0/mlflow/server-info", Public),
+    r(R, "GET", "/health", Public),
+    r(R, "GET", "/version", Public),
+    r(R, "GET", "/ready", Public),
+    // The UI's files (its API calls are the routes above)
+    r(R, "GET", "/", Public),
+    r(R, "GET", "/index.html", Public),
+    r(R, "GET", "/static/{build}/{*path}", Public),
+];
+
+type Table = HashMap<(&'static str, String), Need>;
+
+fn table() -> &'static Table {
+    static T: OnceLock<Table> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut t = HashMap::new();
+        for rule in RULES {
+            for prefix in rule.group.prefixes() {
+                t.insert((rule.method, format!("{prefix}{}", rule.path)), rule.need);
+            }
+        }
+        t
+    })
+}
+
+fn paths() -> &'static std::collections::HashSet<String> {
+    static P: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
+    P.get_or_init(|| table().keys().map(|(_, p)| p.clone()).collect())
+}
+
+/// What `method` on the route template `path` needs; HEAD is GET.
+pub fn need(method: &Method, path: &str) -> Option<Need> {
+    let m = if method == Method::HEAD { "GET" } else { method.as_str() };
+    table().get(&(m, path.to_string())).copied()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The middleware
+// ---------------------------------------------------------------------------------------------
+
+fn unauthenticated() -> Response {
+    let mut resp = (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({
+            "error_code": "UNAUTHENTICATED",
+            "message": "You are not authenticated. Send HTTP Basic credentials (MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD) or a token as 'Authorization: Bearer' (MLFLOW_TRACKING_TOKEN).",
+        })),
+    )
+        .into_response();
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"mlflow\""),
+    );
+    resp
+}
+
+fn denied() -> ApiError {
+    ApiError(Error::new(ErrorCode::PermissionDenied, "Permission denied"))
+}
+
+/// The fields a rule may need, read the way the handlers read them: the query string on GET,
+/// the JSON body on POST/PATCH/PUT, both on DELETE. Decoded into this struct only (unknown
+/// fields skipped), never into a JSON tree.
+#[derive(Deserialize, Default, Debug)]
+#[serde(default)]
+struct Fields {
+    #[serde(deserialize_with = "de_id")]
+    experiment_id: Option<String>,
+    #[serde(deserialize_with = "de_id")]
+    experiment_name: Option<String>,
+    #[serde(deserialize_with = "de_id")]
+    run_id: Option<String>,
+    #[serde(deserialize_with = "de_id")]
+    run_uuid: Option<String>,
+    #[serde(deserialize_with = "mlp_core::wire::de_vec_or_one")]
+    run_ids: Vec<String>,
+    #[serde(deserialize_with = "de_id")]
+    name: Option<String>,
+    #[serde(deserialize_with = "de_id")]
+    new_name: Option<String>,
+    #[serde(deserialize_with = "de_id")]
+    username: Option<String>,
+    #[serde(deserialize_with = "de_id")]
+    resource_type: Option<String>,
+    #[serde(deserialize_with = "de_id")]
+    resource_id: Option<String>,
+    #[serde(deserialize_with = "de_id")]
+    path: Option<String>,
+}
+
+/// An id as a string or a number (int64 fields travel as either); anything else reads as absent
+/// and the handler reports it.
+fn de_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+impl Fields {
+    fn merge(&mut self, other: Fields) {
+        macro_rules! take {
+            ($($f:ident),*) => { $( if other.$f.is_some() { self.$f = other.$f; } )* };
+        }
+        take!(
+            experiment_id,
+            experiment_name,
+            run_id,
+            run_uuid,
+            name,
+            new_name,
+            username,
+            resource_type,
+            resource_id,
+            path
+        );
+        if !other.run_ids.is_empty() {
+            self.run_ids = other.run_ids;
+        }
+    }
+}
+
+fn query_fields(query: Option<&str>) -> Fields {
+    let mut map = serde_json::Map::new();
+    for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        let v = Value::String(v.into_owned());
+        match map.get_mut(k.as_ref()) {
+            Some(Value::Array(items)) => items.push(v),
+            Some(existing) => {
+                let first = existing.take();
+                *existing = Value::Array(vec![first, v]);
+            }
+            None => {
+                map.insert(k.into_owned(), v);
+            }
+        }
+    }
+    serde_json::from_value(Value::Object(map)).unwrap_or_default()
+}
+
+/// Reads the fields, putting the buffered body back into the request for the handler.
+async fn read_fields(req: Request, path: &str) -> Result<(Request, Fields), Response> {
+    let method = req.method().clone();
+    let mut fields = if method == Method::GET || method == Method::DELETE {
+        query_fields(req.uri().query())
+    } else {
+        Fields::default()
+    };
+    if method == Method::GET {
+        return Ok((req, fields));
+    }
+    let limit = if path.ends_with("/runs/log-inputs") || path.ends_with("/runs/outputs") {
+        DATASET_BODY_LIMIT
+    } else {
+        JSON_BODY_LIMIT
+    };
+    let (parts, body) = req.into_parts();
+    let bytes: Bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            return Err(ApiError(Error::new(
+                ErrorCode::PayloadTooLarge,
+                "The request body is larger than this endpoint accepts",
+            ))
+            .into_response());
+        }
+    };
+    let body_fields: Fields = mlp_core::wire::decode_json_body(&bytes).unwrap_or_default();
+    fields.merge(body_fields);
+    Ok((Request::from_parts(parts, Body::from(bytes)), fields))
+}
+
+fn missing(field: &str) -> Response {
+    ApiError(Error::missing(field)).into_response()
+}
+
+/// Authenticates and authorizes every routed request, then applies what follows a success: the
+/// creator's MANAGE, grants following a rename or delete, search results filtered.
+pub async fn enforce(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(auth) = st.auth.clone() else {
+        return next.run(req).await;
+    };
+    let Some(path) = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()) else {
+        return next.run(req).await;
+    };
+    let Some(need) = need(req.method(), &path) else {
+        if paths().contains(&path) {
+            // A known route with another method: the router answers 405.
+            return next.run(req).await;
+        }
+        // Fail closed: a route without an entry in the table is a bug, not an open door.
+        tracing::error!(route = path, method = %req.method(), "route missing from the authorization table");
+        return denied().into_response();
+    };
+    if need == Public {
+        return next.run(req).await;
+    }
+    let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let principal = match auth.authenticate(authorization).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return unauthenticated(),
+        Err(e) => return ApiError(e).into_response(),
+    };
+    tracing::Span::current().record("user", principal.username.as_str());
+    let mut req = req;
+    req.extensions_mut().insert(principal.clone());
+    match check(&st, &auth, &principal, need, req, &path).await {
+        Ok((req, after)) => {
+            let resp = next.run(req).await;
+            if !resp.status().is_success() {
+                return resp;
+            }
+            match after {
+                After::Nothing => resp,
+                After::Filter(f) => filter_response(&auth, &principal, f, resp).await,
+                After::GrantCreator(kind, name) => grant_creator(&auth, &principal, kind, name, resp).await,
+                After::Renamed(old, new) => {
+                    if let Err(e) = auth
+                        .store
+                        .rename_resource(ResourceKind::RegisteredModel, &old, &new)
+                        .await
+                    {
+                        tracing::error!(error = %e, "grants did not follow a renamed registered model");
+                    }
+                    auth.forget_grants();
+                    resp
+                }
+                After::Deleted(name) => {
+                    if let Err(e) = auth
+                        .store
+                        .delete_resource_grants(ResourceKind::RegisteredModel, &name)
+                        .await
+                    {
+                        tracing::error!(error = %e, "grants of a deleted registered model were kept");
+                    }
+                    auth.forget_grants();
+                    resp
+                }
+            }
+        }
+        Err(resp) => resp,
+    }
+}
+
+enum After {
+    Nothing,
+    Filter(Filter),
+    /// The kind, and the name when the request carries it (a registered model's).
+    GrantCreator(ResourceKind, Option<String>),
+    Renamed(String, String),
+    Deleted(String),
+}
+
+async fn check(
+    st: &AppState,
+    auth: &Auth,
+    p: &Principal,
+    need: Need,
+    req: Request,
+    path: &str,
+) -> Result<(Request, After), Response> {
+    let is = |suffix: &str| path.ends_with(suffix);
+    match need {
+        Public | Authenticated => Ok((req, After::Nothing)),
+        Admin | Jobs => {
+            if p.is_admin {
+                Ok((req, After::Nothing))
+            } else {
+                Err(denied().into_response())
+            }
+        }
+        AdminOrSelf => {
+            let (req, f) = read_fields(req, path).await?;
+            if p.is_admin || f.username.as_deref() == Some(p.username.as_str()) {
+                Ok((req, After::Nothing))
+            } else {
+                Err(denied().into_response())
+            }
+        }
+        ManageGrantTarget => {
+            let (req, f) = read_fields(req, path).await?;
+            if p.is_admin {
+                return Ok((req, After::Nothing));
+            }
+            let kind = ResourceKind::parse(f.resource_type.as_deref().unwrap_or(""))
+                .map_err(|e| ApiError(e).into_response())?;
+            let Some(id) = f.resource_id.filter(|s| !s.is_empty() && s != "*") else {
+                return Err(denied().into_response());
+            };
+            let perm = auth
+                .permission(p, kind, &id)
+                .await
+                .map_err(|e| ApiError(e).into_response())?;
+            if perm.allows(Manage) {
+                Ok((req, After::Nothing))
+            } else {
+                Err(denied().into_response())
+            }
+        }
+        Search(f) => Ok((req, After::Filter(f))),
+        Create(kind) => {
+            if kind == ResourceKind::RegisteredModel {
+                let (req, f) = read_fields(req, path).await?;
+                Ok((req, After::GrantCreator(kind, f.name)))
+            } else {
+                Ok((req, After::GrantCreator(kind, None)))
+            }
+        }
+        On(perm, locate) => {
+            let (req, f) = match locate {
+                L::LoggedModel | L::ArtifactPath => {
+                    let name = if locate == L::LoggedModel { "model_id" } else { "path" };
+                    let (mut parts, body) = req.into_parts();
+                    let value = RawPathParams::from_request_parts(&mut parts, &())
+                        .await
+                        .ok()
+                        .and_then(|ps| ps.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()));
+                    let fields = Fields {
+                        path: value,
+                        ..Fields::default()
+                    };
+                    (Request::from_parts(parts, body), fields)
+                }
+                _ => read_fields(req, path).await?,
+            };
+            let after = if is("/registered-models/rename") {
+                match (&f.name, &f.new_name) {
+                    (Some(old), Some(new)) => After::Renamed(old.clone(), new.clone()),
+                    _ => After::Nothing,
+                }
+            } else if is("/registered-models/delete") {
+                f.name.clone().map(After::Deleted).unwrap_or(After::Nothing)
+            } else {
+                After::Nothing
+            };
+            if p.is_admin {
+                return Ok((req, after));
+            }
+            let targets = match locate_targets(st, auth, locate, &f).await {
+                Ok(t) => t,
+                Err(Located::Missing(field)) => return Err(missing(field)),
+                // Unknown resources are the handler's to report (404), as MLflow's are.
+                Err(Located::Unknown) => return Ok((req, after)),
+                Err(Located::AdminOnly) => return Err(denied().into_response()),
+                Err(Located::Failed(e)) => return Err(ApiError(e).into_response()),
+            };
+            for (kind, id) in targets {
+                let have = auth
+                    .permission(p, kind, &id)
+                    .await
+                    .map_err(|e| ApiError(e).into_response())?;
+                if !have.allows(perm) {
+                    // A resource that does not exist is 404, as in MLflow (which looks it up to
+                    // find its workspace first); checked only here, on the way to a refusal.
+                    if !exists(st, kind, &id).await {
+                        return Ok((req, after));
+                    }
+                    return Err(denied().into_response());
+                }
+            }
+            Ok((req, after))
+        }
+    }
+}
+
+async fn exists(st: &AppState, kind: ResourceKind, id: &str) -> bool {
+    let found = match kind {
+        ResourceKind::Experiment => st.store.get_experiment(id).await.map(|_| ()),
+        ResourceKind::RegisteredModel => st.registry.get_registered_model(id).await.map(|_| ()),
+    };
+    // Only a definite "no such resource" lets the request through to the handler.
+    !matches!(found, Err(e) if e.code == ErrorCode::ResourceDoesNotExist)
+}
+
+enum Located {
+    Missing(&'static str),
+    Unknown,
+    AdminOnly,
+    Failed(Error),
+}
+
+fn or_unknown(e: Error) -> Located {
+    if e.code == ErrorCode::ResourceDoesNotExist {
+        Located::Unknown
+    } else {
+        Located::Failed(e)
+    }
+}
+
+/// The resources a request acts on, as (kind, id) of the grant that governs them.
+async fn locate_targets(
+    st: &AppState,
+    auth: &Auth,
+    locate: Locate,
+    f: &Fields,
+) -> Result<Vec<(ResourceKind, String)>, Located> {
+    let run_exp = |id: &str| {
+        let id = id.to_string();
+        auth.parent(format!("run:{id}"), async move {
+            Ok(st.store.get_run(&id).await?.info.experiment_id)
+        })
+    };
+    let exp = |id: String| vec![(ResourceKind::Experiment, id)];
+    match locate {
+        L::Experiment => f
+            .experiment_id
+            .clone()
+            .filter(|s| !s.is_empty())
+            .map(exp)
+            .ok_or(Located::Missing("experiment_id")),
+        L::ExperimentName => {
+            let name = f
+                .experiment_name
+                .as_deref()
+                .ok_or(Located::Missing("experiment_name"))?;
+            let e = st.store.get_experiment_by_name(name).await.map_err(or_unknown)?;
+            Ok(exp(e.experiment_id))
+        }
+        L::Run => {
+            let id = f
+                .run_id
+                .as_deref()
+                .or(f.run_uuid.as_deref())
+                .filter(|s| !s.is_empty())
+                .ok_or(Located::Missing("run_id"))?;
+            Ok(exp(run_exp(id).await.map_err(or_unknown)?))
+        }
+        L::Runs => {
+            let mut out = Vec::new();
+            for id in &f.run_ids {
+                out.push((ResourceKind::Experiment, run_exp(id).await.map_err(or_unknown)?));
+            }
+            Ok(out)
+        }
+        L::LoggedModel => {
+            let id = f.path.as_deref().ok_or(Located::Missing("model_id"))?;
+            let lookup = async { Ok(st.store.get_logged_model(id, true).await?.info.experiment_id) };
+            Ok(exp(auth
+                .parent(format!("model:{id}"), lookup)
+                .await
+                .map_err(or_unknown)?))
+        }
+        L::ModelName => f
+            .name
+            .clone()
+            .filter(|s| !s.is_empty())
+            .map(|n| vec![(ResourceKind::RegisteredModel, n)])
+            .ok_or(Located::Missing("name")),
+        L::ArtifactPath | L::ArtifactListing => {
+            let path = f.path.as_deref().unwrap_or("").trim_start_matches('/');
+            match path.split('/').next() {
+                Some(first) if !first.is_empty() && first.bytes().all(|b| b.is_ascii_digit()) => {
+                    Ok(exp(first.to_string()))
+                }
+                // The root, or a location that is not an experiment's: only admins see across
+                // experiments.
+                _ => Err(Located::AdminOnly),
+            }
+        }
+    }
+}
+
+async fn buffered(resp: Response) -> Result<(axum::http::response::Parts, Bytes), Response> {
+    let (parts, body) = resp.into_parts();
+    match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => Ok((parts, b)),
+        Err(e) => Err(ApiError(Error::internal(format!("cannot read a response: {e}"))).into_response()),
+    }
+}
+
+fn rebuilt(mut parts: axum::http::response::Parts, v: &Value) -> Response {
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(serde_json::to_vec(v).unwrap_or_default()))
+}
+
+async fn grant_creator(
+    auth: &Auth,
+    p: &Principal,
+    kind: ResourceKind,
+    name: Option<String>,
+    resp: Response,
+) -> Response {
+    let (id, resp) = match kind {
+        ResourceKind::RegisteredModel => (name, resp),
+        ResourceKind::Experiment => {
+            let (parts, bytes) = match buffered(resp).await {
+                Ok(x) => x,
+                Err(r) => return r,
+            };
+            #[derive(Deserialize)]
+            struct Created {
+                experiment_id: Option<String>,
+            }
+            let id = serde_json::from_slice::<Created>(&bytes)
+                .ok()
+                .and_then(|c| c.experiment_id);
+            (id, Response::from_parts(parts, Body::from(bytes)))
+        }
+    };
+    if let Some(id) = id {
+        let grant = Grant {
+            user_id: p.id,
+            kind,
+            resource_id: id,
+            permission: Manage,
+        };
+        if let Err(e) = auth.store.put_grant(&grant, true).await {
+            tracing::error!(error = %e, "the creator's MANAGE grant was not stored");
+        }
+        auth.forget_grants();
+    }
+    resp
+}
+
+async fn filter_response(auth: &Auth, p: &Principal, f: Filter, resp: Response) -> Response {
+    if p.is_admin {
+        return resp;
+    }
+    let grants = match auth.grants(p).await {
+        Ok(g) => g,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    let (parts, bytes) = match buffered(resp).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Ok(mut v) = serde_json::from_slice::<Value>(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    let s = |v: &Value, ptr: &str| v.pointer(ptr).and_then(Value::as_str).unwrap_or("").to_string();
+    let (key, kind, ptr) = match f {
+        Filter::Experiments => ("experiments", ResourceKind::Experiment, "/experiment_id"),
+        Filter::Runs => ("runs", ResourceKind::Experiment, "/info/experiment_id"),
+        Filter::LoggedModels => ("models", ResourceKind::Experiment, "/info/experiment_id"),
+        Filter::RegisteredModels => ("registered_models", ResourceKind::RegisteredModel, "/name"),
+        Filter::ModelVersions => ("model_versions", ResourceKind::RegisteredModel, "/name"),
+    };
+    if let Some(Value::Array(items)) = v.get_mut(key) {
+        items.retain(|item| grants.can_read(kind, &s(item, ptr)));
+    }
+    rebuilt(parts, &v)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Users, grants and tokens: MLflow's endpoints and ours
+// ---------------------------------------------------------------------------------------------
+
+fn auth_of(st: &AppState) -> Result<Arc<Auth>, ApiError> {
+    st.auth
+        .clone()
+        .ok_or_else(|| ApiError(Error::new(ErrorCode::EndpointNotFound, "Authentication is not enabled")))
+}
+
+fn caller(req_ext: &axum::http::Extensions) -> Result<Principal, ApiError> {
+    req_ext.get::<Principal>().cloned().ok_or_else(unauth_err)
+}
+
+fn unauth_err() -> ApiError {
+    ApiError(Error::new(ErrorCode::PermissionDenied, "not authenticated"))
+}
+
+/// A request's fields for the user and grant endpoints, read like every MLflow handler's.
+async fn body<T: serde::de::DeserializeOwned>(req: Request) -> Result<(Principal, T), ApiError> {
+    let p = caller(req.extensions())?;
+    let input = crate::input::Input::from_request(req, &()).await?;
+    Ok((p, input.parse()?))
+}
+
+use axum::extract::FromRequest;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct UserReq {
+    #[serde(deserialize_with = "mlp_core::wire::de_opt_string")]
+    username: Option<String>,
+    #[serde(deserialize_with = "mlp_core::wire::de_opt_string")]
+    password: Option<String>,
+    #[serde(deserialize_with = "mlp_core::wire::de_opt_string")]
+    current_password: Option<String>,
+    #[serde(deserialize_with = "mlp_core::wire::de_opt_bool")]
+    is_admin: Option<bool>,
+}
+
+fn user_json(u: &User) -> Value {
+    json!({ "id": u.id, "username": u.username, "is_admin": u.is_admin })
+}
+
+fn required(v: Option<String>, field: &str) -> Result<String, ApiError> {
+    Ok(crate::input::required_str(v, field)?)
+}
+
+async fn create_user(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, UserReq) = body(req).await?;
+    let (username, password) = match (
+        r.username.filter(|s| !s.is_empty()),
+        r.password.filter(|s| !s.is_empty()),
+    ) {
+        (Some(u), Some(p)) => (u, p),
+        _ => return Err(ApiError(Error::invalid("Username and password cannot be empty."))),
+    };
+    validate_username(&username)?;
+    validate_password(&password)?;
+    let hash = hash_password(&password).await?;
+    let user = auth.store.create_user(&username, &hash, false).await?;
+    Ok(Json(json!({ "user": user_json(&user) })))
+}
+
+async fn get_user(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, UserReq) = body(req).await?;
+    let user = auth.store.get_user(&required(r.username, "username")?).await?;
+    Ok(Json(json!({ "user": user_json(&user) })))
+}
+
+async fn current_user(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let p = caller(req.extensions())?;
+    let user = auth.store.get_user(&p.username).await?;
+    Ok(Json(json!({ "user": user_json(&user), "is_basic_auth": true })))
+}
+
+async fn list_users(State(st): State<AppState>) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let users: Vec<Value> = auth
+        .store
+        .list_users()
+        .await?
+        .iter()
+        .map(|u| json!({ "id": u.id, "username": u.username, "is_admin": u.is_admin, "roles": [] }))
+        .collect();
+    Ok(Json(json!({ "users": users })))
+}
+
+async fn update_password(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (p, r): (_, UserReq) = body(req).await?;
+    let username = required(r.username, "username")?;
+    let password = required(r.password, "password")?;
+    // Changing one's own password asks for the current one, so that a stolen session or token
+    // cannot lock the owner out (MLflow 3.17.2 does the same).
+    if username == p.username {
+        let current = r
+            .current_password
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| Error::invalid("Current password is required when changing your own password."))?;
+        let user = auth.store.get_user(&username).await?;
+        if !verify_password(current.clone(), user.password_hash).await {
+            return Err(ApiError(Error::invalid("Current password does not match.")));
+        }
+        if current == password {
+            return Err(ApiError(Error::invalid(
+                "New password must differ from the current password.",
+            )));
+        }
+    }
+    validate_password(&password)?;
+    let hash = hash_password(&password).await?;
+    auth.store.update_user(&username, Some(&hash), None).await?;
+    auth.forget_all();
+    Ok(Json(json!({})))
+}
+
+async fn update_admin(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, UserReq) = body(req).await?;
+    let username = required(r.username, "username")?;
+    let is_admin = r.is_admin.ok_or_else(|| Error::missing("is_admin"))?;
+    auth.store.update_user(&username, None, Some(is_admin)).await?;
+    auth.forget_all();
+    Ok(Json(json!({})))
+}
+
+async fn delete_user(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (p, r): (_, UserReq) = body(req).await?;
+    let username = required(r.username, "username")?;
+    if username == p.username {
+        return Err(ApiError(Error::new(
+            ErrorCode::BadRequest,
+            "Users cannot delete their own account. Ask another admin to delete this user instead.",
+        )));
+    }
+    auth.store.delete_user(&username).await?;
+    auth.forget_grants();
+    auth.forget_all();
+    Ok(Json(json!({})))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct GrantReq {
+    #[serde(deserialize_with = "mlp_core::wire::de_opt_string")]
+    username: Option<String>,
+    #[serde(deserialize_with = "mlp_core::wire::de_opt_string")]
+    resource_type: Option<String>,
+    #[serde(deserialize_with = "de_id")]
+    resource_id: Option<String>,
+    #[serde(deserialize_with = "mlp_core::wire::de_opt_string")]
+    permission: Option<String>,
+}
+
+async fn grant_target(auth: &Auth, r: &mut GrantReq) -> Result<(User, ResourceKind, String), ApiError> {
+    let user = auth.store.get_user(&required(r.username.take(), "username")?).await?;
+    let kind = ResourceKind::parse(&required(r.resource_type.take(), "resource_type")?)?;
+    let id = required(r.resource_id.take(), "resource_id")?;
+    Ok((user, kind, id))
+}
+
+async fn grant_permission(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, mut r): (_, GrantReq) = body(req).await?;
+    let (user, kind, resource_id) = grant_target(&auth, &mut r).await?;
+    let permission = Permission::parse(&required(r.permission, "permission")?)?;
+    if permission == Permission::NoPermissions {
+        return Err(ApiError(Error::invalid(format!(
+            "Invalid permission 'NO_PERMISSIONS' for resource_type='{}'. Resource-level grants accept only: ('DENY', 'EDIT', 'MANAGE', 'READ', 'USE').",
+            kind.as_str()
+        ))));
+    }
+    let grant = Grant {
+        user_id: user.id,
+        kind,
+        resource_id,
+        permission,
+    };
+    auth.store.put_grant(&grant, false).await?;
+    auth.forget_grants();
+    Ok(Json(json!({})))
+}
+
+async fn revoke_permission(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, mut r): (_, GrantReq) = body(req).await?;
+    let (user, kind, id) = grant_target(&auth, &mut r).await?;
+    auth.store.delete_grant(user.id, kind, &id).await?;
+    auth.forget_grants();
+    Ok(Json(json!({})))
+}
+
+async fn get_permission(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, mut r): (_, GrantReq) = body(req).await?;
+    let (user, kind, id) = grant_target(&auth, &mut r).await?;
+    let perm = auth.permission(&Principal::from(&user), kind, &id).await?;
+    // `allowed` is MLflow's `can_use`: USE or more.
+    Ok(Json(
+        json!({ "allowed": perm.allows(Permission::Use), "permission": perm.as_str() }),
+    ))
+}
+
+async fn permissions_of(auth: &Auth, user: &User) -> Result<Value, ApiError> {
+    let rows: Vec<Value> = auth
+        .store
+        .list_grants(user.id)
+        .await?
+        .iter()
+        .map(|g| {
+            // MLflow keeps direct grants on a synthetic per-user role; the same shape lets its
+            // UI and clients read ours.
+            json!({
+                "role_id": user.id,
+                "role_name": format!("__user_{}__", user.id),
+                "workspace": "default",
+                "resource_type": g.kind.as_str(),
+                "resource_pattern": g.resource_id,
+                "permission": g.permission.as_str(),
+            })
+        })
+        .collect();
+    Ok(json!({ "is_admin": user.is_admin, "permissions": rows }))
+}
+
+async fn list_permissions(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, UserReq) = body(req).await?;
+    let user = auth.store.get_user(&required(r.username, "username")?).await?;
+    Ok(Json(permissions_of(&auth, &user).await?))
+}
+
+async fn current_permissions(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let p = caller(req.extensions())?;
+    let user = auth.store.get_user(&p.username).await?;
+    Ok(Json(permissions_of(&auth, &user).await?))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TokenReq {
+    #[serde(deserialize_with = "mlp_core::wire::de_opt_string")]
+    name: Option<String>,
+    /// Milliseconds since the epoch.
+    #[serde(deserialize_with = "mlp_core::wire::de_opt_i64")]
+    expires_at: Option<i64>,
+    #[serde(deserialize_with = "mlp_core::wire::de_opt_i64")]
+    expires_in_days: Option<i64>,
+}
+
+fn token_json(t: &Token) -> Value {
+    json!({ "id": t.id, "name": t.name, "created_at": t.created_at, "expires_at": t.expires_at })
+}
+
+async fn create_token(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (p, r): (_, TokenReq) = body(req).await?;
+    let name = required(r.name, "name")?;
+    if name.len() > mlp_core::auth::MAX_NAME_LEN || name.contains('\0') {
+        return Err(ApiError(Error::invalid(
+            "A token's name must be at most 255 characters, without NUL.",
+        )));
+    }
+    let now = now_ms();
+    let expires_at = match (r.expires_at, r.expires_in_days) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError(Error::invalid(
+                "Give expires_at or expires_in_days, not both.",
+            )));
+        }
+        (Some(t), None) => Some(t),
+        (None, Some(d)) if (1..=3650).contains(&d) => Some(now + d * 86_400_000),
+        (None, Some(_)) => return Err(ApiError(Error::invalid("expires_in_days must be between 1 and 3650."))),
+        (None, None) => None,
+    };
+    if expires_at.is_some_and(|t| t <= now) {
+        return Err(ApiError(Error::invalid("expires_at must be in the future.")));
+    }
+    let mut raw = [0u8; 32];
+    raw[..16].copy_from_slice(&random16());
+    raw[16..].copy_from_slice(&random16());
+    let secret = format!(
+        "{TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    );
+    let token = Token {
+        id: uuid::Uuid::now_v7().simple().to_string(),
+        user_id: p.id,
+        name,
+        created_at: now,
+        expires_at,
+    };
+    auth.store.create_token(&token, &token_hash(&secret)).await?;
+    // The secret is shown this once; only its hash is stored.
+    Ok(Json(json!({ "token": token_json(&token), "secret": secret })))
+}
+
+async fn list_tokens(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let p = caller(req.extensions())?;
+    let tokens: Vec<Value> = auth.store.list_tokens(p.id).await?.iter().map(token_json).collect();
+    Ok(Json(json!({ "tokens": tokens })))
+}
+
+async fn revoke_token(
+    State(st): State<AppState>,
+    crate::input::ApiPath(token_id): crate::input::ApiPath<String>,
+    req: Request,
+) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let p = caller(req.extensions())?;
+    auth.store.delete_token(p.id, &token_id).await?;
+    auth.forget_all();
+    Ok(Json(json!({})))
+}
+
+/// The user, grant and token endpoints; mounted only with auth on, so that a server without it
+/// answers them 404 as before.
+pub fn routes() -> axum::Router<AppState> {
+    let users = axum::Router::new()
+        .route("/users/create", post(create_user))
+        .route("/users/get", get(get_user))
+        .route("/users/current", get(current_user))
+        .route("/users/list", get(list_users))
+        .route("/users/update-password", patch(update_password))
+        .route("/users/update-admin", patch(update_admin))
+        .route("/users/delete", delete(delete_user));
+    let grants = axum::Router::new()
+        .route("/users/permissions/grant", post(grant_permission))
+        .route("/users/permissions/revoke", post(revoke_permission))
+        .route("/users/permissions/get", get(get_permission))
+        .route("/users/permissions/list", get(list_permissions))
+        .route("/users/current/permissions", get(current_permissions));
+    axum::Router::new()
+        .nest("/api/2.0/mlflow", users.clone())
+        .nest("/ajax-api/2.0/mlflow", users)
+        .nest("/api/3.0/mlflow", grants.clone())
+        .nest("/ajax-api/3.0/mlflow", grants)
+        .route("/api/v1/tokens", post(create_token).get(list_tokens))
+        .route("/api/v1/tokens/{token_id}", delete(revoke_token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `.route(…)` declared in the server's source, as (method, full template). Reading
+    /// the source is what lets this test see a route the moment someone adds it.
+    fn declared_routes() -> Vec<(String, String)> {
+        let sources = [
+            ("lib.rs", include_str!("lib.rs")),
+            ("auth.rs", include_str!("auth.rs")),
+            ("ui.rs", include_str!("ui.rs")),
+        ];
+        let mut out = Vec::new();
+        for (file, src) in sources {
+            let mut prefixes: Vec<&str> = vec![""];
+            for chunk in src.split("\nfn ").chain(src.split("\npub fn ")).skip(1) {
+                let name = chunk.split('(').next().unwrap_or("");
+                prefixes = match (file, name) {
+                    ("lib.rs", "mlflow_routes" | "registry_routes") => Group::Mlflow.prefixes().to_vec(),
+                    ("lib.rs", "artifact_routes") => Group::Artifacts.prefixes().to_vec(),
+                    // Nested per path below.
+                    ("auth.rs", "routes") => vec!["auth"],
+                    _ => vec![""],
+                };
+                let body = chunk.split("\n}\n").next().unwrap_or("");
+                for route in body.split(".route(").skip(1) {
+                    let Some(path) = route.split('"').nth(1) else { continue };
+                    if !path.starts_with('/') {
+                        continue;
+                    }
+                    let rest = &route[..route.find("\n        .route(").unwrap_or(route.len())];
+                    for (token, method) in [
+                        ("get(", "GET"),
+                        ("post(", "POST"),
+                        ("put(", "PUT"),
+                        ("patch(", "PATCH"),
+                        ("delete(", "DELETE"),
+                    ] {
+                        let found = rest.match_indices(token).any(|(i, _)| {
+                            let before = rest[..i].chars().last().unwrap_or(' ');
+                            !before.is_alphanumeric() && before != '_'
+                        });
+                        let nested: Vec<&str> = match (prefixes.as_slice(), path) {
+                            (["auth"], p)
+                                if p.starts_with("/users/permissions") || p.starts_with("/users/current/") =>
+                            {
+                                vec!["/api/3.0/mlflow", "/ajax-api/3.0/mlflow"]
+                            }
+                            (["auth"], p) if p.starts_with("/users/") => Group::Mlflow.prefixes().to_vec(),
+                            (["auth"], _) => vec![""],
+                            (other, _) => other.to_vec(),
+                        };
+                        if found {
+                            for prefix in &nested {
+                                out.push((method.to_string(), format!("{prefix}{path}")));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_route_has_an_entry_in_the_authorization_table() {
+        let routes = declared_routes();
+        // The parser itself must see the routes, or this test proves nothing.
+        assert!(routes.len() > 100, "only {} routes found", routes.len());
+        for probe in [
+            ("POST", "/api/2.0/mlflow/runs/log-batch"),
+            ("PUT", "/api/2.0/mlflow-artifacts/artifacts/{*path}"),
+            ("POST", "/api/v1/jobs/{job_id}/cancel"),
+            ("DELETE", "/api/v1/tokens/{token_id}"),
+            ("PATCH", "/ajax-api/2.0/mlflow/users/update-admin"),
+            ("GET", "/api/3.0/mlflow/users/permissions/get"),
+            ("GET", "/health"),
+        ] {
+            assert!(
+                routes.iter().any(|(m, p)| m == probe.0 && p == probe.1),
+                "the route parser missed {probe:?}"
+            );
+        }
+        let missing: Vec<_> = routes
+            .iter()
+            .filter(|(m, p)| need(&Method::from_bytes(m.as_bytes()).unwrap(), p).is_none())
+            .collect();
+        assert!(missing.is_empty(), "routes without an authorization rule: {missing:#?}");
+    }
+
+    #[test]
+    fn writes_need_more_than_read_and_nothing_private_is_public() {
+        for rule in RULES {
+            // MLflow's get-latest-versions is a POST that only reads.
+            if rule.method != "GET" && !rule.path.ends_with("/get-latest-versions") {
+                assert!(
+                    !matches!(rule.need, Public | On(Read, _)),
+                    "{} {} changes state but needs only {:?}",
+                    rule.method,
+                    rule.path,
+                    rule.need
+                );
+            }
+            if rule.need == Public {
+                assert!(
+                    [
+                        "/health",
+                        "/version",
+                        "/ready",
+                        "/",
+                        "/index.html",
+                        "/static/{build}/{*path}"
+                    ]
+                    .contains(&rule.path)
+                        || rule.path.ends_with("/server-info"),
+                    "{} is public",
+                    rule.path
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn grants_fall_back_to_wildcard_then_default() {
+        let mut map = HashMap::new();
+        map.insert((ResourceKind::Experiment, "1".to_string()), Permission::Deny);
+        map.insert(
+            (ResourceKind::RegisteredModel, "*".to_string()),
+            Permission::NoPermissions,
+        );
+        let g = Grants {
+            admin: false,
+            map,
+            default: Permission::Read,
+        };
+        assert!(!g.can_read(ResourceKind::Experiment, "1"));
+        assert!(g.can_read(ResourceKind::Experiment, "2"));
+        assert!(!g.can_read(ResourceKind::RegisteredModel, "m"));
+    }
+
+    #[test]
+    fn query_fields_read_ids_and_lists() {
+        let f = query_fields(Some("run_id=abc&run_ids=a&run_ids=b&experiment_id=7"));
+        assert_eq!(f.run_id.as_deref(), Some("abc"));
+        assert_eq!(f.run_ids, ["a", "b"]);
+        assert_eq!(f.experiment_id.as_deref(), Some("7"));
+        let body: Fields = mlp_core::wire::decode_json_body(br#"{"experiment_id": 7, "name": "m"}"#).unwrap();
+        assert_eq!(body.experiment_id.as_deref(), Some("7"));
+        assert_eq!(body.name.as_deref(), Some("m"));
+    }
+
+    #[test]
+    fn token_hash_is_hex_sha256() {
+        assert_eq!(token_hash("x").len(), 64);
+        assert_ne!(token_hash("x"), token_hash("y"));
+    }
+}

@@ -1,0 +1,333 @@
+//! One implementation of [`mlp_core::auth::AuthStore`] for both SQL back-ends. The statements are
+//! plain enough to be the same text on SQLite and PostgreSQL except for placeholders, so they
+//! are written once with PostgreSQL's `$N` and rewritten to SQLite's `?N` (same index
+//! semantics). A macro rather than generic code: sqlx's executor bounds for a generic database
+//! cost more than the statements themselves, and the macro expands where the pool types are
+//! concrete.
+
+/// The statement for the dialect: `$N` placeholders become `?N` on SQLite.
+pub fn dialect(sql: &str, sqlite: bool) -> String {
+    if sqlite { sql.replace('$', "?") } else { sql.to_string() }
+}
+
+/// Implements `AuthStore` for `$store`, reading through `self.$reader` and writing through
+/// `self.$writer`. Expects `db_err(sqlx::Error) -> mlp_core::Error` and
+/// `is_unique_violation(&sqlx::Error) -> bool` in scope at the call site.
+#[macro_export]
+macro_rules! impl_auth_store {
+    ($store:ty, row = $row:ty, reader = $reader:ident, writer = $writer:ident, sqlite = $sqlite:expr) => {
+        const _: () = {
+            use mlp_core::auth::{AuthStore, Grant, Permission, ResourceKind, Token, User};
+            use mlp_core::{Error, Result};
+            use sqlx::Row;
+
+            fn q(sql: &'static str) -> sqlx::AssertSqlSafe<String> {
+                sqlx::AssertSqlSafe($crate::dialect(sql, $sqlite))
+            }
+
+            fn user_of(r: &$row) -> Result<User> {
+                Ok(User {
+                    id: r.try_get("id").map_err(db_err)?,
+                    username: r.try_get("username").map_err(db_err)?,
+                    password_hash: r.try_get("password_hash").map_err(db_err)?,
+                    is_admin: r.try_get("is_admin").map_err(db_err)?,
+                })
+            }
+
+            fn token_of(r: &$row) -> Result<Token> {
+                Ok(Token {
+                    id: r.try_get("token_id").map_err(db_err)?,
+                    user_id: r.try_get("user_id").map_err(db_err)?,
+                    name: r.try_get("name").map_err(db_err)?,
+                    created_at: r.try_get("created_at").map_err(db_err)?,
+                    expires_at: r.try_get("expires_at").map_err(db_err)?,
+                })
+            }
+
+            fn no_user(username: &str) -> Error {
+                Error::not_found(format!("User with username={username} not found"))
+            }
+
+            #[async_trait::async_trait]
+            impl AuthStore for $store {
+                async fn create_user(&self, username: &str, password_hash: &str, is_admin: bool) -> Result<User> {
+                    let res = sqlx::query(q(
+                        "INSERT INTO auth_users (username, password_hash, is_admin) VALUES ($1, $2, $3)",
+                    ))
+                    .bind(username)
+                    .bind(password_hash)
+                    .bind(is_admin)
+                    .execute(&self.$writer)
+                    .await;
+                    match res {
+                        Ok(_) => {}
+                        Err(e) if is_unique_violation(&e) => {
+                            return Err(Error::already_exists(format!(
+                                "User (username={username}) already exists."
+                            )));
+                        }
+                        Err(e) => return Err(db_err(e)),
+                    }
+                    let row = sqlx::query(q("SELECT * FROM auth_users WHERE username = $1"))
+                        .bind(username)
+                        .fetch_one(&self.$writer)
+                        .await
+                        .map_err(db_err)?;
+                    user_of(&row)
+                }
+
+                async fn get_user(&self, username: &str) -> Result<User> {
+                    let row = sqlx::query(q("SELECT * FROM auth_users WHERE username = $1"))
+                        .bind(username)
+                        .fetch_optional(&self.$reader)
+                        .await
+                        .map_err(db_err)?;
+                    row.as_ref().map(user_of).unwrap_or_else(|| Err(no_user(username)))
+                }
+
+                async fn get_user_by_id(&self, id: i64) -> Result<User> {
+                    let row = sqlx::query(q("SELECT * FROM auth_users WHERE id = $1"))
+                        .bind(id)
+                        .fetch_optional(&self.$reader)
+                        .await
+                        .map_err(db_err)?;
+                    row.as_ref()
+                        .map(user_of)
+                        .unwrap_or_else(|| Err(Error::not_found(format!("User with id={id} not found"))))
+                }
+
+                async fn list_users(&self) -> Result<Vec<User>> {
+                    let rows = sqlx::query(q("SELECT * FROM auth_users ORDER BY id"))
+                        .fetch_all(&self.$reader)
+                        .await
+                        .map_err(db_err)?;
+                    rows.iter().map(user_of).collect()
+                }
+
+                async fn update_user(&self, username: &str, password_hash: Option<&str>, is_admin: Option<bool>) -> Result<()> {
+                    let res = sqlx::query(q(
+                        "UPDATE auth_users SET password_hash = COALESCE($1, password_hash), \
+                         is_admin = COALESCE($2, is_admin) WHERE username = $3",
+                    ))
+                    .bind(password_hash)
+                    .bind(is_admin)
+                    .bind(username)
+                    .execute(&self.$writer)
+                    .await
+                    .map_err(db_err)?;
+                    if res.rows_affected() == 0 {
+                        return Err(no_user(username));
+                    }
+                    Ok(())
+                }
+
+                async fn delete_user(&self, username: &str) -> Result<()> {
+                    // Grants and tokens go by ON DELETE CASCADE.
+                    let res = sqlx::query(q("DELETE FROM auth_users WHERE username = $1"))
+                        .bind(username)
+                        .execute(&self.$writer)
+                        .await
+                        .map_err(db_err)?;
+                    if res.rows_affected() == 0 {
+                        return Err(no_user(username));
+                    }
+                    Ok(())
+                }
+
+                async fn put_grant(&self, g: &Grant, replace: bool) -> Result<()> {
+                    let sql = if replace {
+                        "INSERT INTO auth_grants (user_id, resource_type, resource_id, permission) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, resource_type, resource_id) \
+                         DO UPDATE SET permission = excluded.permission"
+                    } else {
+                        "INSERT INTO auth_grants (user_id, resource_type, resource_id, permission) \
+                         VALUES ($1, $2, $3, $4)"
+                    };
+                    let res = sqlx::query(q(sql))
+                        .bind(g.user_id)
+                        .bind(g.kind.as_str())
+                        .bind(&g.resource_id)
+                        .bind(g.permission.as_str())
+                        .execute(&self.$writer)
+                        .await;
+                    match res {
+                        Ok(_) => Ok(()),
+                        Err(e) if is_unique_violation(&e) => Err(Error::already_exists(format!(
+                            "Permission for user id={} on resource_type={}, resource_id={} already exists.",
+                            g.user_id,
+                            g.kind.as_str(),
+                            g.resource_id
+                        ))),
+                        Err(e) if is_foreign_key_violation(&e) => {
+                            Err(Error::not_found(format!("User with id={} not found", g.user_id)))
+                        }
+                        Err(e) => Err(db_err(e)),
+                    }
+                }
+
+                async fn delete_grant(&self, user_id: i64, kind: ResourceKind, resource_id: &str) -> Result<()> {
+                    let res = sqlx::query(q(
+                        "DELETE FROM auth_grants WHERE user_id = $1 AND resource_type = $2 AND resource_id = $3",
+                    ))
+                    .bind(user_id)
+                    .bind(kind.as_str())
+                    .bind(resource_id)
+                    .execute(&self.$writer)
+                    .await
+                    .map_err(db_err)?;
+                    if res.rows_affected() == 0 {
+                        return Err(Error::not_found(format!(
+                            "Permission for user id={user_id} on resource_type={}, resource_id={resource_id} not found.",
+                            kind.as_str()
+                        )));
+                    }
+                    Ok(())
+                }
+
+                async fn get_grant(&self, user_id: i64, kind: ResourceKind, resource_id: &str) -> Result<Option<Permission>> {
+                    let p: Option<String> = sqlx::query_scalar(q(
+                        "SELECT permission FROM auth_grants WHERE user_id = $1 AND resource_type = $2 AND resource_id = $3",
+                    ))
+                    .bind(user_id)
+                    .bind(kind.as_str())
+                    .bind(resource_id)
+                    .fetch_optional(&self.$reader)
+                    .await
+                    .map_err(db_err)?;
+                    p.as_deref().map(Permission::parse).transpose()
+                }
+
+                async fn list_grants(&self, user_id: i64) -> Result<Vec<Grant>> {
+                    let rows = sqlx::query(q(
+                        "SELECT resource_type, resource_id, permission FROM auth_grants WHERE user_id = $1 \
+                         ORDER BY resource_type, resource_id",
+                    ))
+                    .bind(user_id)
+                    .fetch_all(&self.$reader)
+                    .await
+                    .map_err(db_err)?;
+                    rows.iter()
+                        .map(|r| {
+                            let kind: String = r.try_get("resource_type").map_err(db_err)?;
+                            let permission: String = r.try_get("permission").map_err(db_err)?;
+                            Ok(Grant {
+                                user_id,
+                                kind: ResourceKind::parse(&kind)?,
+                                resource_id: r.try_get("resource_id").map_err(db_err)?,
+                                permission: Permission::parse(&permission)?,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn rename_resource(&self, kind: ResourceKind, old_id: &str, new_id: &str) -> Result<()> {
+                    let mut tx = self.$writer.begin().await.map_err(db_err)?;
+                    // A grant left on the new name by a deleted model of that name must not
+                    // collide with (or add to) the renamed model's grants.
+                    sqlx::query(q("DELETE FROM auth_grants WHERE resource_type = $1 AND resource_id = $2"))
+                        .bind(kind.as_str())
+                        .bind(new_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    sqlx::query(q(
+                        "UPDATE auth_grants SET resource_id = $1 WHERE resource_type = $2 AND resource_id = $3",
+                    ))
+                    .bind(new_id)
+                    .bind(kind.as_str())
+                    .bind(old_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    tx.commit().await.map_err(db_err)
+                }
+
+                async fn delete_resource_grants(&self, kind: ResourceKind, resource_id: &str) -> Result<()> {
+                    sqlx::query(q("DELETE FROM auth_grants WHERE resource_type = $1 AND resource_id = $2"))
+                        .bind(kind.as_str())
+                        .bind(resource_id)
+                        .execute(&self.$writer)
+                        .await
+                        .map_err(db_err)?;
+                    Ok(())
+                }
+
+                async fn create_token(&self, t: &Token, secret_hash: &str) -> Result<()> {
+                    let res = sqlx::query(q(
+                        "INSERT INTO auth_tokens (id, user_id, name, secret_hash, created_at, expires_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    ))
+                    .bind(&t.id)
+                    .bind(t.user_id)
+                    .bind(&t.name)
+                    .bind(secret_hash)
+                    .bind(t.created_at)
+                    .bind(t.expires_at)
+                    .execute(&self.$writer)
+                    .await;
+                    match res {
+                        Ok(_) => Ok(()),
+                        Err(e) if is_foreign_key_violation(&e) => {
+                            Err(Error::not_found(format!("User with id={} not found", t.user_id)))
+                        }
+                        Err(e) => Err(db_err(e)),
+                    }
+                }
+
+                async fn list_tokens(&self, user_id: i64) -> Result<Vec<Token>> {
+                    let rows = sqlx::query(q(
+                        "SELECT id AS token_id, user_id, name, created_at, expires_at FROM auth_tokens \
+                         WHERE user_id = $1 ORDER BY created_at, id",
+                    ))
+                    .bind(user_id)
+                    .fetch_all(&self.$reader)
+                    .await
+                    .map_err(db_err)?;
+                    rows.iter().map(token_of).collect()
+                }
+
+                async fn find_token(&self, secret_hash: &str) -> Result<Option<(Token, User)>> {
+                    let row = sqlx::query(q(
+                        "SELECT t.id AS token_id, t.user_id, t.name, t.created_at, t.expires_at, \
+                         u.id, u.username, u.password_hash, u.is_admin \
+                         FROM auth_tokens t JOIN auth_users u ON u.id = t.user_id WHERE t.secret_hash = $1",
+                    ))
+                    .bind(secret_hash)
+                    .fetch_optional(&self.$reader)
+                    .await
+                    .map_err(db_err)?;
+                    match row {
+                        None => Ok(None),
+                        Some(r) => Ok(Some((token_of(&r)?, user_of(&r)?))),
+                    }
+                }
+
+                async fn delete_token(&self, user_id: i64, token_id: &str) -> Result<()> {
+                    let res = sqlx::query(q("DELETE FROM auth_tokens WHERE id = $1 AND user_id = $2"))
+                        .bind(token_id)
+                        .bind(user_id)
+                        .execute(&self.$writer)
+                        .await
+                        .map_err(db_err)?;
+                    if res.rows_affected() == 0 {
+                        return Err(Error::not_found(format!("Token '{token_id}' not found")));
+                    }
+                    Ok(())
+                }
+            }
+
+            fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
+                matches!(e, sqlx::Error::Database(db) if db.is_foreign_key_violation())
+            }
+        };
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_by_dialect() {
+        assert_eq!(super::dialect("a = $1 AND b = $2", true), "a = ?1 AND b = ?2");
+        assert_eq!(super::dialect("a = $1", false), "a = $1");
+    }
+}

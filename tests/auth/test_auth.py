@@ -1,0 +1,326 @@
+"""Authentication and permissions through MLflow's own clients: `AuthServiceClient`
+(`mlflow.server.get_app_client("basic-auth", …)`) for users and grants, `MlflowClient` with
+MLFLOW_TRACKING_USERNAME/PASSWORD (or MLFLOW_TRACKING_TOKEN) for everything else. Each test
+checks that a refused call changed nothing where that matters, not only its status."""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from mlflow.server import get_app_client
+
+from conftest import ADMIN, ADMIN_PW, as_user, start, with_token
+
+PW = "user-password-for-tests"
+
+
+def uniq(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def admin_client(server):
+    return get_app_client("basic-auth", tracking_uri=server.base)
+
+
+def new_user(server) -> str:
+    name = uniq("user")
+    with as_user(ADMIN, ADMIN_PW):
+        admin_client(server).create_user(name, PW)
+    return name
+
+
+def denied(fn, *args, **kwargs):
+    """The call is refused with 403 (MLflow answers it as text, mlp as PERMISSION_DENIED)."""
+    with pytest.raises(Exception) as e:
+        fn(*args, **kwargs)
+    text = str(e.value)
+    assert getattr(e.value, "error_code", "") == "PERMISSION_DENIED" or "403" in text, text
+
+
+def error_code(fn, *args, **kwargs) -> str:
+    with pytest.raises(MlflowException) as e:
+        fn(*args, **kwargs)
+    return e.value.error_code
+
+
+def test_health_is_open_and_the_api_needs_credentials(server):
+    assert requests.get(server.url("/health"), timeout=10).status_code == 200
+    r = requests.get(server.url("/api/2.0/mlflow/experiments/search"), params={"max_results": 1}, timeout=10)
+    assert r.status_code == 401
+    assert r.headers["WWW-Authenticate"] == 'Basic realm="mlflow"'
+    r = requests.get(server.url("/api/2.0/mlflow/experiments/search"), params={"max_results": 1},
+                     auth=(ADMIN, "wrong-password-123"), timeout=10)
+    assert r.status_code == 401
+    r = requests.get(server.url("/api/2.0/mlflow/experiments/search"), params={"max_results": 1},
+                     auth=("nobody-at-all", ADMIN_PW), timeout=10)
+    assert r.status_code == 401
+    r = requests.get(server.url("/api/2.0/mlflow/experiments/search"), params={"max_results": 1},
+                     auth=(ADMIN, ADMIN_PW), timeout=10)
+    assert r.status_code == 200
+    if server.kind == "mlp":
+        # Every request's log line names its caller.
+        import time
+        time.sleep(0.2)
+        assert any('"user":"admin"' in line and "experiments/search" in line
+                   for line in server.log_text().splitlines())
+    # Artifacts are behind the same door.
+    r = requests.get(server.url("/api/2.0/mlflow-artifacts/artifacts/0/x/artifacts/a.txt"), timeout=10)
+    assert r.status_code == 401
+
+
+def test_users_lifecycle(server):
+    name = uniq("user")
+    with as_user(ADMIN, ADMIN_PW):
+        ac = admin_client(server)
+        user = ac.create_user(name, PW)
+        assert (user.username, user.is_admin) == (name, False)
+        assert ac.get_user(name).id == user.id
+        assert error_code(ac.create_user, name, PW) == "RESOURCE_ALREADY_EXISTS"
+        assert error_code(ac.create_user, uniq("short"), "short") == "INVALID_PARAMETER_VALUE"
+        assert error_code(ac.get_user, uniq("missing")) == "RESOURCE_DOES_NOT_EXIST"
+        listed = requests.get(server.url("/api/2.0/mlflow/users/list"), auth=(ADMIN, ADMIN_PW), timeout=10)
+        assert name in [u["username"] for u in listed.json()["users"]]
+    with as_user(name, PW):
+        ac = admin_client(server)
+        assert ac.get_user(name).username == name
+        denied(ac.get_user, ADMIN)
+        denied(ac.create_user, uniq("sneaky"), PW)
+        denied(ac.update_user_admin, name, True)
+        denied(ac.delete_user, ADMIN)
+        current = requests.get(server.url("/api/2.0/mlflow/users/current"), auth=(name, PW), timeout=10).json()
+        assert current["user"]["username"] == name and current["user"]["is_admin"] is False
+        # One's own password needs the current one.
+        assert error_code(ac.update_user_password, name, "another-password-1") == "INVALID_PARAMETER_VALUE"
+        assert error_code(ac.update_user_password, name, "another-password-1",
+                          current_password="not-the-password") == "INVALID_PARAMETER_VALUE"
+        ac.update_user_password(name, "another-password-1", current_password=PW)
+    assert requests.get(server.url("/api/2.0/mlflow/users/current"), auth=(name, PW), timeout=10).status_code == 401
+    assert requests.get(server.url("/api/2.0/mlflow/users/current"), auth=(name, "another-password-1"),
+                        timeout=10).status_code == 200
+    with as_user(ADMIN, ADMIN_PW):
+        ac = admin_client(server)
+        ac.update_user_admin(name, True)
+        assert ac.get_user(name).is_admin is True
+        assert error_code(ac.delete_user, ADMIN) in ("BAD_REQUEST", "INVALID_PARAMETER_VALUE")
+        ac.delete_user(name)
+        assert error_code(ac.get_user, name) == "RESOURCE_DOES_NOT_EXIST"
+    assert requests.get(server.url("/api/2.0/mlflow/users/current"), auth=(name, "another-password-1"),
+                        timeout=10).status_code == 401
+
+
+def test_creator_gets_manage_and_others_the_default(server):
+    alice, bob = new_user(server), new_user(server)
+    with as_user(alice, PW):
+        c = MlflowClient(server.base)
+        exp = c.create_experiment(uniq("exp"))
+        run = c.create_run(exp).info.run_id
+        c.log_metric(run, "m", 1.0)
+    with as_user(ADMIN, ADMIN_PW):
+        ac = admin_client(server)
+        assert ac.get_user_permission(alice, "experiment", exp).permission == "MANAGE"
+        got = ac.get_user_permission(bob, "experiment", exp)
+        assert (got.permission, got.allowed) == ("READ", False)
+    with as_user(bob, PW):
+        c = MlflowClient(server.base)
+        assert c.get_experiment(exp).experiment_id == exp
+        assert c.get_run(run).data.metrics == {"m": 1.0}
+        denied(c.log_metric, run, "m", 2.0)
+        denied(c.create_run, exp)
+        denied(c.set_experiment_tag, exp, "k", "v")
+        denied(c.delete_experiment, exp)
+        # Only a MANAGE holder grants.
+        denied(admin_client(server).grant_user_permission, bob, "experiment", exp, "MANAGE")
+        assert admin_client(server).get_user_permission(bob, "experiment", exp).permission == "READ"
+    with as_user(alice, PW):
+        admin_client(server).grant_user_permission(bob, "experiment", exp, "EDIT")
+        assert error_code(admin_client(server).grant_user_permission, bob, "experiment", exp,
+                          "EDIT") == "RESOURCE_ALREADY_EXISTS"
+    with as_user(bob, PW):
+        c = MlflowClient(server.base)
+        c.log_metric(run, "m", 2.0)
+        c.create_run(exp)
+        denied(c.delete_experiment, exp)
+        denied(c.delete_run, run)
+    with as_user(alice, PW):
+        admin_client(server).revoke_user_permission(bob, "experiment", exp)
+    with as_user(bob, PW):
+        denied(MlflowClient(server.base).log_metric, run, "m", 3.0)
+    with as_user(alice, PW):
+        history = MlflowClient(server.base).get_metric_history(run, "m")
+        assert [m.value for m in history] == [1.0, 2.0]
+
+
+def test_deny_hides_experiments_and_their_runs(server):
+    alice, bob = new_user(server), new_user(server)
+    with as_user(alice, PW):
+        c = MlflowClient(server.base)
+        hidden, shown = c.create_experiment(uniq("hidden")), c.create_experiment(uniq("shown"))
+        hidden_run = c.create_run(hidden).info.run_id
+        shown_run = c.create_run(shown).info.run_id
+    with as_user(ADMIN, ADMIN_PW):
+        admin_client(server).grant_user_permission(bob, "experiment", hidden, "DENY")
+    with as_user(bob, PW):
+        c = MlflowClient(server.base)
+        ids = {e.experiment_id for e in c.search_experiments(max_results=1000)}
+        assert shown in ids and hidden not in ids
+        runs = {r.info.run_id for r in c.search_runs([hidden, shown])}
+        assert shown_run in runs and hidden_run not in runs
+        denied(c.get_experiment, hidden)
+        denied(c.get_run, hidden_run)
+    with as_user(alice, PW):
+        ids = {e.experiment_id for e in MlflowClient(server.base).search_experiments(max_results=1000)}
+        assert {hidden, shown} <= ids
+
+
+def test_artifacts_follow_their_run(server, tmp_path):
+    alice, bob = new_user(server), new_user(server)
+    src = tmp_path / "a.txt"
+    src.write_text("alice's artifact")
+    with as_user(alice, PW):
+        c = MlflowClient(server.base)
+        exp = c.create_experiment(uniq("art"))
+        run = c.create_run(exp).info.run_id
+        c.log_artifact(run, str(src))
+    with as_user(bob, PW):
+        c = MlflowClient(server.base)
+        assert [f.path for f in c.list_artifacts(run)] == ["a.txt"]
+        out = c.download_artifacts(run, "a.txt", str(tmp_path / "bob1"))
+        assert Path(out).read_text() == "alice's artifact"
+        other = tmp_path / "b.txt"
+        other.write_text("bob's")
+        denied(c.log_artifact, run, str(other))
+    with as_user(alice, PW):
+        assert [f.path for f in MlflowClient(server.base).list_artifacts(run)] == ["a.txt"]
+    with as_user(ADMIN, ADMIN_PW):
+        admin_client(server).grant_user_permission(bob, "experiment", exp, "DENY")
+    with as_user(bob, PW):
+        c = MlflowClient(server.base)
+        denied(c.download_artifacts, run, "a.txt", str(tmp_path / "bob2"))
+        denied(c.list_artifacts, run)
+
+
+def test_registry_permissions_follow_the_registered_model(server):
+    alice, bob, carol = new_user(server), new_user(server), new_user(server)
+    name = uniq("model")
+    with as_user(alice, PW):
+        c = MlflowClient(server.base)
+        exp = c.create_experiment(uniq("reg"))
+        run = c.create_run(exp).info.run_id
+        c.create_registered_model(name)
+        c.create_model_version(name, f"runs:/{run}/model", run_id=run)
+    with as_user(ADMIN, ADMIN_PW):
+        assert admin_client(server).get_user_permission(alice, "registered_model", name).permission == "MANAGE"
+    with as_user(bob, PW):
+        c = MlflowClient(server.base)
+        assert c.get_registered_model(name).name == name
+        assert c.get_model_version(name, "1").version == "1"
+        denied(c.set_registered_model_tag, name, "k", "v")
+        denied(c.create_model_version, name, f"runs:/{run}/model", run_id=run)
+        denied(c.delete_registered_model, name)
+    with as_user(alice, PW):
+        admin_client(server).grant_user_permission(bob, "registered_model", name, "EDIT")
+    with as_user(bob, PW):
+        c = MlflowClient(server.base)
+        c.set_registered_model_tag(name, "k", "v")
+        c.update_model_version(name, "1", description="by bob")
+        denied(c.delete_model_version, name, "1")
+    with as_user(ADMIN, ADMIN_PW):
+        admin_client(server).grant_user_permission(carol, "registered_model", name, "DENY")
+    with as_user(carol, PW):
+        c = MlflowClient(server.base)
+        assert c.search_registered_models(f"name = '{name}'") == []
+        assert list(c.search_model_versions(f"name = '{name}'")) == []
+        denied(c.get_registered_model, name)
+    with as_user(alice, PW):
+        c = MlflowClient(server.base)
+        assert c.get_registered_model(name).tags == {"k": "v"}
+        assert len(c.search_model_versions(f"name = '{name}'")) == 1
+        # Grants follow a rename.
+        c.rename_registered_model(name, name + "-renamed")
+    with as_user(ADMIN, ADMIN_PW):
+        got = admin_client(server).get_user_permission(bob, "registered_model", name + "-renamed")
+        assert got.permission == "EDIT"
+
+
+def test_grant_errors(server):
+    bob = new_user(server)
+    with as_user(ADMIN, ADMIN_PW):
+        ac = admin_client(server)
+        assert error_code(ac.grant_user_permission, uniq("nobody"), "experiment", "0", "READ") == \
+            "RESOURCE_DOES_NOT_EXIST"
+        assert error_code(ac.grant_user_permission, bob, "experiment", "0", "SUPERPOWER") == \
+            "INVALID_PARAMETER_VALUE"
+        # NO_PERMISSIONS is what a user without a grant may have, not something to grant.
+        assert error_code(ac.grant_user_permission, bob, "experiment", "0", "NO_PERMISSIONS") == \
+            "INVALID_PARAMETER_VALUE"
+        assert error_code(ac.revoke_user_permission, bob, "experiment", "0") == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_tokens(server, mlp_only):
+    user = new_user(server)
+    assert requests.post(server.url("/api/v1/tokens"), json={"name": "x"}, timeout=10).status_code == 401
+    r = requests.post(server.url("/api/v1/tokens"), json={"name": "laptop", "expires_in_days": 1},
+                      auth=(user, PW), timeout=10)
+    assert r.status_code == 200, r.text
+    secret, token_id = r.json()["secret"], r.json()["token"]["id"]
+    assert secret.startswith("mlp_")
+    listed = requests.get(server.url("/api/v1/tokens"), auth=(user, PW), timeout=10)
+    assert [t["name"] for t in listed.json()["tokens"]] == ["laptop"]
+    assert secret not in listed.text and "secret" not in listed.text
+    with with_token(secret):
+        c = MlflowClient(server.base)
+        exp = c.create_experiment(uniq("tok"))
+        assert admin_client(server).get_user(user).username == user
+    with as_user(ADMIN, ADMIN_PW):
+        assert admin_client(server).get_user_permission(user, "experiment", exp).permission == "MANAGE"
+    bad = requests.get(server.url("/api/2.0/mlflow/users/current"),
+                       headers={"Authorization": "Bearer mlp_not-a-token"}, timeout=10)
+    assert bad.status_code == 401
+    # Only the owner revokes.
+    other = new_user(server)
+    assert requests.delete(server.url(f"/api/v1/tokens/{token_id}"), auth=(other, PW),
+                           timeout=10).status_code == 404
+    assert requests.delete(server.url(f"/api/v1/tokens/{token_id}"), auth=(user, PW),
+                           timeout=10).status_code == 200
+    gone = requests.get(server.url("/api/2.0/mlflow/users/current"),
+                        headers={"Authorization": f"Bearer {secret}"}, timeout=10)
+    assert gone.status_code == 401
+    assert requests.post(server.url("/api/v1/tokens"), json={"name": "old", "expires_at": 1000},
+                         auth=(user, PW), timeout=10).status_code == 400
+
+
+def test_jobs_need_admin(server, mlp_only):
+    user = new_user(server)
+    spec = {"name": "nope", "kind": "training", "command": ["true"]}
+    r = requests.post(server.url("/api/v1/jobs"), json=spec, auth=(user, PW), timeout=10)
+    assert r.status_code == 403 and r.json()["error_code"] == "PERMISSION_DENIED"
+    assert requests.get(server.url("/api/v1/jobs"), auth=(user, PW), timeout=10).status_code == 403
+    listed = requests.get(server.url("/api/v1/jobs"), auth=(ADMIN, ADMIN_PW), timeout=10)
+    assert listed.status_code == 200 and all(j["spec"]["name"] != "nope" for j in listed.json()["jobs"])
+
+
+def test_refuses_to_start_without_an_admin_password(server, mlp_only):
+    srv = start(Path(tempfile.mkdtemp(prefix="mlp-auth-nopw-")), admin_password=None)
+    try:
+        srv.proc.wait(timeout=30)
+        assert srv.proc.returncode != 0
+        assert "MLP__AUTH__ADMIN_PASSWORD" in srv.log_text()
+    finally:
+        srv.stop()
+
+
+def test_auth_on_may_listen_beyond_loopback(server, mlp_only):
+    # Without auth this is refused unless the operator passes the unsafe flag (tests/security).
+    srv = start(Path(tempfile.mkdtemp(prefix="mlp-auth-net-")), extra_env={"MLP__SERVER__HOST": "0.0.0.0"})
+    try:
+        assert srv.proc.poll() is None, srv.log_text()[-2000:]
+        r = requests.get(srv.url("/api/2.0/mlflow/experiments/search"), params={"max_results": 1}, timeout=10)
+        assert r.status_code == 401
+    finally:
+        srv.stop()
