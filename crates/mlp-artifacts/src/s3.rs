@@ -483,14 +483,11 @@ fn builder_from_env(configured_keys: bool) -> AmazonS3Builder {
 }
 
 /// The error's text with every credential replaced by `***`.
+/// A driver error as text without any of the store's secrets: the one redaction of
+/// `mlp_core::redact` (known values and any URL's password).
 fn scrub(e: &dyn fmt::Display, redact: &[String]) -> String {
-    let mut s = e.to_string();
-    for r in redact {
-        if r.len() >= 4 {
-            s = s.replace(r.as_str(), "***");
-        }
-    }
-    s
+    let secrets: Vec<&str> = redact.iter().map(String::as_str).collect();
+    mlp_core::redact::scrub(&e.to_string(), &secrets)
 }
 
 #[async_trait]
