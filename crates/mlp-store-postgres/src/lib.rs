@@ -20,6 +20,9 @@ mod backend {
     pub(crate) type DbRow = sqlx::postgres::PgRow;
     pub(crate) type Store = crate::PgStore;
     pub(crate) use crate::{db_err, insert_metric_points};
+    /// Group-commit writer tasks: PostgreSQL commits concurrently, so a few transactions can be
+    /// in flight (one flushing its WAL while the next is written), each holding many requests.
+    pub(crate) const GROUP_WRITERS: usize = 4;
 }
 
 use std::str::FromStr;
@@ -94,6 +97,7 @@ pub struct PgStore {
     pub(crate) artifact_root: String,
     /// For the message of a search cancelled by it (zero: none).
     pub(crate) statement_timeout: Duration,
+    pub(crate) group_commit: std::sync::Arc<mlp_store_sql::group_commit::GroupCommit>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -246,6 +250,7 @@ impl PgStore {
             pool,
             artifact_root: opts.artifact_root.trim_end_matches('/').to_string(),
             statement_timeout: opts.statement_timeout,
+            group_commit: Default::default(),
         })
     }
 

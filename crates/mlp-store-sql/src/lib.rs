@@ -16,6 +16,8 @@
 //! back-end names its own `Sql` (`type Sql = mlp_store_sql::Sql<Sqlite>`) and cannot build a
 //! query for the other database.
 
+pub mod group_commit;
+
 use std::marker::PhantomData;
 
 use mlp_core::search::{Clause, Comparator, Entity, OrderBy, Value};

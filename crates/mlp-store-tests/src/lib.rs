@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod bounded;
+pub mod concurrent;
 pub mod exact;
 pub mod jobs;
 pub mod registry;
@@ -60,6 +61,7 @@ macro_rules! store_conformance_suite {
             tracking::delete_and_restore_run,
             tracking::deleted_run_refuses_writes,
             tracking::log_batch_replay_is_harmless,
+            concurrent::concurrent_writes_commit_together_and_fail_alone,
             tracking::changing_a_param_is_refused_atomically,
             tracking::run_tags_overwrite_and_delete,
             tracking::latest_metric_ignores_arrival_order,

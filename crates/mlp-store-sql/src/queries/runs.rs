@@ -290,128 +290,173 @@ impl Store {
         Ok(())
     }
 
+    /// Run writes go through group commit (`mlp_store_sql::group_commit`): answered once the
+    /// transaction holding them has committed, possibly together with other requests.
     pub(crate) async fn log_batch_impl(&self, req: &LogBatch) -> Result<()> {
-        let run_id = req.run_id.as_str();
-        self.active_run(run_id).await?;
-        let mut tx = self.writer().begin().await.map_err(db_err)?;
+        self.active_run(&req.run_id).await?;
+        let pool = self.writer().clone();
+        self.group_commit
+            .submit(req.clone(), move |receiver| {
+                for _ in 0..crate::backend::GROUP_WRITERS {
+                    tokio::spawn(group_writer(pool.clone(), receiver.clone()));
+                }
+            })
+            .await
+    }
+}
 
-        if !req.params.is_empty() {
-            let mut sql = Sql::new("SELECT key, value FROM params WHERE run_uuid = ");
-            sql.text_arg(run_id).push(" AND key IN ");
-            sql.list(req.params.iter().map(|p| Arg::Text(p.key.clone())));
-            let existing: HashMap<String, String> = sql
-                .build()
-                .fetch_all(&mut *tx)
+/// One writer task: commits each group in one transaction; when a group fails, rolls it back and
+/// replays its requests one per transaction so that each gets its own answer.
+async fn group_writer(pool: sqlx::Pool<Db>, receiver: mlp_store_sql::group_commit::GroupReceiver) {
+    while let Some(group) = mlp_store_sql::group_commit::next_group(&receiver).await {
+        let batches: Vec<&LogBatch> = group.iter().map(|q| &q.batch).collect();
+        match commit_group(&pool, &batches).await {
+            Ok(()) => {
+                for q in group {
+                    let _ = q.done.send(Ok(()));
+                }
+            }
+            Err(e) if group.len() == 1 => {
+                let _ = group.into_iter().next().map(|q| q.done.send(Err(e)));
+            }
+            Err(_) => {
+                for q in group {
+                    let answer = commit_group(&pool, &[&q.batch]).await;
+                    let _ = q.done.send(answer);
+                }
+            }
+        }
+    }
+}
+
+async fn commit_group(pool: &sqlx::Pool<Db>, batches: &[&LogBatch]) -> Result<()> {
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    for req in batches {
+        write_batch(&mut tx, req).await?;
+    }
+    tx.commit().await.map_err(db_err)
+}
+
+/// The rows of one log-batch, inside the caller's transaction.
+async fn write_batch(tx: &mut <Db as sqlx::Database>::Connection, req: &LogBatch) -> Result<()> {
+    let run_id = req.run_id.as_str();
+
+    if !req.params.is_empty() {
+        let mut sql = Sql::new("SELECT key, value FROM params WHERE run_uuid = ");
+        sql.text_arg(run_id).push(" AND key IN ");
+        sql.list(req.params.iter().map(|p| Arg::Text(p.key.clone())));
+        let existing: HashMap<String, String> = sql
+            .build()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        check_params_unchanged(run_id, &req.params, &existing)?;
+        // Multi-row statements (at most 100 params, 100 tags per batch): one statement each.
+        let mut sql = Sql::new("INSERT INTO params (run_uuid, key, value) VALUES ");
+        sql.values(req.params.iter().map(|p| {
+            vec![
+                Arg::Text(run_id.to_string()),
+                Arg::Text(p.key.clone()),
+                Arg::Text(p.value.clone()),
+            ]
+        }));
+        sql.push(" ON CONFLICT DO NOTHING");
+        sql.build().execute(&mut *tx).await.map_err(db_err)?;
+    }
+
+    if !req.tags.is_empty() {
+        // The last value of a key wins, as when the tags were set one by one; an upsert
+        // cannot touch the same row twice in one statement, so duplicates go first.
+        let mut last: HashMap<&str, &str> = HashMap::new();
+        for t in &req.tags {
+            last.insert(t.key.as_str(), t.value.as_str());
+        }
+        let mut tags: Vec<(&str, &str)> = last.into_iter().collect();
+        tags.sort();
+        let mut sql = Sql::new("INSERT INTO tags (run_uuid, key, value) VALUES ");
+        sql.values(tags.iter().map(|(k, v)| {
+            vec![
+                Arg::Text(run_id.to_string()),
+                Arg::Text(k.to_string()),
+                Arg::Text(v.to_string()),
+            ]
+        }));
+        sql.push(" ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value");
+        sql.build().execute(&mut *tx).await.map_err(db_err)?;
+        if let Some((_, name)) = tags.iter().find(|(k, _)| *k == RUN_NAME_TAG) {
+            sqlx::query("UPDATE runs SET name = $1 WHERE run_uuid = $2")
+                .bind(*name)
+                .bind(run_id)
+                .execute(&mut *tx)
                 .await
-                .map_err(db_err)?
-                .into_iter()
-                .map(|r| (r.get(0), r.get(1)))
-                .collect();
-            check_params_unchanged(run_id, &req.params, &existing)?;
-            // Multi-row statements (at most 100 params, 100 tags per batch): one statement each.
-            let mut sql = Sql::new("INSERT INTO params (run_uuid, key, value) VALUES ");
-            sql.values(req.params.iter().map(|p| {
-                vec![
-                    Arg::Text(run_id.to_string()),
-                    Arg::Text(p.key.clone()),
-                    Arg::Text(p.value.clone()),
-                ]
-            }));
-            sql.push(" ON CONFLICT DO NOTHING");
-            sql.build().execute(&mut *tx).await.map_err(db_err)?;
+                .map_err(db_err)?;
         }
+    }
 
-        if !req.tags.is_empty() {
-            // The last value of a key wins, as when the tags were set one by one; an upsert
-            // cannot touch the same row twice in one statement, so duplicates go first.
-            let mut last: HashMap<&str, &str> = HashMap::new();
-            for t in &req.tags {
-                last.insert(t.key.as_str(), t.value.as_str());
-            }
-            let mut tags: Vec<(&str, &str)> = last.into_iter().collect();
-            tags.sort();
-            let mut sql = Sql::new("INSERT INTO tags (run_uuid, key, value) VALUES ");
-            sql.values(tags.iter().map(|(k, v)| {
-                vec![
-                    Arg::Text(run_id.to_string()),
-                    Arg::Text(k.to_string()),
-                    Arg::Text(v.to_string()),
-                ]
-            }));
-            sql.push(" ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value");
-            sql.build().execute(&mut *tx).await.map_err(db_err)?;
-            if let Some((_, name)) = tags.iter().find(|(k, _)| *k == RUN_NAME_TAG) {
-                sqlx::query("UPDATE runs SET name = $1 WHERE run_uuid = $2")
-                    .bind(*name)
-                    .bind(run_id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-            }
+    crate::backend::insert_metric_points(tx, run_id, &req.metrics).await?;
+    let model_points: Vec<&Metric> = req.metrics.iter().filter(|m| m.model_id.is_some()).collect();
+    for chunk in model_points.chunks(mlp_store_sql::ROWS_PER_INSERT) {
+        let mut sql = Sql::new(
+            "INSERT INTO logged_model_metrics (model_id, key, value, is_nan, timestamp, step, run_uuid, dataset_name, dataset_digest) VALUES ",
+        );
+        sql.values(chunk.iter().map(|m| {
+            let (value, is_nan) = stored_value(m.value);
+            vec![
+                Arg::OptText(m.model_id.clone()),
+                Arg::Text(m.key.clone()),
+                Arg::Real(value),
+                Arg::Int(is_nan),
+                Arg::Int(m.timestamp),
+                Arg::Int(m.step),
+                Arg::Text(run_id.to_string()),
+                Arg::Text(m.dataset_name.clone().unwrap_or_default()),
+                Arg::Text(m.dataset_digest.clone().unwrap_or_default()),
+            ]
+        }));
+        sql.push(" ON CONFLICT DO NOTHING");
+        sql.build().execute(&mut *tx).await.map_err(db_err)?;
+    }
+    let mut latest: HashMap<&str, &Metric> = HashMap::new();
+    for m in &req.metrics {
+        let e = latest.entry(m.key.as_str()).or_insert(m);
+        if supersedes(m, e) {
+            *e = m;
         }
-
-        crate::backend::insert_metric_points(&mut tx, run_id, &req.metrics).await?;
-        let model_points: Vec<&Metric> = req.metrics.iter().filter(|m| m.model_id.is_some()).collect();
-        for chunk in model_points.chunks(mlp_store_sql::ROWS_PER_INSERT) {
-            let mut sql = Sql::new(
-                "INSERT INTO logged_model_metrics (model_id, key, value, is_nan, timestamp, step, run_uuid, dataset_name, dataset_digest) VALUES ",
-            );
-            sql.values(chunk.iter().map(|m| {
-                let (value, is_nan) = stored_value(m.value);
-                vec![
-                    Arg::OptText(m.model_id.clone()),
-                    Arg::Text(m.key.clone()),
-                    Arg::Real(value),
-                    Arg::Int(is_nan),
-                    Arg::Int(m.timestamp),
-                    Arg::Int(m.step),
-                    Arg::Text(run_id.to_string()),
-                    Arg::Text(m.dataset_name.clone().unwrap_or_default()),
-                    Arg::Text(m.dataset_digest.clone().unwrap_or_default()),
-                ]
-            }));
-            sql.push(" ON CONFLICT DO NOTHING");
-            sql.build().execute(&mut *tx).await.map_err(db_err)?;
-        }
-        let mut latest: HashMap<&str, &Metric> = HashMap::new();
-        for m in &req.metrics {
-            let e = latest.entry(m.key.as_str()).or_insert(m);
-            if supersedes(m, e) {
-                *e = m;
-            }
-        }
-        // One row per key, in key order (so concurrent batches on one run cannot deadlock), in
-        // statements of 100 rows. The row-value comparison keeps the stored row when it is newer
-        // than this batch; NaN sorts below every number (as in `supersedes`), whatever the order
-        // points arrive in.
-        let mut latest: Vec<&Metric> = latest.into_values().collect();
-        latest.sort_by(|a, b| a.key.cmp(&b.key));
-        for chunk in latest.chunks(mlp_store_sql::ROWS_PER_INSERT) {
-            let mut sql =
-                Sql::new("INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) VALUES ");
-            sql.values(chunk.iter().map(|m| {
-                let (value, is_nan) = stored_value(m.value);
-                vec![
-                    Arg::Text(run_id.to_string()),
-                    Arg::Text(m.key.clone()),
-                    Arg::Real(value),
-                    Arg::Int(is_nan),
-                    Arg::Int(m.timestamp),
-                    Arg::Int(m.step),
-                ]
-            }));
-            sql.push(
+    }
+    // One row per key, in key order (so concurrent batches on one run cannot deadlock), in
+    // statements of 100 rows. The row-value comparison keeps the stored row when it is newer
+    // than this batch; NaN sorts below every number (as in `supersedes`), whatever the order
+    // points arrive in.
+    let mut latest: Vec<&Metric> = latest.into_values().collect();
+    latest.sort_by(|a, b| a.key.cmp(&b.key));
+    for chunk in latest.chunks(mlp_store_sql::ROWS_PER_INSERT) {
+        let mut sql = Sql::new("INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) VALUES ");
+        sql.values(chunk.iter().map(|m| {
+            let (value, is_nan) = stored_value(m.value);
+            vec![
+                Arg::Text(run_id.to_string()),
+                Arg::Text(m.key.clone()),
+                Arg::Real(value),
+                Arg::Int(is_nan),
+                Arg::Int(m.timestamp),
+                Arg::Int(m.step),
+            ]
+        }));
+        sql.push(
                 " ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan, \
                  timestamp = excluded.timestamp, step = excluded.step \
                  WHERE (excluded.step, excluded.timestamp, 1 - excluded.is_nan, excluded.value) \
                      > (latest_metrics.step, latest_metrics.timestamp, 1 - latest_metrics.is_nan, latest_metrics.value)",
             );
-            sql.build().execute(&mut *tx).await.map_err(db_err)?;
-        }
-        tx.commit().await.map_err(db_err)?;
-        Ok(())
+        sql.build().execute(&mut *tx).await.map_err(db_err)?;
     }
+    Ok(())
+}
 
+impl Store {
     pub(crate) async fn delete_tag_impl(&self, run_id: &str, key: &str) -> Result<()> {
         self.active_run(run_id).await?;
         let res = sqlx::query("DELETE FROM tags WHERE run_uuid = $1 AND key = $2")
