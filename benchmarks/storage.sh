@@ -19,7 +19,7 @@ VENV="${VENV:-$REPO/.venv}"
 TMP="$(mktemp -d /tmp/mlp-bench.XXXXXX)"
 # scripts/pg-tmp runs PostgreSQL as an unprivileged user when root: its directory lives in target/.
 PG_DIR="$REPO/target/pg-bench"
-PORT=18700
+PORT="${BENCH_PORT:-18700}"
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done

@@ -164,11 +164,12 @@ impl PgStore {
 }
 
 /// All points in one statement: arrays unnested server-side, not one round trip each.
-pub(crate) async fn insert_metric_points(tx: &mut sqlx::PgConnection, run_id: &str, metrics: &[Metric]) -> Result<()> {
-    if metrics.is_empty() {
+pub(crate) async fn insert_metric_points(tx: &mut sqlx::PgConnection, points: &[(&str, &Metric)]) -> Result<()> {
+    if points.is_empty() {
         return Ok(());
     }
-    let n = metrics.len();
+    let n = points.len();
+    let mut runs = Vec::with_capacity(n);
     let (mut keys, mut values, mut nans, mut timestamps, mut steps) = (
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -178,8 +179,9 @@ pub(crate) async fn insert_metric_points(tx: &mut sqlx::PgConnection, run_id: &s
     );
     let (mut model_ids, mut dataset_names, mut dataset_digests) =
         (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    for m in metrics {
+    for (run_id, m) in points {
         let (value, is_nan) = stored_value(m.value);
+        runs.push(*run_id);
         keys.push(m.key.clone());
         values.push(value);
         nans.push(is_nan);
@@ -191,10 +193,10 @@ pub(crate) async fn insert_metric_points(tx: &mut sqlx::PgConnection, run_id: &s
     }
     sqlx::query(
         "INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step, model_id, dataset_name, dataset_digest) \
-         SELECT $1, * FROM UNNEST($2::text[], $3::float8[], $4::int8[], $5::int8[], $6::int8[], $7::text[], $8::text[], $9::text[]) \
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::float8[], $4::int8[], $5::int8[], $6::int8[], $7::text[], $8::text[], $9::text[]) \
          ON CONFLICT DO NOTHING",
     )
-    .bind(run_id)
+    .bind(&runs)
     .bind(&keys)
     .bind(&values)
     .bind(&nans)

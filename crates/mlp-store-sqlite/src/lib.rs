@@ -77,21 +77,15 @@ fn statement_too_large(message: &str) -> bool {
     .any(|m| message.contains(m))
 }
 
-/// One statement per point: SQLite has no array parameters, and its statements are prepared once
-/// and cached per connection, so a loop inside the transaction costs no round trips.
-/// The history points of a batch, 100 rows per statement: one prepared statement reused per
-/// chunk instead of one round trip through the driver per point.
-pub(crate) async fn insert_metric_points(
-    tx: &mut sqlx::SqliteConnection,
-    run_id: &str,
-    metrics: &[Metric],
-) -> Result<()> {
+/// The history points of a group, 100 rows per statement: one prepared statement reused per
+/// chunk (SQLite has no array parameters) instead of one round trip through the driver per point.
+pub(crate) async fn insert_metric_points(tx: &mut sqlx::SqliteConnection, points: &[(&str, &Metric)]) -> Result<()> {
     use mlp_store_sql::Arg;
-    for chunk in metrics.chunks(mlp_store_sql::ROWS_PER_INSERT) {
+    for chunk in points.chunks(mlp_store_sql::ROWS_PER_INSERT) {
         let mut sql = mlp_store_sql::Sql::<sqlx::Sqlite>::new(
             "INSERT INTO metrics (run_uuid, key, value, is_nan, timestamp, step, model_id, dataset_name, dataset_digest) VALUES ",
         );
-        sql.values(chunk.iter().map(|m| {
+        sql.values(chunk.iter().map(|(run_id, m)| {
             let (value, is_nan) = stored_value(m.value);
             vec![
                 Arg::Text(run_id.to_string()),

@@ -291,9 +291,9 @@ impl Store {
     }
 
     /// Run writes go through group commit (`mlp_store_sql::group_commit`): answered once the
-    /// transaction holding them has committed, possibly together with other requests.
+    /// transaction holding them has committed, together with whatever other requests queued.
+    /// The run's state is checked inside that transaction, not before it.
     pub(crate) async fn log_batch_impl(&self, req: &LogBatch) -> Result<()> {
-        self.active_run(&req.run_id).await?;
         let pool = self.writer().clone();
         self.group_commit
             .submit(req.clone(), move |receiver| {
@@ -305,15 +305,17 @@ impl Store {
     }
 }
 
-/// One writer task: commits each group in one transaction; when a group fails, rolls it back and
-/// replays its requests one per transaction so that each gets its own answer.
+/// One writer task. A group's rows go into one statement per table (not one per request: the
+/// per-statement cost through the driver is what bounds small writes), in one transaction. When
+/// that fails (a changed param, a database error), the group is rolled back and replayed one
+/// request per transaction, so that each request gets its own answer.
 async fn group_writer(pool: sqlx::Pool<Db>, receiver: mlp_store_sql::group_commit::GroupReceiver) {
     while let Some(group) = mlp_store_sql::group_commit::next_group(&receiver).await {
         let batches: Vec<&LogBatch> = group.iter().map(|q| &q.batch).collect();
         match commit_group(&pool, &batches).await {
-            Ok(()) => {
-                for q in group {
-                    let _ = q.done.send(Ok(()));
+            Ok(answers) => {
+                for (q, answer) in group.into_iter().zip(answers) {
+                    let _ = q.done.send(answer);
                 }
             }
             Err(e) if group.len() == 1 => {
@@ -321,7 +323,9 @@ async fn group_writer(pool: sqlx::Pool<Db>, receiver: mlp_store_sql::group_commi
             }
             Err(_) => {
                 for q in group {
-                    let answer = commit_group(&pool, &[&q.batch]).await;
+                    let answer = commit_group(&pool, &[&q.batch])
+                        .await
+                        .and_then(|mut answers| answers.pop().unwrap_or(Ok(())));
                     let _ = q.done.send(answer);
                 }
             }
@@ -329,80 +333,137 @@ async fn group_writer(pool: sqlx::Pool<Db>, receiver: mlp_store_sql::group_commi
     }
 }
 
-async fn commit_group(pool: &sqlx::Pool<Db>, batches: &[&LogBatch]) -> Result<()> {
+/// Commits `batches` in one transaction and returns each request's answer. A request on a
+/// missing or deleted run is answered with its own error and left out; any other failure is an
+/// `Err` for the whole group (nothing committed).
+async fn commit_group(pool: &sqlx::Pool<Db>, batches: &[&LogBatch]) -> Result<Vec<Result<()>>> {
     let mut tx = pool.begin().await.map_err(db_err)?;
-    for req in batches {
-        write_batch(&mut tx, req).await?;
+    let mut ids: Vec<&str> = batches.iter().map(|b| b.run_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut sql = Sql::new("SELECT run_uuid, lifecycle_stage FROM runs WHERE run_uuid IN ");
+    sql.list(ids.iter().map(|id| Arg::Text(id.to_string())));
+    let stages: HashMap<String, String> = sql
+        .build()
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let mut answers = Vec::with_capacity(batches.len());
+    let mut accepted = Vec::with_capacity(batches.len());
+    for b in batches {
+        answers.push(match stages.get(&b.run_id) {
+            None => Err(Error::not_found(format!("Run with id={} not found", b.run_id))),
+            Some(stage) if stage != LifecycleStage::Active.as_str() => Err(Error::invalid(format!(
+                "The run {} must be in the 'active' state. Current state is deleted.",
+                b.run_id
+            ))),
+            Some(_) => {
+                accepted.push(*b);
+                Ok(())
+            }
+        });
     }
-    tx.commit().await.map_err(db_err)
+    write_rows(&mut tx, &accepted).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(answers)
 }
 
-/// The rows of one log-batch, inside the caller's transaction.
-async fn write_batch(tx: &mut <Db as sqlx::Database>::Connection, req: &LogBatch) -> Result<()> {
-    let run_id = req.run_id.as_str();
-
-    if !req.params.is_empty() {
-        let mut sql = Sql::new("SELECT key, value FROM params WHERE run_uuid = ");
-        sql.text_arg(run_id).push(" AND key IN ");
-        sql.list(req.params.iter().map(|p| Arg::Text(p.key.clone())));
-        let existing: HashMap<String, String> = sql
-            .build()
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .into_iter()
-            .map(|r| (r.get(0), r.get(1)))
+/// The rows of `batches`, in arrival order, inside the caller's transaction: the same result as
+/// applying them one after the other (params checked against the stored ones and the earlier
+/// requests, the last value of a tag wins, the latest metric is the one that supersedes).
+async fn write_rows(tx: &mut <Db as sqlx::Database>::Connection, batches: &[&LogBatch]) -> Result<()> {
+    let with_params: Vec<&LogBatch> = batches.iter().copied().filter(|b| !b.params.is_empty()).collect();
+    if !with_params.is_empty() {
+        let mut runs: Vec<&str> = with_params.iter().map(|b| b.run_id.as_str()).collect();
+        runs.sort_unstable();
+        runs.dedup();
+        let mut keys: Vec<&str> = with_params
+            .iter()
+            .flat_map(|b| b.params.iter().map(|p| p.key.as_str()))
             .collect();
-        check_params_unchanged(run_id, &req.params, &existing)?;
-        // Multi-row statements (at most 100 params, 100 tags per batch): one statement each.
-        let mut sql = Sql::new("INSERT INTO params (run_uuid, key, value) VALUES ");
-        sql.values(req.params.iter().map(|p| {
-            vec![
-                Arg::Text(run_id.to_string()),
-                Arg::Text(p.key.clone()),
-                Arg::Text(p.value.clone()),
-            ]
-        }));
-        sql.push(" ON CONFLICT DO NOTHING");
-        sql.build().execute(&mut *tx).await.map_err(db_err)?;
+        keys.sort_unstable();
+        keys.dedup();
+        let mut sql = Sql::new("SELECT run_uuid, key, value FROM params WHERE run_uuid IN ");
+        sql.list(runs.iter().map(|r| Arg::Text(r.to_string())));
+        sql.push(" AND key IN ")
+            .list(keys.iter().map(|k| Arg::Text(k.to_string())));
+        let mut known: HashMap<String, HashMap<String, String>> = HashMap::new();
+        for row in sql.build().fetch_all(&mut *tx).await.map_err(db_err)? {
+            known.entry(row.get(0)).or_default().insert(row.get(1), row.get(2));
+        }
+        for b in &with_params {
+            let run = known.entry(b.run_id.clone()).or_default();
+            check_params_unchanged(&b.run_id, &b.params, run)?;
+            for p in &b.params {
+                run.entry(p.key.clone()).or_insert_with(|| p.value.clone());
+            }
+        }
+        let rows: Vec<(&str, &Param)> = with_params
+            .iter()
+            .flat_map(|b| b.params.iter().map(move |p| (b.run_id.as_str(), p)))
+            .collect();
+        for chunk in rows.chunks(mlp_store_sql::ROWS_PER_INSERT) {
+            let mut sql = Sql::new("INSERT INTO params (run_uuid, key, value) VALUES ");
+            sql.values(chunk.iter().map(|(run, p)| {
+                vec![
+                    Arg::Text(run.to_string()),
+                    Arg::Text(p.key.clone()),
+                    Arg::Text(p.value.clone()),
+                ]
+            }));
+            sql.push(" ON CONFLICT DO NOTHING");
+            sql.build().execute(&mut *tx).await.map_err(db_err)?;
+        }
     }
 
-    if !req.tags.is_empty() {
-        // The last value of a key wins, as when the tags were set one by one; an upsert
-        // cannot touch the same row twice in one statement, so duplicates go first.
-        let mut last: HashMap<&str, &str> = HashMap::new();
-        for t in &req.tags {
-            last.insert(t.key.as_str(), t.value.as_str());
+    // The last value of a (run, key) wins, as when the tags were set one by one; an upsert
+    // cannot touch the same row twice in one statement, so duplicates go first. Key order keeps
+    // concurrent transactions from deadlocking on PostgreSQL.
+    let mut tags: std::collections::BTreeMap<(&str, &str), &str> = std::collections::BTreeMap::new();
+    for b in batches {
+        for t in &b.tags {
+            tags.insert((b.run_id.as_str(), t.key.as_str()), t.value.as_str());
         }
-        let mut tags: Vec<(&str, &str)> = last.into_iter().collect();
-        tags.sort();
+    }
+    let tags: Vec<((&str, &str), &str)> = tags.into_iter().collect();
+    for chunk in tags.chunks(mlp_store_sql::ROWS_PER_INSERT) {
         let mut sql = Sql::new("INSERT INTO tags (run_uuid, key, value) VALUES ");
-        sql.values(tags.iter().map(|(k, v)| {
+        sql.values(chunk.iter().map(|((run, k), v)| {
             vec![
-                Arg::Text(run_id.to_string()),
+                Arg::Text(run.to_string()),
                 Arg::Text(k.to_string()),
                 Arg::Text(v.to_string()),
             ]
         }));
         sql.push(" ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value");
         sql.build().execute(&mut *tx).await.map_err(db_err)?;
-        if let Some((_, name)) = tags.iter().find(|(k, _)| *k == RUN_NAME_TAG) {
-            sqlx::query("UPDATE runs SET name = $1 WHERE run_uuid = $2")
-                .bind(*name)
-                .bind(run_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        }
+    }
+    for ((run, _), name) in tags.iter().filter(|((_, k), _)| *k == RUN_NAME_TAG) {
+        sqlx::query("UPDATE runs SET name = $1 WHERE run_uuid = $2")
+            .bind(*name)
+            .bind(*run)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
     }
 
-    crate::backend::insert_metric_points(tx, run_id, &req.metrics).await?;
-    let model_points: Vec<&Metric> = req.metrics.iter().filter(|m| m.model_id.is_some()).collect();
+    let points: Vec<(&str, &Metric)> = batches
+        .iter()
+        .flat_map(|b| b.metrics.iter().map(move |m| (b.run_id.as_str(), m)))
+        .collect();
+    if points.is_empty() {
+        return Ok(());
+    }
+    crate::backend::insert_metric_points(tx, &points).await?;
+    let model_points: Vec<&(&str, &Metric)> = points.iter().filter(|(_, m)| m.model_id.is_some()).collect();
     for chunk in model_points.chunks(mlp_store_sql::ROWS_PER_INSERT) {
         let mut sql = Sql::new(
             "INSERT INTO logged_model_metrics (model_id, key, value, is_nan, timestamp, step, run_uuid, dataset_name, dataset_digest) VALUES ",
         );
-        sql.values(chunk.iter().map(|m| {
+        sql.values(chunk.iter().map(|(run, m)| {
             let (value, is_nan) = stored_value(m.value);
             vec![
                 Arg::OptText(m.model_id.clone()),
@@ -411,7 +472,7 @@ async fn write_batch(tx: &mut <Db as sqlx::Database>::Connection, req: &LogBatch
                 Arg::Int(is_nan),
                 Arg::Int(m.timestamp),
                 Arg::Int(m.step),
-                Arg::Text(run_id.to_string()),
+                Arg::Text(run.to_string()),
                 Arg::Text(m.dataset_name.clone().unwrap_or_default()),
                 Arg::Text(m.dataset_digest.clone().unwrap_or_default()),
             ]
@@ -419,25 +480,25 @@ async fn write_batch(tx: &mut <Db as sqlx::Database>::Connection, req: &LogBatch
         sql.push(" ON CONFLICT DO NOTHING");
         sql.build().execute(&mut *tx).await.map_err(db_err)?;
     }
-    let mut latest: HashMap<&str, &Metric> = HashMap::new();
-    for m in &req.metrics {
-        let e = latest.entry(m.key.as_str()).or_insert(m);
+    let mut latest: HashMap<(&str, &str), &Metric> = HashMap::new();
+    for (run, m) in &points {
+        let e = latest.entry((run, m.key.as_str())).or_insert(m);
         if supersedes(m, e) {
             *e = m;
         }
     }
-    // One row per key, in key order (so concurrent batches on one run cannot deadlock), in
+    // One row per (run, key), in that order (so concurrent transactions cannot deadlock), in
     // statements of 100 rows. The row-value comparison keeps the stored row when it is newer
-    // than this batch; NaN sorts below every number (as in `supersedes`), whatever the order
+    // than this group's; NaN sorts below every number (as in `supersedes`), whatever the order
     // points arrive in.
-    let mut latest: Vec<&Metric> = latest.into_values().collect();
-    latest.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut latest: Vec<((&str, &str), &Metric)> = latest.into_iter().collect();
+    latest.sort_by(|a, b| a.0.cmp(&b.0));
     for chunk in latest.chunks(mlp_store_sql::ROWS_PER_INSERT) {
         let mut sql = Sql::new("INSERT INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) VALUES ");
-        sql.values(chunk.iter().map(|m| {
+        sql.values(chunk.iter().map(|((run, _), m)| {
             let (value, is_nan) = stored_value(m.value);
             vec![
-                Arg::Text(run_id.to_string()),
+                Arg::Text(run.to_string()),
                 Arg::Text(m.key.clone()),
                 Arg::Real(value),
                 Arg::Int(is_nan),
@@ -446,11 +507,11 @@ async fn write_batch(tx: &mut <Db as sqlx::Database>::Connection, req: &LogBatch
             ]
         }));
         sql.push(
-                " ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan, \
-                 timestamp = excluded.timestamp, step = excluded.step \
-                 WHERE (excluded.step, excluded.timestamp, 1 - excluded.is_nan, excluded.value) \
-                     > (latest_metrics.step, latest_metrics.timestamp, 1 - latest_metrics.is_nan, latest_metrics.value)",
-            );
+            " ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan, \
+             timestamp = excluded.timestamp, step = excluded.step \
+             WHERE (excluded.step, excluded.timestamp, 1 - excluded.is_nan, excluded.value) \
+                 > (latest_metrics.step, latest_metrics.timestamp, 1 - latest_metrics.is_nan, latest_metrics.value)",
+        );
         sql.build().execute(&mut *tx).await.map_err(db_err)?;
     }
     Ok(())
