@@ -142,7 +142,7 @@ test('runs: column picker and paging', async (page) => {
   await page.waitForFunction(() => decodeURIComponent(location.hash).includes('t:team'));
   assert.ok((await page.locator('table.runs thead th').allInnerTexts()).some((t) => t.includes('team')));
   await page.uncheck('input[data-col="m:accuracy"]');
-  assert.ok(!(await page.locator('table.runs thead th').allInnerTexts()).some((t) => t.includes('accuracy')));
+  assert.ok(!(await page.locator('table.runs thead th').allInnerTexts()).some((t) => /(^|\s)accuracy\b/.test(t)));
   // paging: 4 per page -> 2 pages
   await page.selectOption('select[aria-label="page size"]', '25');
   await page.goto(`${BASE}/#/experiments/${EXP}?ps=4`);
@@ -535,6 +535,77 @@ test('model page: the Set-alias and Add-tag inputs are not cut by the table cell
     });
     assert.ok(visible, `${label} input lies inside its cell`);
   }
+});
+
+// ---------------------------------------------------------------- logged models
+test('logged model page: MLmodel (flavors, signature, input example), environment, files, metrics, params, registrations', async (page) => {
+  const id = RUNS.model_id;
+  const name = `ui-lm-${Date.now()}`;
+  await ok('POST', '/registered-models/create', { name });
+  for (let i = 0; i < 2; i++) await ok('POST', '/model-versions/create', { name, source: `models:/${id}`, run_id: RUNS.best, model_id: id });
+  // from the run page, at MLflow 3's URL
+  await page.goto(`${BASE}/#/runs/${RUNS.best}`);
+  await page.waitForSelector('body[data-rendered~=run]');
+  await page.locator(`[data-model="${id}"] a.lm-link`).click();
+  await page.waitForFunction(([e, m]) => location.hash === `#/experiments/${e}/models/${m}`, [EXP, id]);
+  await page.waitForSelector('body[data-rendered~=logged-model-files]');
+  assert.match(await page.locator('h1').innerText(), /classifier/);
+  await page.waitForSelector('#lm-run:text-is("best")');
+  // MLmodel: flavors with their properties, the signature as a table, the input example as a table
+  const flavors = await page.locator('table.flavors tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.flavor));
+  assert.deepEqual(flavors.sort(), ['python_function', 'sklearn']);
+  assert.match(await page.locator('tr[data-flavor=python_function] td.props').innerText(), /loader_module: mlflow\.sklearn/);
+  assert.match(await page.locator('tr[data-flavor=sklearn] td.props').innerText(), /sklearn_version: \d/);
+  assert.deepEqual(await page.locator('#lm-signature table.sig-inputs tbody td:first-child').allInnerTexts(), ['a', 'b']);
+  assert.deepEqual(await page.locator('#lm-example table.input-example th').allInnerTexts(), ['a', 'b']);
+  assert.equal(await page.locator('#lm-example table.input-example tbody tr').count(), 2);
+  // requirements and conda files
+  assert.match(await page.locator('.env-file[data-file="requirements.txt"] pre').innerText(), /scikit-learn/);
+  assert.match(await page.locator('.env-file[data-file="conda.yaml"] pre').innerText(), /dependencies:/);
+  // params and metrics of the model (not of the run)
+  assert.match(await page.locator('table.lm-params').innerText(), /C\s+1\.0[\s\S]*solver\s+lbfgs/);
+  const metric = page.locator('table.lm-metrics tbody tr', { hasText: 'val_accuracy' });
+  assert.match(await metric.innerText(), /0\.75\s+3/);
+  // the model's own files, from its artifact endpoint, with previews
+  await page.locator('.tree a.file[data-path="MLmodel"]').click();
+  await page.locator('.preview pre', { hasText: 'flavors:' }).waitFor();
+  await page.waitForFunction(() => location.hash.includes('art=MLmodel'));
+  await page.locator('.tree a.file[data-path="requirements.txt"]').waitFor();
+  // the registrations it already has (the mlflow.modelVersions tag), each a link to its version
+  const regs = page.locator('#lm-registrations a.chip');
+  for (const v of ['1', '2']) await regs.filter({ hasText: `${name} v${v}` }).waitFor();
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot(page, 'logged-model', true);
+  await regs.filter({ hasText: `${name} v2` }).click();
+  await page.waitForSelector('body[data-rendered~=model-version]');
+  assert.ok(page.url().endsWith(`#/models/${name}/versions/2`), page.url());
+  // the version links back to its logged model, and so does every version row of the model page
+  await page.locator('#mv-logged-model a', { hasText: 'classifier' }).click();
+  await page.waitForSelector('body[data-rendered~=logged-model]');
+  await page.goto(`${BASE}/#/models/${encodeURIComponent(name)}`);
+  await page.waitForSelector('body[data-rendered~=model]');
+  assert.equal(await page.locator('tr[data-version] a.lm-link').count(), 2);
+  await page.locator('tr[data-version="1"] a.lm-link').click();
+  await page.waitForFunction(([e, m]) => location.hash === `#/experiments/${e}/models/${m}`, [EXP, id]);
+  await page.waitForSelector('body[data-rendered~=logged-model-files]');
+});
+
+test('logged model page: hostile tags, params and registrations stay text; no MLmodel yet', async (page) => {
+  const evil = '<img src=x onerror="window.__pwned=1">';
+  const { model } = await ok('POST', '/logged-models', { experiment_id: EXP, name: 'hostile-model', model_type: evil });
+  const id = model.info.model_id;
+  await ok('PATCH', `/logged-models/${id}/tags`, { tags: [{ key: 'note', value: evil }, { key: 'mlflow.modelVersions', value: JSON.stringify([{ name: evil, version: '1' }]) }] });
+  await ok('POST', `/logged-models/${id}/params`, { params: [{ key: 'p', value: evil }] });
+  await page.goto(`${BASE}/#/experiments/${EXP}/models/${id}/artifacts`);
+  await page.waitForSelector('body[data-rendered~=logged-model-files]');
+  assert.equal(await page.locator('#app img').count(), 0, 'HTML stays text');
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  assert.ok((await page.locator('table.lm-tags').innerText()).includes(evil));
+  assert.ok((await page.locator('table.lm-params').innerText()).includes(evil));
+  assert.ok((await page.locator('#lm-registrations').innerText()).includes(`${evil} v1`));
+  assert.match(await page.locator('#lm-mlmodel').innerText(), /No MLmodel file/);
+  assert.equal(await page.locator('.env-file pre').count(), 0);
+  assert.match(await page.locator('.tree').innerText(), /No artifacts/);
 });
 
 // ---------------------------------------------------------------- experiment charts

@@ -52,7 +52,7 @@ export function parseSignature(text) {
   return out.inputs || out.outputs || out.params ? out : null;
 }
 
-function schemaTable(title, cols) {
+export function schemaTable(title, cols) {
   if (!cols || !cols.length) return null;
   return h('div', null, h('h3', { class: 'small' }, title),
     h('table', { class: `grid signature sig-${title.toLowerCase()}` },
@@ -133,7 +133,7 @@ export async function render(root, ctx) {
   loggedP.then((lm) => {
     if (!lm) return;
     const i = lm.info;
-    replace(modelBox, h('b', null, i.name), ' ', h('code', { class: 'small' }, i.model_id), ' ',
+    replace(modelBox, h('a', { href: href(`/experiments/${encodeURIComponent(i.experiment_id)}/models/${encodeURIComponent(i.model_id)}`) }, h('b', null, i.name)), ' ', h('code', { class: 'small' }, i.model_id), ' ',
       h('span', { class: 'chip' }, (i.status || '').replace('LOGGED_MODEL_', '')), i.model_type ? h('span', { class: 'chip' }, i.model_type) : null,
       i.source_run_id ? [' logged by run ', h('a', { href: href(`/runs/${i.source_run_id}`) }, i.source_run_id.slice(0, 8))] : null);
   });

@@ -6,6 +6,7 @@ import { h, replace, fmtTime, fmtDuration, errorBox, toast, markRendered, href, 
 import { metricGrid } from '../metric-grid.js';
 import { artifactBrowser } from '../artifacts.js';
 import { liveUpdates, isLive } from '../live.js';
+import { registrationsOf } from './logged-model.js';
 
 export function kvTable(rows, empty, cls = '') {
   if (!rows.length) return h('p', { class: 'muted' }, empty);
@@ -100,7 +101,9 @@ export async function render(root, ctx) {
       replace(modelsBox, models.map((m) => {
         if (m.err) return errorBox(m.err);
         const mi = m.info;
-        const regs = (mi.registrations || []).map((r) => h('a', { class: 'chip', href: href(`/models/${encodeURIComponent(r.name)}`) }, `${r.name} v${r.version}`));
+        const regs = [...registrationsOf((mi.tags || []).find((t) => t.key === 'mlflow.modelVersions')?.value), ...(mi.registrations || [])]
+          .filter((r, i, all) => all.findIndex((o) => o.name === r.name && String(o.version) === String(r.version)) === i)
+          .map((r) => h('a', { class: 'chip', href: href(`/models/${encodeURIComponent(r.name)}/versions/${encodeURIComponent(r.version)}`) }, `${r.name} v${r.version}`));
         const nameIn = h('input', { placeholder: 'registered model name', 'aria-label': 'registered model name', value: mi.name, required: true });
         const out = h('span');
         const form = h('form', { class: 'inline', onsubmit: async (e) => {
@@ -112,7 +115,7 @@ export async function render(root, ctx) {
           } catch (err) { replace(out, errorBox(err)); }
         } }, nameIn, h('button', { type: 'submit', class: 'primary' }, 'Register model'), out);
         return h('div', { class: 'card', dataset: { model: mi.model_id } },
-          h('b', null, mi.name), ' ', h('code', { class: 'small' }, mi.model_id), ' ', h('span', { class: 'chip' }, (mi.status || '').replace('LOGGED_MODEL_', '')), mi.model_type ? h('span', { class: 'chip' }, mi.model_type) : null,
+          h('a', { class: 'lm-link', href: href(`/experiments/${encodeURIComponent(mi.experiment_id)}/models/${encodeURIComponent(mi.model_id)}`) }, h('b', null, mi.name)), ' ', h('code', { class: 'small' }, mi.model_id), ' ', h('span', { class: 'chip' }, (mi.status || '').replace('LOGGED_MODEL_', '')), mi.model_type ? h('span', { class: 'chip' }, mi.model_type) : null,
           regs.length ? h('div', null, 'Registered as ', regs) : null, form);
       }));
     });
