@@ -305,6 +305,88 @@ test('jobs: cancel a running job from its page', async (page) => {
   assert.ok(await page.getByRole('button', { name: 'Cancel job' }).isDisabled());
 });
 
+// ---------------------------------------------------------------- runs table: sorting, grouping, count
+test('runs: headers sort from the keyboard (button in th, aria-sort)', async (page) => {
+  await page.goto(`${BASE}/#/experiments/${EXP}`);
+  await page.waitForSelector('body[data-rendered~=runs]');
+  const th = (f) => page.locator(`th[data-field="${f}"]`);
+  assert.equal(await th('metrics.loss').getAttribute('aria-sort'), 'none');
+  await th('metrics.loss').locator('button').focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => new URLSearchParams(location.hash.split('?')[1] || '').get('order') === 'metrics.`loss` DESC');
+  await page.waitForSelector('th[data-field="metrics.loss"][aria-sort=descending]');
+  assert.equal((await runNames(page))[0], 'diverged');
+  // Tab reaches the header buttons; Space sorts the other way
+  await th('metrics.loss').locator('button').focus();
+  await page.keyboard.press('Space');
+  await page.waitForSelector('th[data-field="metrics.loss"][aria-sort=ascending]');
+  assert.equal((await runNames(page))[0], 'best');
+  assert.equal(await th('attributes.run_name').getAttribute('aria-sort'), 'none');
+  await page.locator('input[aria-label="select all"]').focus();
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.closest('th')?.dataset.field), 'attributes.run_name');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('th[data-field="attributes.run_name"][aria-sort=ascending]');
+  assert.equal((await runNames(page))[0], 'baseline');
+});
+
+test('runs: group by a param, a tag or the dataset, with count and min/mean/max of a metric', async (page) => {
+  // the expected aggregates, from the API
+  const all = await ok('POST', '/runs/search', { experiment_ids: [EXP], max_results: 100 });
+  const loss = new Map(all.runs.map((r) => [r.info.run_name, r.data.metrics.find((m) => m.key === 'loss').value]));
+  const fmt = (v) => String(Number(v.toPrecision(6)));
+  const adam = ['wide', 'deep', 'tiny-lr'].map((n) => loss.get(n));
+  await page.goto(`${BASE}/#/experiments/${EXP}?order=attributes.run_name%20ASC`);
+  await page.waitForSelector('body[data-rendered~=runs]');
+  await page.selectOption('select[aria-label="group by"]', 'p:optimizer');
+  await page.selectOption('select[aria-label="aggregate metric"]', 'loss');
+  await page.waitForFunction(() => decodeURIComponent(location.hash).includes('group=p:optimizer') && location.hash.includes('agg=loss'));
+  const groups = page.locator('table.runs tr.group-row');
+  assert.deepEqual(await groups.locator('.group-name').allInnerTexts(), ['param optimizer = adam', 'param optimizer = adamw', 'param optimizer = sgd']);
+  assert.deepEqual(await groups.locator('.group-count').allInnerTexts(), ['3 runs', '1 run', '2 runs']);
+  const g = page.locator('tr.group-row[data-group=adam]');
+  assert.equal(await g.locator('.agg-min').innerText(), `min ${fmt(Math.min(...adam))}`);
+  assert.equal(await g.locator('.agg-max').innerText(), `max ${fmt(Math.max(...adam))}`);
+  assert.equal(await g.locator('.agg-mean').innerText(), `mean ${fmt(adam.reduce((a, b) => a + b) / 3)}`);
+  assert.equal(await rowsOf(page).count(), 6);
+  await shot(page, 'runs-grouped', false);
+  // collapse a group from the keyboard; the URL keeps it
+  await g.getByRole('button', { name: 'collapse group param optimizer = adam' }).focus();
+  await page.keyboard.press('Enter');
+  assert.equal(await rowsOf(page).count(), 3);
+  await page.reload();
+  await page.waitForSelector('body[data-rendered~=runs]');
+  assert.equal(await groups.count(), 3);
+  assert.equal(await rowsOf(page).count(), 3);
+  assert.equal(await page.locator('select[aria-label="aggregate metric"]').inputValue(), 'loss');
+  // by tag and by dataset; runs without one get their own group
+  await page.selectOption('select[aria-label="group by"]', 't:team');
+  assert.deepEqual(await groups.locator('.group-count').allInnerTexts(), ['3 runs', '3 runs']);
+  await page.selectOption('select[aria-label="group by"]', 'd:');
+  assert.deepEqual(await groups.locator('.group-name').allInnerTexts(), [await groups.locator('.group-name').first().innerText(), '(no dataset)']);
+  assert.match(await groups.locator('.group-name').first().innerText(), /^dataset = toy-train \(\w+\)$/);
+  assert.deepEqual(await groups.locator('.group-count').allInnerTexts(), ['1 run', '5 runs']);
+  await page.selectOption('select[aria-label="group by"]', '');
+  assert.equal(await groups.count(), 0);
+});
+
+test('runs: total count of matching runs, bounded paging ("N+" beyond the cap)', async (page) => {
+  const urls = recordApi(page);
+  await page.goto(`${BASE}/#/experiments/${EXP}?ps=4`);
+  await page.waitForSelector('body[data-rendered~=runs-total]');
+  assert.equal(await page.locator('#run-total').innerText(), '6 matching');
+  await page.goto(`${BASE}/#/experiments/${EXP}?filter=${encodeURIComponent("params.optimizer = 'adam'")}`);
+  await page.waitForSelector('body[data-rendered~=runs-total]');
+  assert.equal(await page.locator('#run-total').innerText(), '3 matching');
+  // beyond the cap: "N+", with a bounded number of requests
+  await page.evaluate(() => { window.__mlpCountPage = 2; window.__mlpCountCap = 4; });
+  urls.length = 0;
+  await page.goto(`${BASE}/#/experiments/${EXP}?ps=2`);
+  await page.waitForSelector('body[data-rendered~=runs-total]');
+  assert.equal(await page.locator('#run-total').innerText(), '4+ matching');
+  assert.equal(urls.filter((u) => u.includes('/runs/search')).length, 3, `the page's search and two counting pages: ${urls}`);
+});
+
 // ---------------------------------------------------------------- live runs
 const M = '/api/2.0/mlflow';
 const ok = async (method, path, body) => {
