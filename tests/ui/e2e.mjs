@@ -494,6 +494,44 @@ test('live: runs and compare pages refresh running runs; leaving the page stops 
   assert.equal(await points(page, 'loss'), '14');
 });
 
+test('live: new runs appear on the runs page; a running parent lists its new children', async (page) => {
+  const exp = await newExperiment('ui-live3');
+  await fastPoll(page);
+  const urls = recordApi(page);
+  await page.goto(`${BASE}/#/experiments/${exp}`);
+  await page.waitForSelector('body[data-rendered~=runs]');
+  await page.waitForSelector('text=No runs in this experiment yet.');
+  await page.waitForSelector('#live[data-live=on]');
+  // a run created while the page is open is added, with its metric as a column
+  const parent = await newRun(exp, 'new-parent');
+  await logPoints(parent, 'loss', 0, 3);
+  await page.locator(`tr.new[data-run="${parent}"]`).waitFor();
+  await page.waitForFunction(() => [...document.querySelectorAll('table.runs thead th')].some((th) => th.innerText.includes('loss')));
+  assert.match(await page.locator('#new-runs').innerText(), /^1 new run/);
+  // a child of it goes under it (collapsed, counted on the toggle)
+  const child = (await ok('POST', '/runs/create', { experiment_id: exp, run_name: 'new-child', start_time: Date.now(), tags: [{ key: 'mlflow.parentRunId', value: parent }] })).run.info.run_id;
+  await page.waitForFunction((id) => document.querySelector(`tr[data-run="${id}"] button.twisty`)?.innerText.includes('1'), parent);
+  await page.getByRole('button', { name: 'expand new-parent' }).click();
+  await page.locator(`tr[data-run="${child}"][data-depth="1"]`).waitFor();
+  // each round costs at most two searches (running rows, new runs), never a full re-read
+  urls.length = 0;
+  await page.waitForFunction(() => Number(document.querySelector('#live')?.dataset.ticks) >= 3);
+  const ticks = Number(await page.locator('#live').getAttribute('data-ticks'));
+  const searches = urls.filter((u) => u.includes('/runs/search'));
+  assert.ok(searches.length <= 2 * (ticks + 1), `${searches.length} searches in ${ticks} rounds`);
+  // the running parent's own page: a new child appears and its status follows
+  await page.goto(`${BASE}/#/runs/${parent}`);
+  await page.waitForSelector('body[data-rendered~=run]');
+  await page.locator(`#child-runs a.chip[data-run="${child}"]`).waitFor();
+  const second = (await ok('POST', '/runs/create', { experiment_id: exp, run_name: 'late-child', start_time: Date.now(), tags: [{ key: 'mlflow.parentRunId', value: parent }] })).run.info.run_id;
+  await page.locator(`#child-runs a.chip[data-run="${second}"]`).waitFor();
+  await finishRun(child);
+  await page.locator(`#child-runs a.chip[data-run="${child}"] .status`, { hasText: 'FINISHED' }).waitFor();
+  assert.match(await page.locator('#child-runs h2').innerText(), /Child runs \(2\)/);
+  for (const id of [second, parent]) await finishRun(id);
+  await page.waitForSelector('#live[data-live=off]');
+});
+
 // ---------------------------------------------------------------- nested runs
 test('runs: nested runs under their parent (expand/collapse), parent and child links', async (page) => {
   const exp = SEED.nested_experiment_id;
@@ -743,6 +781,66 @@ test('experiment charts: scatter, parallel coordinates and sampled curves of eve
   assert.equal(await page.locator('select[aria-label="scatter x"]').inputValue(), 'p:lr');
   await page.goto(`${BASE}/#/experiments/${EXP}/charts?filter=${encodeURIComponent('metrics.loss <<< x')}`);
   await page.locator('#charts-status .error').waitFor();
+});
+
+test('experiment charts: show/hide per run with stable colours, bars of a latest metric, difference view', async (page) => {
+  const all = await ok('POST', '/runs/search', { experiment_ids: [EXP], max_results: 100 });
+  const byName = new Map(all.runs.map((r) => [r.info.run_name, r]));
+  const loss = (n) => byName.get(n).data.metrics.find((m) => m.key === 'loss').value;
+  await page.goto(`${BASE}/#/experiments/${EXP}/charts?bar=loss`);
+  await page.waitForSelector('body[data-rendered~=exp-curves]');
+  assert.equal(await page.locator('#bars .chart').getAttribute('data-bars'), '6');
+  // a run's colour is the same here, on the compare page and whatever the other runs shown
+  const swatch = (id) => page.locator(`.legend-run[data-run="${id}"] .swatch`).evaluate((el) => getComputedStyle(el).backgroundColor);
+  const best = RUNS.best;
+  const colorHere = await swatch(best);
+  const colors = await Promise.all(all.runs.map((r) => swatch(r.info.run_id)));
+  assert.ok(new Set(colors).size >= 5, `distinct colours: ${colors}`);
+  // hide two runs: every view drops them, the URL keeps it
+  await page.uncheck(`.legend-run[data-run="${RUNS.diverged}"] input`);
+  await page.uncheck(`.legend-run[data-run="${RUNS.baseline}"] input`);
+  await page.waitForFunction(() => (new URLSearchParams(location.hash.split('?')[1]).get('hide') || '').split(',').length === 2);
+  assert.equal(await page.locator('#legend-count').innerText(), '4 of 6 shown');
+  await page.waitForFunction(() => document.querySelector('#scatter .chart')?.dataset.points === '4');
+  await page.waitForFunction(() => document.querySelector('#bars .chart')?.dataset.bars === '4');
+  await page.waitForFunction(() => document.querySelector('#parallel .chart')?.dataset.lines === '4');
+  await page.waitForFunction(() => document.querySelector('#curves .chart')?.dataset.points === '800');
+  assert.equal(await swatch(best), colorHere, 'hiding others keeps the colour');
+  // the bars: hover the first (smallest loss = "best") and the last visible
+  const bars = page.locator('#bars canvas.chart-overlay');
+  await bars.scrollIntoViewIfNeeded();
+  const bb = await bars.boundingBox();
+  await page.mouse.move(bb.x + bb.width / 2, bb.y + 8 + 9);
+  await page.locator('#bars .chart-tip:not([hidden])', { hasText: 'best' }).waitFor();
+  assert.match(await page.locator('#bars .chart-tip').innerText(), new RegExp(`loss \\(latest\\): ${String(Number(loss('best').toPrecision(6))).replace('.', '\\.')}`));
+  await page.selectOption('select[aria-label="bar order"]', 'desc');
+  await page.mouse.move(bb.x + bb.width / 2, bb.y + 8 + 10);
+  const worstShown = ['wide', 'deep', 'tiny-lr', 'best'].sort((a, b) => loss(b) - loss(a))[0];
+  await page.locator('#bars .chart-tip:not([hidden])', { hasText: worstShown }).waitFor();
+  // the difference view: two runs' params and metrics side by side with deltas
+  await page.selectOption('select[aria-label="difference run A"]', RUNS.wide);
+  await page.selectOption('select[aria-label="difference run B"]', RUNS.best);
+  const lossRow = page.locator('#diff tr[data-kind=metrics][data-key=loss]');
+  const cells = await lossRow.locator('td').allInnerTexts();
+  const d = loss('best') - loss('wide');
+  assert.equal(cells[2], `${d > 0 ? '+' : ''}${Number(d.toPrecision(6))}`);
+  assert.equal(cells[3], `${d > 0 ? '+' : ''}${((d / Math.abs(loss('wide'))) * 100).toFixed(1)}%`);
+  assert.deepEqual(await page.locator('#diff tr[data-kind=params][data-key=optimizer] td').allInnerTexts(), ['adam', 'adamw', '', '']);
+  assert.equal(await page.locator('#diff tr[data-key=stage]').count(), 0, 'tags are not part of it');
+  await page.check('text=only differences');
+  await page.waitForFunction(() => location.hash.includes('dd=1'));
+  const keys = await page.locator('#diff tbody tr[data-key]').evaluateAll((trs) => trs.map((t) => t.dataset.key));
+  assert.ok(keys.includes('lr') && keys.includes('loss'), `${keys}`);
+  await page.screenshot({ path: join(OUT, 'experiment-charts-v2.png'), fullPage: true });
+  // the URL restores hidden runs and the pair; the compare page uses the same colour for "best"
+  await page.reload();
+  await page.waitForSelector('body[data-rendered~=exp-charts]');
+  assert.equal(await page.locator('#bars .chart').getAttribute('data-bars'), '4');
+  assert.equal(await page.locator('select[aria-label="difference run B"]').inputValue(), RUNS.best);
+  await page.goto(`${BASE}/#/compare?runs=${RUNS.wide},${RUNS.best}`);
+  await page.waitForSelector('body[data-rendered~=compare]');
+  const cmp = await page.locator('.legend .swatch').nth(1).evaluate((el) => getComputedStyle(el).backgroundColor);
+  assert.equal(cmp, colorHere);
 });
 
 // ---------------------------------------------------------------- runner

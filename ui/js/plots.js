@@ -1,5 +1,5 @@
-// Canvas plots over runs (the experiment charts page): a scatter of one column against another
-// and parallel coordinates over several. A column is numeric when every value it has parses as a
+// Canvas plots over runs (the experiment charts page): a scatter of one column against another,
+// parallel coordinates over several, and bars of one metric. A column is numeric when every value it has parses as a
 // finite number (params are strings), otherwise categorical (its distinct values, evenly spaced).
 
 import { h, fmtNum } from './dom.js';
@@ -316,6 +316,99 @@ export class ParallelPlot extends Plot {
     this.overlay.style.cursor = hot ? 'pointer' : 'default';
     if (hot !== this.hot) { this.hot = hot; this.schedule(); }
     if (hot) this.showTip(x, y, [hot.label, ...this.axes.map((a, k) => `${a.label}: ${fmtVal(hot.values[k])}`)]);
+    else this.tip.hidden = true;
+  }
+}
+
+/**
+ * Horizontal bars, one per run (a latest metric), in the order given, from a zero baseline (or
+ * from the smallest value on a log axis). Bars thin out with the number of runs; labels are
+ * drawn while a row is at least 11 px high, the hover read-out names every run.
+ */
+export class BarPlot extends Plot {
+  /** @param {HTMLElement} container @param {{onClick?: (p: any) => void}} [o] */
+  constructor(container, o = {}) {
+    super(container, 120);
+    this.onClick = o.onClick;
+    this.rows = [];
+  }
+
+  /** @param {{value: number, label: string, id: string, color: string}[]} rows @param {string} label */
+  set(rows, label) {
+    this.rows = rows.filter((r) => Number.isFinite(r.value));
+    this.label = label;
+    this.rowH = this.rows.length <= 30 ? 18 : Math.max(2, Math.floor(600 / this.rows.length));
+    this.height = Math.max(80, this.rows.length * this.rowH + 40);
+    this.el.style.height = `${this.height}px`;
+    this.hot = null;
+    this.schedule();
+  }
+
+  geometry(W) {
+    const l = this.rowH >= 11 ? Math.min(180, Math.max(80, W * 0.22)) : 16;
+    return { l, r: 70, top: 8, pw: Math.max(10, W - l - 70) };
+  }
+
+  draw() {
+    const { ctx, o, W } = fit(this.el, [this.canvas, this.overlay], this.height);
+    this.el.dataset.bars = String(this.rows.length);
+    if (!W || !this.rows.length) {
+      ctx.fillStyle = '#888';
+      ctx.font = '12px system-ui, sans-serif';
+      ctx.fillText('no run has a value for this metric', 16, 40);
+      return;
+    }
+    const { l, top, pw } = this.geometry(W);
+    const vs = this.rows.map((r) => r.value);
+    const lo = Math.min(0, ...vs);
+    const hi = Math.max(0, ...vs);
+    const span = hi - lo || 1;
+    const X = (v) => l + ((v - lo) / span) * pw;
+    const rh = this.rowH;
+    ctx.font = '11px system-ui, sans-serif';
+    ctx.textBaseline = 'middle';
+    this.rows.forEach((r, i) => {
+      const y = top + i * rh;
+      const x0 = X(0);
+      const x1 = X(r.value);
+      ctx.fillStyle = r.color;
+      ctx.fillRect(Math.min(x0, x1), y + (rh > 4 ? 1 : 0), Math.max(1, Math.abs(x1 - x0)), rh > 4 ? rh - 2 : rh);
+      if (rh >= 11) {
+        ctx.fillStyle = '#1d2330';
+        ctx.textAlign = 'right';
+        ctx.fillText(r.label.length > 26 ? `${r.label.slice(0, 25)}…` : r.label, l - 6, y + rh / 2);
+        ctx.textAlign = 'left';
+        ctx.fillStyle = '#6b7280';
+        ctx.fillText(fmtNum(r.value), Math.max(x0, x1) + 4, y + rh / 2);
+      }
+    });
+    ctx.textBaseline = 'alphabetic';
+    // the zero line and the scale
+    const axisY = top + this.rows.length * rh;
+    ctx.strokeStyle = '#9aa4b2';
+    ctx.beginPath(); ctx.moveTo(X(0), top); ctx.lineTo(X(0), axisY); ctx.stroke();
+    ctx.fillStyle = '#6b7280';
+    ctx.textAlign = 'center';
+    for (const t of niceTicks(lo, hi, Math.max(2, Math.floor(pw / 110)))) {
+      if (t < lo || t > hi) continue;
+      ctx.fillRect(X(t), axisY, 1, 4);
+      ctx.fillText(fmtNum(t), X(t), axisY + 15);
+    }
+    ctx.textAlign = 'left';
+    ctx.fillText(this.label, l, axisY + 30);
+    if (this.hot) {
+      const i = this.rows.indexOf(this.hot);
+      if (i >= 0) { o.strokeStyle = '#141a26'; o.lineWidth = 2; o.strokeRect(l - 2, top + i * rh, pw + 4, rh); }
+    }
+  }
+
+  hover(x, y) {
+    if (!this.rows.length) return;
+    const i = Math.floor((y - 8) / this.rowH);
+    const hot = i >= 0 && i < this.rows.length ? this.rows[i] : null;
+    this.overlay.style.cursor = hot ? 'pointer' : 'default';
+    if (hot !== this.hot) { this.hot = hot; this.schedule(); }
+    if (hot) this.showTip(x, y, [hot.label, `${this.label}: ${fmtNum(hot.value)}`]);
     else this.tip.hidden = true;
   }
 }

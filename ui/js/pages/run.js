@@ -2,7 +2,7 @@
 // tags, datasets, logged models (with "register"), and the artifact browser.
 
 import { mlflow } from '../api.js';
-import { h, replace, fmtTime, fmtDuration, errorBox, toast, markRendered, href, COLORS } from '../dom.js';
+import { h, replace, fmtTime, fmtDuration, errorBox, toast, markRendered, href, runColor } from '../dom.js';
 import { metricGrid } from '../metric-grid.js';
 import { artifactBrowser } from '../artifacts.js';
 import { liveUpdates, isLive } from '../live.js';
@@ -73,7 +73,7 @@ export async function render(root, ctx) {
 
   // metrics
   const grid = metricGrid({
-    runs: [{ id: runId, name: info.run_name || runId, color: COLORS[0] }],
+    runs: [{ id: runId, name: info.run_name || runId, color: runColor(runId) }],
     keys: metrics.map((m) => m.key),
     state: chartState(ctx.query),
     signal: ctx.signal,
@@ -124,14 +124,17 @@ export async function render(root, ctx) {
   // child runs (nested runs: their mlflow.parentRunId tag names this run)
   const childrenBox = h('section', { id: 'child-runs', hidden: true });
   const childFilter = `tags.\`mlflow.parentRunId\` = '${runId}'`;
-  mlflow.post('/runs/search', { experiment_ids: [info.experiment_id], filter: childFilter, order_by: ['attributes.start_time ASC'], max_results: 1000 }, ctx.signal).then((r) => {
+  // re-read by the live loop while this run runs: new children appear, their statuses change
+  const loadChildren = async () => {
+    const r = await mlflow.post('/runs/search', { experiment_ids: [info.experiment_id], filter: childFilter, order_by: ['attributes.start_time ASC'], max_results: 1000 }, ctx.signal);
     const kids = r.runs || [];
     if (!kids.length) return;
     replace(childrenBox, h('h2', null, `Child runs (${kids.length}${r.next_page_token ? '+' : ''})`),
       h('div', { class: 'child-list' }, kids.map((k) => h('a', { class: 'chip', href: href(`/runs/${k.info.run_id}`), dataset: { run: k.info.run_id } }, k.info.run_name || k.info.run_id.slice(0, 8), ' ', h('span', { class: `status st-${k.info.status}` }, k.info.status)))),
       h('p', null, h('a', { href: href(`/experiments/${info.experiment_id}`, { filter: childFilter }) }, 'show them in the runs table')));
     childrenBox.hidden = false;
-  }).catch(() => {});
+  };
+  loadChildren().catch(() => {});
 
   const paramsBox = h('div', null, kvTable(params.map((p) => [p.key, p.value]), 'No parameters.', 'params'));
   const paramsTitle = h('h2', null, `Parameters (${params.length})`);
@@ -152,7 +155,7 @@ export async function render(root, ctx) {
       }
       const keys = (fresh.data?.metrics || []).map((m) => m.key).sort();
       metricsTitle.textContent = `Metrics (${keys.length})`;
-      await grid.refresh([runId], keys);
+      await Promise.all([grid.refresh([runId], keys), loadChildren()]);
       markRendered('run-live');
       return isLive(fi.status);
     } });

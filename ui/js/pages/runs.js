@@ -8,6 +8,9 @@ import { h, replace, fmtTime, fmtDuration, fmtNum, errorBox, toast, markRendered
 import { liveUpdates, isLive } from '../live.js';
 
 const ROW_H = 30;
+// new runs: at most NEW_PAGE added a round; runs whose clock is up to NEW_SKEW_MS behind still count
+const NEW_PAGE = 100;
+const NEW_SKEW_MS = 60000;
 // counting the matching runs: 1,000 a request, at most 10,000 (tests shrink both through window)
 const countLimits = () => {
   const w = /** @type {any} */ (window);
@@ -334,7 +337,7 @@ export async function render(root, ctx) {
       : h('span', { class: 'muted' }, 'no values')) : null;
     return h('tr', { class: 'group-row', dataset: { group: g.key }, style: { height: `${ROW_H}px` } },
       h('td', { class: 'sel' }),
-      h('td', { class: 'name', colspan: ATTR.length },
+      h('td', { class: 'name', colspan: ATTR.length, title: st ? `${name}: ${g.runs.length} runs; ${aggKey} min ${fmtNum(st.min)}, mean ${fmtNum(st.mean)}, max ${fmtNum(st.max)}` : name },
         h('button', { type: 'button', class: 'twisty', 'aria-expanded': String(open), 'aria-label': `${open ? 'collapse' : 'expand'} group ${name}`, onclick: () => {
           if (open) collapsed.add(g.key); else collapsed.delete(g.key);
           ctx.setQuery({ gc: [...collapsed].join('\u001f') });
@@ -360,7 +363,7 @@ export async function render(root, ctx) {
       if (box.checked) selected.add(i.run_id); else selected.delete(i.run_id);
       updateSel();
     } });
-    return h('tr', { class: depth ? 'child' : '', dataset: { run: i.run_id, depth: String(depth) }, style: { height: `${ROW_H}px` } },
+    return h('tr', { class: `${depth ? 'child' : ''}${r._new ? ' new' : ''}`.trim(), dataset: { run: i.run_id, depth: String(depth) }, style: { height: `${ROW_H}px` } },
       h('td', { class: 'sel' }, box),
       h('td', { class: 'name', style: { paddingLeft: `${10 + depth * 18}px` } }, twisty || (depth ? h('span', { class: 'twisty-pad' }, '└') : null), h('a', { href: href(`/runs/${i.run_id}`) }, label)),
       h('td', null, fmtTime(i.start_time)),
@@ -386,10 +389,30 @@ export async function render(root, ctx) {
     if (!raf) raf = requestAnimationFrame(() => { raf = 0; drawRows(false); });
   });
 
-  // live: the running runs of this page are re-read (one search by run id) until they end
+  // live: the running runs of this page are re-read (one search by run id) until they end, and
+  // on the first page runs created since it was loaded are added at the top (one search a round
+  // for `start_time >= load time - NEW_SKEW_MS` within the filter, ids already shown skipped)
+  const watchNew = !pt && view !== 'deleted';
+  const loadedAt = Date.now();
+  const emptyEl = h('p', { class: 'muted empty' }, filter ? 'No run matches this filter.' : 'No runs in this experiment yet.');
+  const newInfo = h('span', { class: 'muted', id: 'new-runs' });
+  let newCount = 0;
+  const pollNew = async () => {
+    const clause = `attributes.start_time >= ${Math.max(0, loadedAt - NEW_SKEW_MS)}`;
+    const res = await mlflow.post('/runs/search', { experiment_ids: [expId], filter: filter ? `${filter} and ${clause}` : clause, order_by: ['attributes.start_time DESC'], max_results: NEW_PAGE, run_view_type: runViewType }, ctx.signal);
+    const known = new Set(runs.map((r) => r.info.run_id));
+    const added = (res.runs || []).filter((r) => !known.has(r.info.run_id));
+    if (!added.length) return false;
+    for (const r of added) r._new = true;
+    runs.unshift(...added);
+    newCount += added.length;
+    newInfo.textContent = `${newCount} new run${newCount === 1 ? '' : 's'} added at the top${res.next_page_token ? ' (more: reload)' : ''}`;
+    if (emptyEl.isConnected) emptyEl.replaceWith(scroller);
+    return true;
+  };
   let liveBox = null;
-  if (runs.some((r) => isLive(r.info.status))) {
-    liveBox = liveUpdates({ signal: ctx.signal, what: 'running runs on this page', tick: async () => {
+  if (watchNew || runs.some((r) => isLive(r.info.status))) {
+    liveBox = liveUpdates({ signal: ctx.signal, what: watchNew ? 'new and running runs' : 'running runs on this page', tick: async () => {
       const ids = runs.filter((r) => isLive(r.info.status)).map((r) => r.info.run_id);
       const fresh = new Map();
       for (let k = 0; k < ids.length; k += 50) {
@@ -397,25 +420,36 @@ export async function render(root, ctx) {
         const res = await mlflow.post('/runs/search', { experiment_ids: [expId], filter: `attributes.run_id IN (${chunk.map((id) => `'${id}'`).join(', ')})`, max_results: chunk.length, run_view_type: 'ALL' }, ctx.signal);
         for (const r of res.runs || []) fresh.set(r.info.run_id, r);
       }
+      const grew = watchNew ? await pollNew() : false;
       let newCols = false;
       runs.forEach((r, i) => {
         const f = fresh.get(r.info.run_id);
-        if (!f) return;
-        runs[i] = f;
-        for (const k of index(f).m.keys()) if (!keys.m.has(k)) { keys.m.add(k); newCols = true; }
+        if (f) { f._new = r._new; runs[i] = f; }
+        const ix = index(runs[i]);
+        for (const k of ix.m.keys()) if (!keys.m.has(k)) { keys.m.add(k); newCols = true; }
+        for (const k of ix.p.keys()) if (!keys.p.has(k)) { keys.p.add(k); newCols = true; }
+        for (const k of ix.t.keys()) if (!k.startsWith('mlflow.') && !keys.t.has(k)) { keys.t.add(k); newCols = true; }
       });
       if (newCols) { fillPicker(); fillGroupSels(); }
-      rebuild();
-      drawRows();
+      if (grew && !q.has('cols') && !cols.length) {
+        cols = [...sorted(keys.m).slice(0, 5).map((key) => ({ kind: 'm', key })), ...sorted(keys.p).slice(0, 5).map((key) => ({ kind: 'p', key }))];
+        drawHead();
+      }
+      if (fresh.size || grew) {
+        rebuild();
+        drawRows();
+        updateSel();
+      }
       markRendered('runs-live');
-      return runs.some((r) => isLive(r.info.status));
+      return watchNew || runs.some((r) => isLive(r.info.status));
     } }).el;
   }
 
   replace(body,
     h('div', { class: 'toolbar' }, picker, groupSel, aggSel, compareBtn, deleteBtn, restoreBtn, selInfo, liveBox, h('span', { class: 'spacer' }), totalEl,
       h('a', { id: 'charts-link', href: href(`/experiments/${encodeURIComponent(expId)}/charts`, { filter, view: view === 'active' ? '' : view }) }, 'Charts of all matching runs'), viewSel, psSel, pager),
-    runs.length ? scroller : h('p', { class: 'muted empty' }, filter ? 'No run matches this filter.' : 'No runs in this experiment yet.'));
+    newInfo,
+    runs.length ? scroller : emptyEl);
   drawHead();
   drawRows();
   updateSel();
