@@ -832,6 +832,8 @@ test('experiment charts: show/hide per run with stable colours, bars of a latest
   const keys = await page.locator('#diff tbody tr[data-key]').evaluateAll((trs) => trs.map((t) => t.dataset.key));
   assert.ok(keys.includes('lr') && keys.includes('loss'), `${keys}`);
   await page.screenshot({ path: join(OUT, 'experiment-charts-v2.png'), fullPage: true });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot(page, 'experiment-charts', true);
   // the URL restores hidden runs and the pair; the compare page uses the same colour for "best"
   await page.reload();
   await page.waitForSelector('body[data-rendered~=exp-charts]');
@@ -841,6 +843,50 @@ test('experiment charts: show/hide per run with stable colours, bars of a latest
   await page.waitForSelector('body[data-rendered~=compare]');
   const cmp = await page.locator('.legend .swatch').nth(1).evaluate((el) => getComputedStyle(el).backgroundColor);
   assert.equal(cmp, colorHere);
+});
+
+test('experiment charts: brushing a parallel-coordinates axis keeps a range, in the URL; "show only these"', async (page) => {
+  await page.goto(`${BASE}/#/experiments/${EXP}/charts?pc=p:lr,m:loss`);
+  await page.waitForSelector('body[data-rendered~=exp-charts]');
+  const plot = page.locator('#parallel .chart');
+  await plot.scrollIntoViewIfNeeded();
+  assert.equal(await plot.getAttribute('data-brushed'), '6');
+  const xs = (await plot.getAttribute('data-axis-x')).split(',').map(Number);
+  let box = await page.locator('#parallel canvas.chart-overlay').boundingBox();
+  // drag along the lr axis over its top fifth: only lr=0.5 ("diverged") lies there
+  await page.mouse.move(box.x + xs[0], box.y + 36);
+  await page.mouse.down();
+  await page.mouse.move(box.x + xs[0], box.y + 100, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForFunction(() => document.querySelector('#parallel .chart')?.dataset.brushed === '1');
+  assert.equal(await page.locator('#brush-info').innerText(), '1 of 6 shown runs in the brush');
+  assert.ok(!page.url().includes('/runs/'), 'the drag did not open a run');
+  const pcb = JSON.parse(new URLSearchParams(page.url().split('?')[1]).get('pcb'));
+  assert.equal(pcb[0][0], 'p:lr');
+  assert.ok(pcb[0][1] > 0.7 && pcb[0][1] < 0.85 && pcb[0][2] > 0.96, `range ${pcb}`);
+  // the URL restores the brush
+  await page.reload();
+  await page.waitForSelector('body[data-rendered~=exp-charts]');
+  assert.equal(await plot.getAttribute('data-brushed'), '1');
+  // "show only these" hides the others in every view
+  await page.getByRole('button', { name: 'Show only these' }).click();
+  assert.equal(await page.locator('#legend-count').innerText(), '1 of 6 shown');
+  await page.waitForFunction(() => document.querySelector('#scatter .chart')?.dataset.points === '1');
+  assert.ok(await page.locator(`.legend-run[data-run="${RUNS.diverged}"] input`).isChecked());
+  // a click on an axis without dragging clears its range
+  await page.getByRole('button', { name: 'Show all' }).click();
+  await page.waitForFunction(() => document.querySelector('#parallel .chart')?.dataset.brushed === '6');
+  await plot.scrollIntoViewIfNeeded();
+  box = await page.locator('#parallel canvas.chart-overlay').boundingBox();
+  await page.mouse.move(box.x + xs[0], box.y + 36);
+  await page.mouse.down();
+  await page.mouse.move(box.x + xs[0], box.y + 100, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForFunction(() => document.querySelector('#parallel .chart')?.dataset.brushed === '1');
+  box = await page.locator('#parallel canvas.chart-overlay').boundingBox();
+  await page.mouse.click(box.x + xs[0], box.y + 150);
+  await page.waitForFunction(() => document.querySelector('#parallel .chart')?.dataset.brushed === '6');
+  assert.ok(!new URLSearchParams(page.url().split('?')[1]).get('pcb'));
 });
 
 // ---------------------------------------------------------------- runner

@@ -153,7 +153,31 @@ export async function render(root, ctx) {
   let pc = (q.get('pc') || '').split(',').map(valid).filter(Boolean);
   if (!q.has('pc')) pc = [...pkeys.map((k) => `p:${k}`).filter(varies).slice(0, 5), ...(mkeys.length ? [`m:${mkeys[0]}`] : [])];
   const pcBox = h('div', { class: 'chart-card', id: 'parallel' });
-  const parallel = new ParallelPlot(pcBox, { onClick: open });
+  // brushes (ranges on axes, 0..1 from the bottom) in the URL: pcb=[[col, lo, hi], …] as JSON
+  const brushInfo = h('span', { class: 'muted small', id: 'brush-info' });
+  const brushActions = h('span', { class: 'inline' });
+  const showBrush = (inside) => {
+    if (!inside) { replace(brushInfo, 'drag along an axis to brush a range'); replace(brushActions); return; }
+    replace(brushInfo, `${inside.length} of ${shown().length} shown runs in the brush`);
+    replace(brushActions,
+      h('button', { type: 'button', onclick: () => {
+        const keep = new Set(inside.map((r) => r.id));
+        for (const r of shown()) if (!keep.has(r.info.run_id)) hidden.add(r.info.run_id);
+        parallel.setBrushes(new Map());
+        saveBrushes(new Map());
+        fillLegend(); redraw();
+      } }, 'Show only these'),
+      h('button', { type: 'button', onclick: () => { parallel.setBrushes(new Map()); saveBrushes(new Map()); showBrush(null); } }, 'Clear brush'));
+  };
+  const saveBrushes = (b) => ctx.setQuery({ pcb: b.size ? JSON.stringify([...b].map(([k, v]) => [k, Number(v.lo.toFixed(4)), Number(v.hi.toFixed(4))])) : '' });
+  const parallel = new ParallelPlot(pcBox, { onClick: open, onBrush: (inside, b) => { saveBrushes(b); showBrush(inside); } });
+  try {
+    const init = JSON.parse(q.get('pcb') || '[]');
+    if (Array.isArray(init)) {
+      parallel.setBrushes(new Map(init.filter((b) => Array.isArray(b) && typeof b[0] === 'string' && Number.isFinite(b[1]) && Number.isFinite(b[2]))
+        .map(([k, lo, hi]) => [k, { lo: Math.max(0, Math.min(lo, hi)), hi: Math.min(1, Math.max(lo, hi)) }])));
+    }
+  } catch { /* a malformed pcb= is ignored */ }
   const pcChosen = h('span', { class: 'pc-chosen' });
   const drawParallel = () => {
     ctx.setQuery({ pc: pc.join(',') || ',' });
@@ -161,13 +185,15 @@ export async function render(root, ctx) {
       i > 0 ? h('button', { class: 'x', type: 'button', title: 'move left', 'aria-label': `move ${colLabel(c)} left`, onclick: () => { [pc[i - 1], pc[i]] = [pc[i], pc[i - 1]]; drawParallel(); } }, '‹') : null,
       h('button', { class: 'x', type: 'button', title: `remove ${colLabel(c)}`, 'aria-label': `remove ${colLabel(c)}`, onclick: () => { pc = pc.filter((x) => x !== c); drawParallel(); } }, '×'))));
     const vis = shown();
-    const axes = pc.map((c) => axisOf(colLabel(c), vis.map((r) => valueOf(r, c))));
+    const axes = pc.map((c) => Object.assign(axisOf(colLabel(c), vis.map((r) => valueOf(r, c))), { id: c }));
     parallel.set(vis.map((r) => ({ values: pc.map((c) => valueOf(r, c)), label: label(r), id: r.info.run_id })), axes);
+    saveBrushes(parallel.brushes);
+    showBrush(parallel.brushed());
   };
   const addSel = colSelect('add axis', '', (v) => { if (v && !pc.includes(v)) { pc.push(v); drawParallel(); } addSel.value = ''; });
   addSel.prepend(h('option', { value: '', selected: true }, 'add an axis…'));
   addSel.value = '';
-  const pcControls = h('div', { class: 'toolbar' }, pcChosen, addSel, h('span', { class: 'muted small' }, 'the last axis colors the lines'));
+  const pcControls = h('div', { class: 'toolbar' }, pcChosen, addSel, h('span', { class: 'muted small' }, 'the last axis colors the lines'), brushInfo, brushActions);
 
   // one metric's curves for all the runs, sampled on the server
   const curveKey = { m: mkeys.includes(q.get('m') || '') ? q.get('m') : mkeys[0] };

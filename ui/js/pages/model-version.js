@@ -86,8 +86,13 @@ async function signatureOf(v, loggedModel, signal) {
   return h('div', { id: 'signature' }, schemaTable('Inputs', sig.inputs), schemaTable('Outputs', sig.outputs), schemaTable('Params', sig.params));
 }
 
+// Each action re-renders the page; a signature that arrives for an older rendering must not mark
+// the page rendered again (the tests wait for that mark after each action).
+let renderSeq = 0;
+
 /** @param {HTMLElement} root @param {import('../main.js').Ctx} ctx */
 export async function render(root, ctx) {
+  const seq = ++renderSeq;
   const [name, version] = ctx.params;
   const page = h('div', { class: 'page' }, h('p', { class: 'muted' }, 'Loading…'));
   replace(root, page);
@@ -160,8 +165,8 @@ export async function render(root, ctx) {
   ].filter(Boolean), '', 'mv');
 
   const sigBox = h('div', null, h('p', { class: 'muted' }, 'Loading…'));
-  loggedP.then((lm) => signatureOf(v, lm, ctx.signal)).then((el) => { replace(sigBox, el); markRendered('model-version-signature'); })
-    .catch((err) => { if (!ctx.signal.aborted) { replace(sigBox, errorBox(err)); markRendered('model-version-signature'); } });
+  loggedP.then((lm) => signatureOf(v, lm, ctx.signal)).then((el) => { if (seq === renderSeq) { replace(sigBox, el); markRendered('model-version-signature'); } })
+    .catch((err) => { if (!ctx.signal.aborted && seq === renderSeq) { replace(sigBox, errorBox(err)); markRendered('model-version-signature'); } });
 
   replace(page,
     h('div', { class: 'crumbs' }, h('a', { href: '#/models' }, 'Models'), ' / ', h('a', { href: modelUrl }, name), ' / '),
