@@ -6,7 +6,7 @@
 // color (runColor: a hash of its id) in every view.
 
 import { mlflow } from '../api.js';
-import { h, replace, errorBox, markRendered, href, runColor, fmtNum } from '../dom.js';
+import { h, replace, errorBox, markRendered, href, runColor, fmtNum, pool } from '../dom.js';
 import { ScatterPlot, ParallelPlot, BarPlot, axisOf } from '../plots.js';
 import { LineChart } from '../chart.js';
 
@@ -206,9 +206,11 @@ export async function render(root, ctx) {
     replace(curveInfo, 'loading…');
     const fetched = runs.slice(0, CURVE_RUNS);
     const byRun = new Map();
+    // 100 runs a request, up to three in flight; the chart is drawn as each one arrives
+    const chunks = [];
+    for (let k = 0; k < fetched.length; k += 100) chunks.push(fetched.slice(k, k + 100).map((r) => r.info.run_id));
     try {
-      for (let k = 0; k < fetched.length; k += 100) {
-        const chunk = fetched.slice(k, k + 100).map((r) => r.info.run_id);
+      await pool(chunks, 3, async (chunk) => {
         const r = await mlflow.get('/metrics/get-history-bulk-interval', { run_ids: chunk, metric_key: curveKey.m, max_results: SAMPLES }, ctx.signal);
         for (const m of r.metrics || []) {
           if (!byRun.has(m.run_id)) byRun.set(m.run_id, { x: [], y: [] });
@@ -216,7 +218,8 @@ export async function render(root, ctx) {
           s.x.push(Number(m.step || 0));
           s.y.push(typeof m.value === 'number' ? m.value : Number(m.value));
         }
-      }
+        if (!ctx.signal.aborted && chunks.length > 1) { curveData = { runs: fetched, byRun }; drawCurves(); markRendered('exp-first-curves'); }
+      });
     } catch (err) {
       if (!ctx.signal.aborted) replace(curveInfo, errorBox(err));
       return;
