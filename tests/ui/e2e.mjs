@@ -657,6 +657,54 @@ test('model page: the Set-alias and Add-tag inputs are not cut by the table cell
   }
 });
 
+test('run page: Markdown description (editable, safe), editable tags, mlflow.* system tags behind a toggle', async (page) => {
+  const exp = await newExperiment('ui-runpage');
+  const run = await newRun(exp, 'described');
+  await ok('POST', '/runs/set-tag', { run_id: run, key: 'owner', value: 'me' });
+  await ok('POST', '/runs/set-tag', { run_id: run, key: 'mlflow.source.name', value: 'train.py' });
+  await finishRun(run);
+  await page.goto(`${BASE}/#/runs/${run}`);
+  await page.waitForSelector('body[data-rendered~=run]');
+  // system tags are hidden until asked for, and the URL keeps the choice
+  assert.deepEqual(await page.locator('#run-tags table.tags tr').evaluateAll((trs) => trs.map((t) => t.dataset.key)), ['owner']);
+  assert.equal(await page.locator('#run-tags table.sys').count(), 0);
+  await page.getByRole('button', { name: /Show \d+ mlflow\.\* system tags?/ }).click();
+  await page.locator('#run-tags table.sys tr[data-key="mlflow.source.name"]').waitFor();
+  await page.waitForFunction(() => location.hash.includes('sys=1'));
+  // tags: add, edit, remove (the server agrees)
+  await page.fill('input[aria-label="new tag key"]', 'stage');
+  await page.fill('input[aria-label="new tag value"]', '<img src=x onerror="window.__pwned=1">');
+  await page.getByRole('button', { name: 'Set tag' }).click();
+  await page.locator('#run-tags tr[data-key=stage]').waitFor();
+  await page.getByRole('button', { name: 'edit tag stage' }).click();
+  await page.fill('input[aria-label="new tag value"]', 'prod');
+  await page.getByRole('button', { name: 'Set tag' }).click();
+  await page.locator('#run-tags tr[data-key=stage] td', { hasText: 'prod' }).waitFor();
+  await page.getByRole('button', { name: 'remove tag owner' }).click();
+  await page.waitForFunction(() => !document.querySelector('#run-tags tr[data-key=owner]'));
+  let tags = (await ok('GET', `/runs/get?run_id=${run}`)).run.data.tags;
+  assert.equal(tags.find((t) => t.key === 'stage')?.value, 'prod');
+  assert.equal(tags.find((t) => t.key === 'owner'), undefined);
+  // description: Markdown from text nodes, saved as mlflow.note.content
+  const md = '**Goal**: beat the baseline. [report](https://example.com/r) [x](javascript:alert(1)) <img src=x onerror="window.__pwned=1">';
+  await page.getByRole('button', { name: 'Edit description' }).click();
+  await page.fill('textarea[aria-label="run description"]', md);
+  await page.getByRole('button', { name: 'Save description' }).click();
+  await page.waitForSelector('body[data-rendered~=run-description]');
+  const box = page.locator('#run-description .md');
+  assert.equal(await box.locator('strong').innerText(), 'Goal');
+  assert.equal(await box.locator('a').count(), 1);
+  assert.equal(await box.locator('a').getAttribute('href'), 'https://example.com/r');
+  assert.equal(await page.locator('#app img').count(), 0);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  tags = (await ok('GET', `/runs/get?run_id=${run}`)).run.data.tags;
+  assert.equal(tags.find((t) => t.key === 'mlflow.note.content')?.value, md);
+  await page.reload();
+  await page.waitForSelector('body[data-rendered~=run]');
+  assert.equal(await page.locator('#run-description .md strong').innerText(), 'Goal');
+  assert.equal(await page.locator('#run-tags table.sys').count(), 1, 'sys=1 from the URL');
+});
+
 // ---------------------------------------------------------------- logged models
 test('logged model page: MLmodel (flavors, signature, input example), environment, files, metrics, params, registrations', async (page) => {
   const id = RUNS.model_id;

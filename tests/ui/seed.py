@@ -39,7 +39,8 @@ def main() -> int:
     for i, (name, lr, depth, opt) in enumerate(configs):
         with mlflow.start_run(run_name=name) as run:
             mlflow.log_params({"lr": lr, "depth": depth, "optimizer": opt})
-            mlflow.set_tags({"team": "vision" if i % 2 else "nlp", "stage": "dev"})
+            # a source that is the same on every machine (the screenshots show it)
+            mlflow.set_tags({"team": "vision" if i % 2 else "nlp", "stage": "dev", "mlflow.source.name": "train.py"})
             rng = np.random.default_rng(i)
             final = 0.15 + 0.1 * i if name != "best" else 0.05
             metrics = []

@@ -7,6 +7,7 @@ import { metricGrid } from '../metric-grid.js';
 import { artifactBrowser } from '../artifacts.js';
 import { liveUpdates, isLive } from '../live.js';
 import { registrationsOf } from './logged-model.js';
+import { renderMarkdown } from '../markdown.js';
 
 export function kvTable(rows, empty, cls = '') {
   if (!rows.length) return h('p', { class: 'muted' }, empty);
@@ -68,7 +69,6 @@ export async function render(root, ctx) {
     ['Source', tag('mlflow.source.name') || ''],
     ['Lifecycle', info.lifecycle_stage],
     ['Artifact URI', h('code', null, info.artifact_uri || '')],
-    tag('mlflow.note.content') ? ['Description', tag('mlflow.note.content')] : null,
   ].filter(Boolean), '');
 
   // metrics
@@ -136,6 +136,77 @@ export async function render(root, ctx) {
   };
   loadChildren().catch(() => {});
 
+  // description: the mlflow.note.content tag (what MLflow's UI edits), rendered as Markdown
+  let note = tag('mlflow.note.content') || '';
+  const descBox = h('div', { id: 'run-description' });
+  const descStatus = h('div');
+  const showDesc = () => replace(descBox, renderMarkdown(note), h('div', { class: 'toolbar' }, h('button', { type: 'button', onclick: editDesc }, 'Edit description')));
+  function editDesc() {
+    const ta = h('textarea', { class: 'md-edit', 'aria-label': 'run description', value: note });
+    const preview = h('div');
+    replace(descBox, h('form', { onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        await mlflow.post('/runs/set-tag', { run_id: runId, key: 'mlflow.note.content', value: ta.value });
+        note = ta.value;
+        toast('Saved');
+        replace(descStatus);
+        showDesc();
+        markRendered('run-description');
+      } catch (err) { replace(descStatus, errorBox(err)); }
+    } }, ta, h('div', { class: 'toolbar' },
+      h('button', { type: 'submit', class: 'primary' }, 'Save description'),
+      h('button', { type: 'button', onclick: () => replace(preview, renderMarkdown(ta.value)) }, 'Preview'),
+      h('button', { type: 'button', onclick: showDesc }, 'Cancel'),
+      h('span', { class: 'muted small' }, 'Markdown: paragraphs, `code`, ``` blocks, **bold**, - lists, # headings, [links](https://…)')), preview));
+    ta.focus();
+  }
+  showDesc();
+
+  // tags: editable (set-tag / delete-tag); mlflow.* system tags behind a toggle (sys=1 in the URL)
+  let tagList = tags.slice();
+  let showSys = ctx.query.get('sys') === '1';
+  const tagsTitle = h('h2');
+  const tagsBox = h('div', { id: 'run-tags' });
+  const tagStatus = h('div');
+  const drawTags = () => {
+    const user = tagList.filter((t) => !t.key.startsWith('mlflow.'));
+    const sys = tagList.filter((t) => t.key.startsWith('mlflow.') && t.key !== 'mlflow.note.content' && !t.key.startsWith('mlflow.log-model'));
+    tagsTitle.textContent = `Tags (${user.length})`;
+    const keyIn = h('input', { placeholder: 'key', 'aria-label': 'new tag key', required: true, size: 14 });
+    const valIn = h('input', { placeholder: 'value', 'aria-label': 'new tag value', size: 18 });
+    const rowOf = (t, editable) => h('tr', { dataset: { key: t.key } }, h('th', null, t.key), h('td', null, t.value),
+      editable ? h('td', { class: 'actions' },
+        h('button', { type: 'button', class: 'x', title: `edit tag ${t.key}`, 'aria-label': `edit tag ${t.key}`, onclick: () => { keyIn.value = t.key; valIn.value = t.value; valIn.focus(); } }, '✎'),
+        h('button', { type: 'button', class: 'x', title: `remove tag ${t.key}`, 'aria-label': `remove tag ${t.key}`, onclick: async () => {
+          try {
+            await mlflow.post('/runs/delete-tag', { run_id: runId, key: t.key });
+            tagList = tagList.filter((x) => x.key !== t.key);
+            drawTags();
+            markRendered('run-tags');
+          } catch (err) { replace(tagStatus, errorBox(err)); }
+        } }, '×')) : h('td'));
+    replace(tagsBox,
+      user.length ? h('table', { class: 'grid kv tags' }, h('tbody', null, user.map((t) => rowOf(t, true)))) : h('p', { class: 'muted' }, 'No tags.'),
+      h('form', { class: 'inline', onsubmit: async (e) => {
+        e.preventDefault();
+        const key = keyIn.value.trim();
+        try {
+          await mlflow.post('/runs/set-tag', { run_id: runId, key, value: valIn.value });
+          tagList = [...tagList.filter((x) => x.key !== key), { key, value: valIn.value }].sort((a, b) => a.key.localeCompare(b.key));
+          replace(tagStatus);
+          drawTags();
+          markRendered('run-tags');
+        } catch (err) { replace(tagStatus, errorBox(err)); }
+      } }, keyIn, valIn, h('button', { type: 'submit' }, 'Set tag')),
+      tagStatus,
+      sys.length ? h('div', { class: 'sys-tags' },
+        h('button', { type: 'button', class: 'link', 'aria-expanded': String(showSys), onclick: () => { showSys = !showSys; ctx.setQuery({ sys: showSys ? '1' : '' }); drawTags(); } },
+          `${showSys ? 'Hide' : 'Show'} ${sys.length} mlflow.* system tag${sys.length === 1 ? '' : 's'}`),
+        showSys ? h('table', { class: 'grid kv sys' }, h('tbody', null, sys.map((t) => rowOf(t, false)))) : null) : null);
+  };
+  drawTags();
+
   const paramsBox = h('div', null, kvTable(params.map((p) => [p.key, p.value]), 'No parameters.', 'params'));
   const paramsTitle = h('h2', null, `Parameters (${params.length})`);
   const metricsTitle = h('h2', null, `Metrics (${metrics.length})`);
@@ -168,11 +239,11 @@ export async function render(root, ctx) {
     h('div', { class: 'crumbs' }, h('a', { href: '#/experiments' }, 'Experiments'), ' / ', crumbExp, ' / '),
     h('h1', null, info.run_name || runId, ' ', statusEls[0], ' ', liveBox),
     h('div', { class: 'two-col' },
-      h('section', null, h('h2', null, 'Overview'), overview, childrenBox),
+      h('section', null, h('h2', null, 'Overview'), overview, h('h2', null, 'Description'), descStatus, descBox, childrenBox),
       h('section', null, paramsTitle, paramsBox)),
     h('section', null, metricsTitle, grid.el),
     h('div', { class: 'two-col' },
-      h('section', null, h('h2', null, `Tags (${tags.length})`), kvTable(tags.filter((t) => !t.key.startsWith('mlflow.log-model')).map((t) => [t.key, t.value]), 'No tags.', 'tags')),
+      h('section', null, tagsTitle, tagsBox),
       h('section', null, h('h2', null, 'Datasets'), datasets.length ? datasets : h('p', { class: 'muted' }, 'No datasets.'), h('h2', null, 'Logged models'), modelsBox)),
     h('section', null, h('h2', null, 'Artifacts'), artifacts));
   markRendered('run');
