@@ -4,6 +4,7 @@
 // UI_ONLY (substring filter on test names).
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { launch, inkedPixels, api } from './lib.mjs';
 
@@ -189,6 +190,33 @@ test('run: charts draw (step and time axes, log scale, smoothing)', async (page)
   await page.locator('.dataset', { hasText: 'toy-train' }).waitFor();
   await page.locator(`[data-model="${SEED.runs.model_id}"]`).waitFor();
   await shot(page, 'run', true);
+});
+
+test('charts: CSV and PNG export, a text alternative, readable log-axis labels', async (page) => {
+  await page.goto(`${BASE}/#/runs/${RUNS.best}?log=1`);
+  await page.waitForSelector('body[data-rendered~=run-charts]');
+  const chart = page.locator('.chart-card[data-metric=loss] .chart');
+  assert.equal(await chart.getAttribute('role'), 'img');
+  assert.match(await chart.getAttribute('aria-label'), /^Chart of loss by step\. best: 200 points, last [-\d.e]+, min [-\d.e]+, max [-\d.e]+\.$/);
+  // log axis: 1-2-5 values, never 10^0.5 = 3.16228
+  await page.waitForFunction(() => document.querySelector('.chart-card[data-metric=loss] .chart')?.dataset.yTicks);
+  const ticks = (await chart.getAttribute('data-y-ticks')).split(' ');
+  assert.ok(ticks.length >= 3, `${ticks}`);
+  for (const t of ticks) assert.match(t, /^(0\.0*[125]|[125]0*)$/, `log tick ${t} of ${ticks}`);
+  // CSV: every point of the series
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'download loss as CSV' }).click()]);
+  assert.equal(csv.suggestedFilename(), 'loss.csv');
+  const text = await readFile(await csv.path(), 'utf8');
+  const lines = text.trim().split('\n');
+  assert.equal(lines[0], 'run,step,value');
+  assert.equal(lines.length, 201);
+  assert.match(lines[1], /^best,0,[\d.]+$/);
+  // PNG: the drawn chart on white
+  const [png] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'download loss as PNG' }).click()]);
+  assert.equal(png.suggestedFilename(), 'loss.png');
+  const bytes = await readFile(await png.path());
+  assert.deepEqual([...bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+  assert.ok(bytes.length > 3000, `${bytes.length} bytes`);
 });
 
 test('run: artifact tree and previews (text, JSON, CSV, image)', async (page) => {

@@ -2,7 +2,7 @@
 // (with and without the block summary), smoothing, the CSV parser, the command splitter, the
 // Markdown subset (links only for http(s) URLs), the MLmodel signature and flavors readers.
 import assert from 'node:assert/strict';
-import { bucket, summarize, smooth, sortByX, BLOCK } from '../../ui/js/chart.js';
+import { bucket, summarize, smooth, sortByX, BLOCK, logTicks, logLabel, seriesCsv } from '../../ui/js/chart.js';
 import { parseDelimited } from '../../ui/js/artifacts.js';
 import { splitArgs } from '../../ui/js/pages/jobs.js';
 import { parseMarkdown, parseInline, safeUrl } from '../../ui/js/markdown.js';
@@ -142,6 +142,21 @@ check('MLmodel flavors, input example and registrations: nested maps, lists, fol
   assert.deepEqual(registrationsOf('[{"name": "m", "version": "2"}, {"name": "<b>", "version": 3}, "junk", {"name": "x"}]'), [{ name: 'm', version: '2' }, { name: '<b>', version: '3' }]);
   assert.deepEqual(registrationsOf('not json'), []);
   assert.deepEqual(registrationsOf('{"name": "m"}'), []);
+});
+
+check('log axis ticks are readable values (decades, 1-2-5, linear nice ticks), CSV export quotes', () => {
+  const labels = (lo, hi, n = 5) => logTicks(Math.log10(lo), Math.log10(hi), n).map(logLabel);
+  assert.deepEqual(labels(0.01, 100), ['0.01', '0.1', '1', '10', '100']);
+  assert.deepEqual(labels(1e-6, 1e6, 4).length <= 5, true);
+  assert.deepEqual(labels(0.9, 11), ['1', '2', '5', '10']);
+  for (const [lo, hi] of [[0.3, 0.9], [1.5, 1.9], [0.05, 0.5], [3, 30]]) {
+    const ls = labels(lo, hi);
+    assert.ok(ls.length >= 2, `${lo}..${hi}: ${ls}`);
+    for (const l of ls) assert.ok(/^\d+(\.\d{1,3})?$/.test(l), `${lo}..${hi}: ${l}`);
+    for (const l of ls) assert.ok(Number(l) >= lo * 0.999 && Number(l) <= hi * 1.001, `${l} in ${lo}..${hi}`);
+  }
+  const csv = seriesCsv([{ name: 'a,"b"', x: Float64Array.of(0, 1), y: Float64Array.of(0.5, NaN) }], 'step');
+  assert.equal(csv, 'run,step,value\n"a,""b""",0,0.5\n"a,""b""",1,NaN\n');
 });
 
 check('plot axes: numeric params from strings, categorical otherwise, log scale, missing values', () => {

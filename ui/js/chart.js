@@ -132,6 +132,38 @@ export function niceTicks(lo, hi, n) {
   return out;
 }
 
+/**
+ * Ticks of a log10 axis (lo, hi in log10 units) at values people read: whole decades (every k-th
+ * when there are many), else 1-2-5 multiples, else plain nice ticks of the linear values; all
+ * returned in log10 units, so that their labels are 0.01, 0.1, 1, 10, 2, 5 — never 3.16228.
+ * @param {number} lo @param {number} hi @param {number} n
+ */
+export function logTicks(lo, hi, n) {
+  if (!(hi > lo)) return [lo];
+  const e0 = Math.ceil(lo - 1e-9);
+  const e1 = Math.floor(hi + 1e-9);
+  const decades = [];
+  const k = Math.max(1, Math.ceil((e1 - e0 + 1) / Math.max(2, n)));
+  for (let e = e0; e <= e1; e++) if ((e - e0) % k === 0) decades.push(e);
+  if (decades.length >= 3) return decades;
+  const out = [];
+  for (let e = Math.floor(lo) - 1; e <= Math.ceil(hi); e++) {
+    for (const m of [1, 2, 5]) {
+      const t = Math.log10(m) + e;
+      if (t >= lo - 1e-9 && t <= hi + 1e-9) out.push(t);
+    }
+  }
+  if (out.length >= 2 && out.length <= Math.max(3, n * 2)) return out;
+  if (decades.length >= 2) return decades;
+  // a narrow range inside one decade: nice ticks of the linear values
+  return niceTicks(10 ** lo, 10 ** hi, n).filter((v) => v > 0).map((v) => Math.log10(v));
+}
+
+/** A log-axis tick label: the value of 10^t, rounded to what the tick stands for. */
+export function logLabel(t) {
+  return fmtNum(Number((10 ** t).toPrecision(6)));
+}
+
 function fmtX(v, isTime) {
   if (!isTime) return fmtNum(v);
   if (isTime === 'wall') {
@@ -295,10 +327,11 @@ export class LineChart {
     const px = (v) => PAD.l + ((v - x0) / (x1 - x0)) * pw;
     ctx.textAlign = 'right';
     ctx.textBaseline = 'middle';
-    for (const t of niceTicks(y0, y1, Math.max(2, Math.floor(ph / 40)))) {
+    const nY = Math.max(2, Math.floor(ph / 40));
+    for (const t of this.opts.logY ? logTicks(y0, y1, nY) : niceTicks(y0, y1, nY)) {
       const yy = Math.round(py(t)) + 0.5;
       ctx.beginPath(); ctx.moveTo(PAD.l, yy); ctx.lineTo(PAD.l + pw, yy); ctx.stroke();
-      ctx.fillText(this.opts.logY ? fmtNum(Math.pow(10, t)) : fmtNum(t), PAD.l - 4, yy);
+      ctx.fillText(this.opts.logY ? logLabel(t) : fmtNum(t), PAD.l - 4, yy);
     }
     ctx.textAlign = 'center';
     ctx.textBaseline = 'top';
@@ -340,6 +373,7 @@ export class LineChart {
     ctx.globalAlpha = 1;
     this.drawnPoints = points;
     this.el.dataset.points = String(points);
+    this.el.dataset.yTicks = (this.opts.logY ? logTicks(y0, y1, nY).map(logLabel) : niceTicks(y0, y1, nY).map((t) => fmtNum(t))).join(' ');
     this.el.dataset.drawn = '1';
     this.el.dataset.drawMs = (performance.now() - t0).toFixed(2);
   }
@@ -394,6 +428,39 @@ export class LineChart {
     this.clearOverlay();
   }
 }
+
+/**
+ * The series of a chart as CSV (run, x, value; one row per point, RFC 4180 quoting).
+ * @param {Series[]} series @param {string} xName
+ */
+export function seriesCsv(series, xName) {
+  const q = (v) => (/[",\n\r]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
+  const rows = [`run,${q(xName)},value`];
+  for (const s of series) for (let i = 0; i < s.x.length; i++) rows.push(`${q(s.name)},${s.x[i]},${s.y[i]}`);
+  return `${rows.join('\n')}\n`;
+}
+
+/** Saves a Blob as a file (an object URL on a temporary link; no inline script, CSP-safe). */
+export function download(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = h('a', { href: url, download: name, hidden: true });
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** The chart's drawing as a PNG Blob, on white (the canvas itself is transparent). */
+LineChart.prototype.png = function png() {
+  const c = document.createElement('canvas');
+  c.width = this.canvas.width;
+  c.height = this.canvas.height;
+  const ctx = /** @type {CanvasRenderingContext2D} */ (c.getContext('2d'));
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, c.width, c.height);
+  ctx.drawImage(this.canvas, 0, 0);
+  return new Promise((resolve) => c.toBlob((b) => resolve(b), 'image/png'));
+};
 
 /** Chart controls shared by the run and compare pages: x axis, log scale, smoothing. */
 export function chartControls(state, onChange) {

@@ -4,7 +4,7 @@
 
 import { metricHistory, metricTail } from './api.js';
 import { h, replace, pool, errorBox, fmtNum } from './dom.js';
-import { LineChart, chartControls, xOf } from './chart.js';
+import { LineChart, chartControls, xOf, seriesCsv, download } from './chart.js';
 
 /**
  * @param {{runs: {id: string, name: string, color: string}[], keys: string[], state: {x: string, log: boolean, smooth: number}, signal: AbortSignal, onState: (s: object) => void, onDone?: () => void, onFirst?: () => void}} o
@@ -35,7 +35,12 @@ export function metricGrid(o) {
 
   const addChart = (key) => {
     const info = h('span', { class: 'muted small' }, 'loading…');
-    const card = h('div', { class: 'chart-card', dataset: { metric: key } }, h('div', { class: 'chart-title' }, h('b', null, key), ' ', info));
+    const safe = key.replace(/[^\w.-]+/g, '_');
+    const xName = () => ({ step: 'step', rel: 'relative_time_ms', time: 'timestamp_ms' }[state.x] || 'x');
+    const exportBtns = h('span', { class: 'chart-export' },
+      h('button', { type: 'button', class: 'x', title: `download ${key} as CSV`, 'aria-label': `download ${key} as CSV`, onclick: () => download(new Blob([seriesCsv(seriesFor(key), xName())], { type: 'text/csv' }), `${safe}.csv`) }, 'CSV'),
+      h('button', { type: 'button', class: 'x', title: `download ${key} as PNG`, 'aria-label': `download ${key} as PNG`, onclick: async () => download(await chart.png(), `${safe}.png`) }, 'PNG'));
+    const card = h('div', { class: 'chart-card', dataset: { metric: key } }, h('div', { class: 'chart-title' }, h('b', null, key), ' ', info, exportBtns));
     grid.appendChild(card);
     const chart = new LineChart(card);
     chart.setOptions({ logY: state.log, smoothing: state.smooth, xIsTime: xIsTime() });
@@ -51,6 +56,14 @@ export function metricGrid(o) {
     const n = series.reduce((a, s) => a + s.x.length, 0);
     const latest = o.runs.length === 1 && series[0] ? series[0].y[series[0].y.length - 1] : undefined;
     replace(c.info, `${n.toLocaleString()} points`, latest !== undefined ? ` · last ${fmtNum(latest)}` : '');
+    // a text alternative of the canvas: per run its last value and range (the first five runs)
+    const per = series.slice(0, 5).map((s) => {
+      let lo = Infinity; let hi = -Infinity;
+      for (const v of s.y) { if (v < lo) lo = v; if (v > hi) hi = v; }
+      return `${s.name}: ${s.x.length} points, last ${fmtNum(s.y[s.y.length - 1])}, min ${fmtNum(lo)}, max ${fmtNum(hi)}`;
+    });
+    c.chart.el.setAttribute('role', 'img');
+    c.chart.el.setAttribute('aria-label', `Chart of ${c.key} by ${state.x === 'step' ? 'step' : 'time'}. ${per.join('; ')}${series.length > 5 ? `; and ${series.length - 5} more runs` : ''}.`);
   };
   let firstPaint = false;
   const partialDraw = (c) => {
