@@ -219,6 +219,36 @@ test('charts: CSV and PNG export, a text alternative, readable log-axis labels',
   assert.ok(bytes.length > 3000, `${bytes.length} bytes`);
 });
 
+test('charts: a drag zooms every chart to the same x range, kept in the URL; wide y labels widen the margin', async (page) => {
+  const exp = await newExperiment('ui-zoom');
+  const run = await newRun(exp, 'zoomed');
+  await logPoints(run, 'loss', 0, 100);
+  await logPoints(run, 'revenue', 0, 100, (s) => 1_000_000 + s * 12345.678);
+  await finishRun(run);
+  await page.goto(`${BASE}/#/runs/${run}`);
+  await page.waitForSelector('body[data-rendered~=run-charts]');
+  const card = (k) => page.locator(`.chart-card[data-metric="${k}"] .chart`);
+  assert.equal(await card('loss').getAttribute('data-pad-l'), '56');
+  assert.ok(Number(await card('revenue').getAttribute('data-pad-l')) > 56, 'the 1.2e+6 labels get a wider margin');
+  const overlay = page.locator('.chart-card[data-metric="loss"] canvas.chart-overlay');
+  const b = await overlay.boundingBox();
+  const pad = 56;
+  await page.mouse.move(b.x + pad + (b.width - pad - 12) * 0.25, b.y + 60);
+  await page.mouse.down();
+  await page.mouse.move(b.x + pad + (b.width - pad - 12) * 0.5, b.y + 60, { steps: 4 });
+  await page.mouse.up();
+  await page.waitForFunction(() => new URLSearchParams(location.hash.split('?')[1]).get('zoom'));
+  const [z0, z1] = new URLSearchParams(page.url().split('?')[1]).get('zoom').split(',').map(Number);
+  assert.ok(z0 > 15 && z0 < 35 && z1 > 40 && z1 < 60, `zoom ${z0},${z1}`);
+  for (const k of ['loss', 'revenue']) await page.waitForFunction((key) => Number(document.querySelector(`.chart-card[data-metric="${key}"] .chart`)?.dataset.points) < 40, k);
+  await page.reload();
+  await page.waitForSelector('body[data-rendered~=run-charts]');
+  await page.waitForFunction(() => Number(document.querySelector('.chart-card[data-metric="revenue"] .chart')?.dataset.points) < 40);
+  await page.locator('.chart-card[data-metric="revenue"] canvas.chart-overlay').dblclick();
+  await page.waitForFunction(() => !new URLSearchParams(location.hash.split('?')[1]).get('zoom'));
+  await page.waitForFunction(() => document.querySelector('.chart-card[data-metric="loss"] .chart')?.dataset.points === '100');
+});
+
 test('run: artifact tree and previews (text, JSON, CSV, image)', async (page) => {
   await page.goto(`${BASE}/#/runs/${RUNS.best}`);
   await page.waitForSelector('body[data-rendered~=run]');

@@ -194,13 +194,21 @@ export class LineChart {
     this.opts = { logY: false, smoothing: 0 };
     this.zoom = null;
     this.drawnPoints = 0;
+    // the left margin grows to the widest y label (1.2346e+6, 0.000123457) so none is cut off
+    this.padL = PAD.l;
     this.ro = new ResizeObserver(() => this.schedule());
     this.ro.observe(this.el);
     this.overlay.addEventListener('mousemove', (e) => this.hover(e));
     this.overlay.addEventListener('mouseleave', () => { this.dragFrom = null; this.clearOverlay(); });
     this.overlay.addEventListener('mousedown', (e) => { this.dragFrom = e.offsetX; });
     this.overlay.addEventListener('mouseup', (e) => this.endDrag(e));
-    this.overlay.addEventListener('dblclick', () => { this.zoom = null; this.schedule(); });
+    this.overlay.addEventListener('dblclick', () => { this.zoom = null; this.schedule(); if (this.onZoom) this.onZoom(null); });
+  }
+
+  /** Sets (or clears, with null) the zoomed x range without calling onZoom. @param {[number, number]|null} z */
+  setZoom(z) {
+    this.zoom = z && z[1] > z[0] ? [z[0], z[1]] : null;
+    this.schedule();
   }
 
   /** @param {Series[]} series */
@@ -267,7 +275,7 @@ export class LineChart {
     const ctx = /** @type {CanvasRenderingContext2D} */ (this.canvas.getContext('2d'));
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, W, H);
-    const pw = Math.max(10, W - PAD.l - PAD.r);
+    const pw = Math.max(10, W - this.padL - PAD.r);
     const ph = Math.max(10, H - PAD.t - PAD.b);
     const cols = Math.ceil(pw * dpr);
     const tf = this.opts.logY ? (v) => (v > 0 ? Math.log10(v) : NaN) : null;
@@ -324,14 +332,24 @@ export class LineChart {
     ctx.strokeStyle = '#eee';
     ctx.lineWidth = 1;
     const py = (v) => PAD.t + ph - ((v - y0) / (y1 - y0)) * ph;
-    const px = (v) => PAD.l + ((v - x0) / (x1 - x0)) * pw;
+    const px = (v) => this.padL + ((v - x0) / (x1 - x0)) * pw;
     ctx.textAlign = 'right';
     ctx.textBaseline = 'middle';
     const nY = Math.max(2, Math.floor(ph / 40));
-    for (const t of this.opts.logY ? logTicks(y0, y1, nY) : niceTicks(y0, y1, nY)) {
+    const yTicks = this.opts.logY ? logTicks(y0, y1, nY) : niceTicks(y0, y1, nY);
+    const need = Math.max(PAD.l, Math.ceil(Math.max(0, ...yTicks.map((t) => ctx.measureText(this.opts.logY ? logLabel(t) : fmtNum(t)).width)) + 10));
+    if (need !== this.padL && !this.repadded) {
+      // one more draw with the margin the labels need (at most once per draw request)
+      this.padL = need;
+      this.repadded = true;
+      this.draw();
+      this.repadded = false;
+      return;
+    }
+    for (const t of yTicks) {
       const yy = Math.round(py(t)) + 0.5;
-      ctx.beginPath(); ctx.moveTo(PAD.l, yy); ctx.lineTo(PAD.l + pw, yy); ctx.stroke();
-      ctx.fillText(this.opts.logY ? logLabel(t) : fmtNum(t), PAD.l - 4, yy);
+      ctx.beginPath(); ctx.moveTo(this.padL, yy); ctx.lineTo(this.padL + pw, yy); ctx.stroke();
+      ctx.fillText(this.opts.logY ? logLabel(t) : fmtNum(t), this.padL - 4, yy);
     }
     ctx.textAlign = 'center';
     ctx.textBaseline = 'top';
@@ -341,15 +359,15 @@ export class LineChart {
       ctx.fillText(fmtX(t, this.opts.xIsTime), xx, PAD.t + ph + 5);
     }
     ctx.strokeStyle = '#bbb';
-    ctx.strokeRect(PAD.l + 0.5, PAD.t + 0.5, pw, ph);
+    ctx.strokeRect(this.padL + 0.5, PAD.t + 0.5, pw, ph);
 
     // lines, clipped to the plot area
     ctx.save();
     ctx.beginPath();
-    ctx.rect(PAD.l, PAD.t, pw, ph);
+    ctx.rect(this.padL, PAD.t, pw, ph);
     ctx.clip();
     ctx.lineJoin = 'round';
-    const colX = (c) => PAD.l + (c + 0.5) / dpr;
+    const colX = (c) => this.padL + (c + 0.5) / dpr;
     const stroke = (b, color, alpha, width) => {
       ctx.globalAlpha = alpha;
       ctx.strokeStyle = color;
@@ -373,6 +391,7 @@ export class LineChart {
     ctx.globalAlpha = 1;
     this.drawnPoints = points;
     this.el.dataset.points = String(points);
+    this.el.dataset.padL = String(this.padL);
     this.el.dataset.yTicks = (this.opts.logY ? logTicks(y0, y1, nY).map(logLabel) : niceTicks(y0, y1, nY).map((t) => fmtNum(t))).join(' ');
     this.el.dataset.drawn = '1';
     this.el.dataset.drawMs = (performance.now() - t0).toFixed(2);
@@ -397,8 +416,8 @@ export class LineChart {
       o.fillRect(Math.min(this.dragFrom, e.offsetX), PAD.t, Math.abs(e.offsetX - this.dragFrom), v.ph);
       return;
     }
-    if (e.offsetX < PAD.l || e.offsetX > PAD.l + v.pw) return;
-    const xv = v.x0 + ((e.offsetX - PAD.l) / v.pw) * (v.x1 - v.x0);
+    if (e.offsetX < this.padL || e.offsetX > this.padL + v.pw) return;
+    const xv = v.x0 + ((e.offsetX - this.padL) / v.pw) * (v.x1 - v.x0);
     o.strokeStyle = '#999';
     o.beginPath(); o.moveTo(e.offsetX + 0.5, PAD.t); o.lineTo(e.offsetX + 0.5, PAD.t + v.ph); o.stroke();
     const rows = [];
@@ -421,10 +440,10 @@ export class LineChart {
     const from = this.dragFrom;
     this.dragFrom = null;
     if (!v || from == null || Math.abs(e.offsetX - from) < 5) return;
-    const toX = (px) => v.x0 + ((Math.min(Math.max(px, PAD.l), PAD.l + v.pw) - PAD.l) / v.pw) * (v.x1 - v.x0);
+    const toX = (px) => v.x0 + ((Math.min(Math.max(px, this.padL), this.padL + v.pw) - this.padL) / v.pw) * (v.x1 - v.x0);
     const a = toX(Math.min(from, e.offsetX));
     const b = toX(Math.max(from, e.offsetX));
-    if (b > a) { this.zoom = [a, b]; this.schedule(); }
+    if (b > a) { this.zoom = [a, b]; this.schedule(); if (this.onZoom) this.onZoom(this.zoom); }
     this.clearOverlay();
   }
 }

@@ -7,7 +7,7 @@ import { h, replace, pool, errorBox, fmtNum } from './dom.js';
 import { LineChart, chartControls, xOf, seriesCsv, download } from './chart.js';
 
 /**
- * @param {{runs: {id: string, name: string, color: string}[], keys: string[], state: {x: string, log: boolean, smooth: number}, signal: AbortSignal, onState: (s: object) => void, onDone?: () => void, onFirst?: () => void}} o
+ * @param {{runs: {id: string, name: string, color: string}[], keys: string[], state: {x: string, log: boolean, smooth: number, zoom?: number[]|null}, signal: AbortSignal, onState: (s: object) => void, onDone?: () => void, onFirst?: () => void}} o
  */
 export function metricGrid(o) {
   const state = { ...o.state };
@@ -25,12 +25,19 @@ export function metricGrid(o) {
   };
   const controls = chartControls(state, (s) => {
     Object.assign(state, s);
+    if (s.x !== undefined) state.zoom = null; // a range of steps means nothing on a time axis
     o.onState(state);
     for (const c of charts) {
       if (s.x !== undefined) { c.chart.setOptions({ xIsTime: xIsTime() }); c.chart.setSeries(seriesFor(c.key)); }
       c.chart.setOptions({ logY: state.log, smoothing: state.smooth });
     }
   });
+  // zooming one chart zooms them all to the same x range, and the URL keeps it
+  const onZoom = (z) => {
+    state.zoom = z;
+    for (const c of charts) c.chart.setZoom(z);
+    o.onState(state);
+  };
   const el = h('div', { class: 'metric-grid' }, controls, o.keys.length ? grid : h('p', { class: 'muted' }, 'No metrics logged.'));
 
   const addChart = (key) => {
@@ -44,6 +51,8 @@ export function metricGrid(o) {
     grid.appendChild(card);
     const chart = new LineChart(card);
     chart.setOptions({ logY: state.log, smoothing: state.smooth, xIsTime: xIsTime() });
+    chart.setZoom(state.zoom || null);
+    chart.onZoom = onZoom;
     const c = { key, chart, card, info, remaining: 0 };
     charts.push(c);
     return c;

@@ -15,11 +15,13 @@ export function kvTable(rows, empty, cls = '') {
 }
 
 export function chartState(q) {
-  return { x: q.get('x') || 'step', log: q.get('log') === '1', smooth: Number(q.get('smooth')) || 0 };
+  // zoom: the x range all charts show, "from,to" in the x axis' units (kept for the same x mode)
+  const z = (q.get('zoom') || '').split(',').map(Number);
+  return { x: q.get('x') || 'step', log: q.get('log') === '1', smooth: Number(q.get('smooth')) || 0, zoom: z.length === 2 && z.every(Number.isFinite) && z[1] > z[0] ? z : null };
 }
 
 export function chartQuery(s) {
-  return { x: s.x === 'step' ? '' : s.x, log: s.log ? '1' : '', smooth: s.smooth ? String(s.smooth) : '' };
+  return { x: s.x === 'step' ? '' : s.x, log: s.log ? '1' : '', smooth: s.smooth ? String(s.smooth) : '', zoom: s.zoom ? s.zoom.map((v) => Number(v.toPrecision(10))).join(',') : '' };
 }
 
 /** Registers a logged model (or a run artifact path) as a new version of a registered model. */
