@@ -249,6 +249,38 @@ test('charts: a drag zooms every chart to the same x range, kept in the URL; wid
   await page.waitForFunction(() => document.querySelector('.chart-card[data-metric="loss"] .chart')?.dataset.points === '100');
 });
 
+test('charts: per-chart log scale and y range (in the URL), fullscreen', async (page) => {
+  await page.goto(`${BASE}/#/runs/${RUNS.best}`);
+  await page.waitForSelector('body[data-rendered~=run-charts]');
+  const chart = (k) => page.locator(`.chart-card[data-metric="${k}"] .chart`);
+  const ticks = async (k) => (await chart(k).getAttribute('data-y-ticks')).split(' ').map(Number);
+  await page.locator('.chart-card[data-metric=loss] .chart-opts summary').click();
+  await page.check('input[aria-label="log scale for loss"]');
+  await page.waitForFunction(() => JSON.parse(new URLSearchParams(location.hash.split('?')[1]).get('ck') || '{}').loss?.log === true);
+  await page.waitForFunction(() => /^(0\.0*[125]|[125]0*)( (0\.0*[125]|[125]0*))+$/.test(document.querySelector('.chart-card[data-metric=loss] .chart')?.dataset.yTicks || ''));
+  assert.ok(!/log=1/.test(page.url()), 'only this chart');
+  const accBefore = await ticks('accuracy');
+  assert.ok(accBefore.some((t) => t === 0.2 || t === 0.4), `accuracy keeps its linear axis: ${accBefore}`);
+  // a fixed y range
+  await page.uncheck('input[aria-label="log scale for loss"]');
+  await page.fill('input[aria-label="y min for loss"]', '0.5');
+  await page.press('input[aria-label="y min for loss"]', 'Enter');
+  await page.fill('input[aria-label="y max for loss"]', '1');
+  await page.press('input[aria-label="y max for loss"]', 'Enter');
+  await page.waitForFunction(() => { const t = (document.querySelector('.chart-card[data-metric=loss] .chart')?.dataset.yTicks || '').split(' ').map(Number); return t[0] >= 0.5 && t[t.length - 1] <= 1 && t.length >= 2; });
+  await page.reload();
+  await page.waitForSelector('body[data-rendered~=run-charts]');
+  const t = await ticks('loss');
+  assert.ok(t[0] >= 0.5 && t[t.length - 1] <= 1, `y range from the URL: ${t}`);
+  assert.equal(await page.locator('input[aria-label="y max for loss"]').inputValue(), '1');
+  // fullscreen and back with Escape
+  await page.getByRole('button', { name: 'fullscreen loss' }).click();
+  await page.waitForFunction(() => document.querySelector('.chart-card[data-metric=loss]')?.classList.contains('fullscreen'));
+  await page.waitForFunction(() => document.querySelector('.chart-card[data-metric=loss] canvas.chart-canvas')?.clientHeight > 500);
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => document.querySelector('.chart-card[data-metric=loss] canvas.chart-canvas')?.clientHeight === 220);
+});
+
 test('run: artifact tree and previews (text, JSON, CSV, image)', async (page) => {
   await page.goto(`${BASE}/#/runs/${RUNS.best}`);
   await page.waitForSelector('body[data-rendered~=run]');

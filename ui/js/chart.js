@@ -7,7 +7,7 @@ import { h, fmtNum } from './dom.js';
 
 /**
  * @typedef {{name: string, color: string, x: Float64Array, y: Float64Array}} Series
- * @typedef {{logY?: boolean, smoothing?: number, xLabel?: string, xIsTime?: false|'rel'|'wall'}} Options
+ * @typedef {{logY?: boolean, smoothing?: number, xLabel?: string, xIsTime?: false|'rel'|'wall', yMin?: number|null, yMax?: number|null}} Options
  */
 
 const PAD = { l: 56, r: 12, t: 8, b: 26 };
@@ -205,6 +205,13 @@ export class LineChart {
     this.overlay.addEventListener('dblclick', () => { this.zoom = null; this.schedule(); if (this.onZoom) this.onZoom(null); });
   }
 
+  /** A new height (fullscreen and back). @param {number} px */
+  setHeight(px) {
+    this.height = px;
+    this.el.style.height = `${px}px`;
+    this.schedule();
+  }
+
   /** Sets (or clears, with null) the zoomed x range without calling onZoom. @param {[number, number]|null} z */
   setZoom(z) {
     this.zoom = z && z[1] > z[0] ? [z[0], z[1]] : null;
@@ -324,6 +331,13 @@ export class LineChart {
     if (y1 === y0) { y0 -= Math.abs(y0) * 0.1 || 1; y1 += Math.abs(y1) * 0.1 || 1; }
     const padY = (y1 - y0) * 0.05;
     y0 -= padY; y1 += padY;
+    // a fixed y range (either end), in the axis' units (log10 of it on a log axis)
+    const fixed = (v) => (v === null || v === undefined || !Number.isFinite(v) ? null : tf ? tf(v) : v);
+    const fy0 = fixed(this.opts.yMin);
+    const fy1 = fixed(this.opts.yMax);
+    if (fy0 !== null && Number.isFinite(fy0)) y0 = fy0;
+    if (fy1 !== null && Number.isFinite(fy1)) y1 = fy1;
+    if (!(y1 > y0)) y1 = y0 + (Math.abs(y0) || 1);
     this.view = { x0, x1, y0, y1, pw, ph, W, H };
 
     // axes and grid

@@ -10,7 +10,7 @@ import { LineChart, chartControls, xOf, seriesCsv, download } from './chart.js';
  * @param {{runs: {id: string, name: string, color: string}[], keys: string[], state: {x: string, log: boolean, smooth: number, zoom?: number[]|null}, signal: AbortSignal, onState: (s: object) => void, onDone?: () => void, onFirst?: () => void}} o
  */
 export function metricGrid(o) {
-  const state = { ...o.state };
+  const state = { perKey: {}, ...o.state };
   const grid = h('div', { class: 'chart-grid' });
   const charts = [];
   const hist = new Map(); // `${key}\u0000${runId}` -> history
@@ -29,7 +29,7 @@ export function metricGrid(o) {
     o.onState(state);
     for (const c of charts) {
       if (s.x !== undefined) { c.chart.setOptions({ xIsTime: xIsTime() }); c.chart.setSeries(seriesFor(c.key)); }
-      c.chart.setOptions({ logY: state.log, smoothing: state.smooth });
+      c.chart.setOptions({ logY: state.log || !!state.perKey[c.key]?.log, smoothing: state.smooth });
     }
   });
   // zooming one chart zooms them all to the same x range, and the URL keeps it
@@ -47,10 +47,43 @@ export function metricGrid(o) {
     const exportBtns = h('span', { class: 'chart-export' },
       h('button', { type: 'button', class: 'x', title: `download ${key} as CSV`, 'aria-label': `download ${key} as CSV`, onclick: () => download(new Blob([seriesCsv(seriesFor(key), xName())], { type: 'text/csv' }), `${safe}.csv`) }, 'CSV'),
       h('button', { type: 'button', class: 'x', title: `download ${key} as PNG`, 'aria-label': `download ${key} as PNG`, onclick: async () => download(await chart.png(), `${safe}.png`) }, 'PNG'));
-    const card = h('div', { class: 'chart-card', dataset: { metric: key } }, h('div', { class: 'chart-title' }, h('b', null, key), ' ', info, exportBtns));
+    // per chart: log scale (also on when the page's log scale is), a fixed y range, fullscreen
+    const own = state.perKey[key] || {};
+    const logBox = h('input', { type: 'checkbox', checked: !!own.log, 'aria-label': `log scale for ${key}`, onchange: () => setOwn({ log: logBox.checked }) });
+    const num = (v) => (v === '' || v === null || v === undefined || !Number.isFinite(Number(v)) ? null : Number(v));
+    const yMinIn = h('input', { type: 'number', step: 'any', size: 6, placeholder: 'auto', value: own.yMin ?? '', 'aria-label': `y min for ${key}`, onchange: () => setOwn({ yMin: num(yMinIn.value) }) });
+    const yMaxIn = h('input', { type: 'number', step: 'any', size: 6, placeholder: 'auto', value: own.yMax ?? '', 'aria-label': `y max for ${key}`, onchange: () => setOwn({ yMax: num(yMaxIn.value) }) });
+    const setOwn = (change) => {
+      const next = { ...(state.perKey[key] || {}), ...change };
+      if (!next.log) delete next.log;
+      if (next.yMin === null) delete next.yMin;
+      if (next.yMax === null) delete next.yMax;
+      if (Object.keys(next).length) state.perKey[key] = next; else delete state.perKey[key];
+      applyOwn();
+      o.onState(state);
+    };
+    const applyOwn = () => {
+      const cur = state.perKey[key] || {};
+      chart.setOptions({ logY: state.log || !!cur.log, yMin: cur.yMin ?? null, yMax: cur.yMax ?? null });
+    };
+    let full = false;
+    const fullBtn = h('button', { type: 'button', class: 'x', 'aria-label': `fullscreen ${key}`, title: 'fullscreen (Esc to leave)', onclick: () => setFull(!full) }, '⤢');
+    const onKey = (e) => { if (e.key === 'Escape') setFull(false); };
+    const setFull = (f) => {
+      full = f;
+      card.classList.toggle('fullscreen', f);
+      fullBtn.setAttribute('aria-label', f ? `leave fullscreen ${key}` : `fullscreen ${key}`);
+      chart.setHeight(f ? Math.max(240, window.innerHeight - 140) : 220);
+      if (f) document.addEventListener('keydown', onKey); else document.removeEventListener('keydown', onKey);
+    };
+    o.signal.addEventListener('abort', () => document.removeEventListener('keydown', onKey), { once: true });
+    const opts = h('details', { class: 'chart-opts' }, h('summary', { title: `options of ${key}`, 'aria-label': `options of ${key}` }, '⚙'),
+      h('div', { class: 'chart-opts-pop' }, h('label', null, logBox, ' log scale'), h('label', null, 'y min ', yMinIn), h('label', null, 'y max ', yMaxIn)));
+    const card = h('div', { class: 'chart-card', dataset: { metric: key } }, h('div', { class: 'chart-title' }, h('b', null, key), ' ', info, exportBtns, opts, fullBtn));
     grid.appendChild(card);
     const chart = new LineChart(card);
     chart.setOptions({ logY: state.log, smoothing: state.smooth, xIsTime: xIsTime() });
+    applyOwn();
     chart.setZoom(state.zoom || null);
     chart.onZoom = onZoom;
     const c = { key, chart, card, info, remaining: 0 };

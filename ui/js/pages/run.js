@@ -17,11 +17,21 @@ export function kvTable(rows, empty, cls = '') {
 export function chartState(q) {
   // zoom: the x range all charts show, "from,to" in the x axis' units (kept for the same x mode)
   const z = (q.get('zoom') || '').split(',').map(Number);
-  return { x: q.get('x') || 'step', log: q.get('log') === '1', smooth: Number(q.get('smooth')) || 0, zoom: z.length === 2 && z.every(Number.isFinite) && z[1] > z[0] ? z : null };
+  // per chart: ck=<JSON {key: {log, yMin, yMax}}>
+  let perKey = {};
+  try {
+    const j = JSON.parse(q.get('ck') || '{}');
+    if (j && typeof j === 'object' && !Array.isArray(j)) perKey = j;
+  } catch { /* a malformed ck= is ignored */ }
+  return { x: q.get('x') || 'step', log: q.get('log') === '1', smooth: Number(q.get('smooth')) || 0, zoom: z.length === 2 && z.every(Number.isFinite) && z[1] > z[0] ? z : null, perKey };
 }
 
 export function chartQuery(s) {
-  return { x: s.x === 'step' ? '' : s.x, log: s.log ? '1' : '', smooth: s.smooth ? String(s.smooth) : '', zoom: s.zoom ? s.zoom.map((v) => Number(v.toPrecision(10))).join(',') : '' };
+  return {
+    x: s.x === 'step' ? '' : s.x, log: s.log ? '1' : '', smooth: s.smooth ? String(s.smooth) : '',
+    zoom: s.zoom ? s.zoom.map((v) => Number(v.toPrecision(10))).join(',') : '',
+    ck: s.perKey && Object.keys(s.perKey).length ? JSON.stringify(s.perKey) : '',
+  };
 }
 
 /** Registers a logged model (or a run artifact path) as a new version of a registered model. */
