@@ -249,7 +249,7 @@ test('charts: a drag zooms every chart to the same x range, kept in the URL; wid
   await page.waitForFunction(() => document.querySelector('.chart-card[data-metric="loss"] .chart')?.dataset.points === '100');
 });
 
-test('charts: per-chart log scale and y range (in the URL), fullscreen', async (page) => {
+test('charts: per-chart log scale and y range (in the URL), fullscreen, resizable', async (page) => {
   await page.goto(`${BASE}/#/runs/${RUNS.best}`);
   await page.waitForSelector('body[data-rendered~=run-charts]');
   const chart = (k) => page.locator(`.chart-card[data-metric="${k}"] .chart`);
@@ -279,6 +279,16 @@ test('charts: per-chart log scale and y range (in the URL), fullscreen', async (
   await page.waitForFunction(() => document.querySelector('.chart-card[data-metric=loss] canvas.chart-canvas')?.clientHeight > 500);
   await page.keyboard.press('Escape');
   await page.waitForFunction(() => document.querySelector('.chart-card[data-metric=loss] canvas.chart-canvas')?.clientHeight === 220);
+  // resizable: drag the card's resize handle (bottom right) down by 150 px
+  const card = page.locator('.chart-card[data-metric=loss]');
+  await card.scrollIntoViewIfNeeded();
+  const cb = await card.boundingBox();
+  await page.mouse.move(cb.x + cb.width - 3, cb.y + cb.height - 3);
+  await page.mouse.down();
+  await page.mouse.move(cb.x + cb.width - 3, cb.y + cb.height + 147, { steps: 6 });
+  await page.mouse.up();
+  await page.waitForFunction(() => document.querySelector('.chart-card[data-metric=loss] canvas.chart-canvas')?.clientHeight > 330);
+  assert.ok((await inkedPixels(page.locator('.chart-card[data-metric=loss] canvas.chart-canvas'))) > 2000, 'redrawn at the new height');
 });
 
 test('run: artifact tree and previews (text, JSON, CSV, image)', async (page) => {

@@ -73,6 +73,7 @@ export function metricGrid(o) {
       full = f;
       card.classList.toggle('fullscreen', f);
       fullBtn.setAttribute('aria-label', f ? `leave fullscreen ${key}` : `fullscreen ${key}`);
+      card.style.height = '';
       chart.setHeight(f ? Math.max(240, window.innerHeight - 140) : 220);
       if (f) document.addEventListener('keydown', onKey); else document.removeEventListener('keydown', onKey);
     };
@@ -82,6 +83,15 @@ export function metricGrid(o) {
     const card = h('div', { class: 'chart-card', dataset: { metric: key } }, h('div', { class: 'chart-title' }, h('b', null, key), ' ', info, exportBtns, opts, fullBtn));
     grid.appendChild(card);
     const chart = new LineChart(card);
+    // resizable: the card's resize handle (CSS resize: vertical) sets its height; the chart follows
+    const titleEl = /** @type {HTMLElement} */ (card.firstChild);
+    const ro = new ResizeObserver(() => {
+      if (full || !card.style.height) return;
+      const want = Math.max(120, Math.round(card.clientHeight - titleEl.offsetHeight - 20));
+      if (Math.abs(want - chart.height) > 1) chart.setHeight(want);
+    });
+    ro.observe(card);
+    o.signal.addEventListener('abort', () => ro.disconnect(), { once: true });
     chart.setOptions({ logY: state.log, smoothing: state.smooth, xIsTime: xIsTime() });
     applyOwn();
     chart.setZoom(state.zoom || null);
