@@ -1,8 +1,12 @@
 // Benchmark: time to first render in headless Chromium of (1) a run whose metric has 100,000
-// points, (2) a runs table of 10,000 runs, (3) a comparison of 20 runs x 100,000 points.
+// points, (2) a runs table of 10,000 runs, (3) a comparison of 20 runs x 100,000 points, (4) the
+// experiment chart view over 300 runs of 1,000 points, and (5) the live refresh of a run that
+// receives 10 points a second (the delay from logging a point to drawing it).
 // Seeds the server through the REST API (log-batch, 1000 points a request), then loads each page
 // in a fresh tab and reads the page's own performance mark (ms since navigation start).
-// Env: UI_BASE; BENCH_RUNS (10000), BENCH_POINTS (100000), BENCH_SERIES (20), BENCH_REPEAT (3).
+// Env: UI_BASE; BENCH_RUNS (10000), BENCH_POINTS (100000), BENCH_SERIES (20), BENCH_REPEAT (3),
+// BENCH_CHART_RUNS (300), BENCH_CHART_POINTS (1000), BENCH_LIVE_SECONDS (12), BENCH_POLL_MS (the
+// UI's 4 s unless set).
 import { launch, api } from './lib.mjs';
 
 const BASE = process.env.UI_BASE;
@@ -10,6 +14,10 @@ const N_RUNS = Number(process.env.BENCH_RUNS || 10000);
 const N_POINTS = Number(process.env.BENCH_POINTS || 100000);
 const N_SERIES = Number(process.env.BENCH_SERIES || 20);
 const REPEAT = Number(process.env.BENCH_REPEAT || 3);
+const CHART_RUNS = Number(process.env.BENCH_CHART_RUNS || 300);
+const CHART_POINTS = Number(process.env.BENCH_CHART_POINTS || 1000);
+const LIVE_SECONDS = Number(process.env.BENCH_LIVE_SECONDS || 12);
+const POLL_MS = Number(process.env.BENCH_POLL_MS || 0);
 if (!BASE) { console.error('bench.mjs: UI_BASE is required (use run.sh bench)'); process.exit(2); }
 
 const call = async (path, body) => {
@@ -56,8 +64,22 @@ async function seed() {
       tags: [{ key: 'team', value: i % 2 ? 'nlp' : 'vision' }],
     });
   });
-  console.log(`seeded ${N_SERIES} runs x ${N_POINTS.toLocaleString()} points and ${N_RUNS.toLocaleString()} runs in ${((Date.now() - t) / 1000).toFixed(1)}s`);
-  return { runIds: ids, manyExp: many };
+  // a sweep for the chart view: CHART_RUNS runs with params, CHART_POINTS steps of loss/accuracy
+  const sweep = (await call('/experiments/create', { name: `bench-sweep-${stamp}` })).experiment_id;
+  await pool(CHART_RUNS, 8, async (i) => {
+    const { run } = await call('/runs/create', { experiment_id: sweep, run_name: `trial-${i}`, start_time: Date.now() });
+    const lr = 10 ** -(1 + (i % 5) / 2);
+    for (let b = 0; b < CHART_POINTS; b += 400) {
+      const metrics = [];
+      for (let k = b; k < Math.min(CHART_POINTS, b + 400); k++) {
+        const loss = 0.1 + Math.exp(-k * lr / 20) + 0.02 * Math.sin(k + i);
+        metrics.push({ key: 'loss', value: loss, timestamp: 1_700_000_000_000 + k, step: k }, { key: 'accuracy', value: 1 - loss / 2, timestamp: 1_700_000_000_000 + k, step: k });
+      }
+      await call('/runs/log-batch', { run_id: run.info.run_id, metrics, params: b ? [] : [{ key: 'lr', value: String(lr) }, { key: 'depth', value: String(2 + (i % 7)) }, { key: 'optimizer', value: ['sgd', 'adam', 'adamw'][i % 3] }] });
+    }
+  });
+  console.log(`seeded ${N_SERIES} runs x ${N_POINTS.toLocaleString()} points, ${N_RUNS.toLocaleString()} runs and a sweep of ${CHART_RUNS} runs x ${CHART_POINTS.toLocaleString()} points in ${((Date.now() - t) / 1000).toFixed(1)}s`);
+  return { runIds: ids, manyExp: many, sweepExp: sweep };
 }
 
 /** Loads `url` REPEAT times in a fresh tab; the median time of each performance mark. */
@@ -76,7 +98,7 @@ async function timeTo(context, url, marks, extra) {
   return { ms: per.map(median), all: per, info };
 }
 
-const { runIds, manyExp } = await seed();
+const { runIds, manyExp, sweepExp } = await seed();
 const { context, close } = await launch();
 const chartInfo = async (page) => page.evaluate(() => {
   const c = [...document.querySelectorAll('.chart')];
@@ -118,12 +140,57 @@ if (N_SERIES >= 2) {
   const r4 = await timeTo(context, `${BASE}/#/compare?runs=${ids.join(',')}`, ['compare-first-chart', 'compare-charts'], redraw);
   results.push([`compare ${ids.length} runs x ${N_POINTS.toLocaleString()} points`, r4, ['first chart', `all ${(ids.length * N_POINTS).toLocaleString()} points drawn`]]);
 }
+const r5 = await timeTo(context, `${BASE}/#/experiments/${sweepExp}/charts?m=loss&bar=loss`, ['exp-charts', ...(CHART_RUNS > 100 ? ['exp-first-curves'] : []), 'exp-curves'], async (page) => page.evaluate(() => ({
+  curvePoints: Number(document.querySelector('#curves .chart')?.dataset.points || 0),
+  scatterPoints: Number(document.querySelector('#scatter .chart')?.dataset.points || 0),
+  pcLines: Number(document.querySelector('#parallel .chart')?.dataset.lines || 0),
+  bars: Number(document.querySelector('#bars .chart')?.dataset.bars || 0),
+})));
+results.push([`chart view, ${CHART_RUNS} runs x ${CHART_POINTS.toLocaleString()} points`, r5, ['scatter, parallel coordinates, bars (all runs read)', ...(CHART_RUNS > 100 ? ['first 100 runs\' sampled curves drawn'] : []), 'sampled curves of every run drawn']]);
+
+// live refresh: a running run receives 10 points a second; the delay from logging a point to the
+// chart showing it, and the requests the page made for it
+{
+  const exp = (await call('/experiments/create', { name: `bench-live-${Date.now().toString(36)}` })).experiment_id;
+  const { run } = await call('/runs/create', { experiment_id: exp, run_name: 'live', start_time: Date.now() });
+  const id = run.info.run_id;
+  await call('/runs/log-batch', { run_id: id, metrics: Array.from({ length: 100 }, (_, k) => ({ key: 'loss', value: 1 / (k + 1), timestamp: 1_700_000_000_000 + k, step: k })) });
+  const page = await context.newPage();
+  if (POLL_MS) await page.addInitScript((ms) => { window.__mlpPollMs = ms; }, POLL_MS);
+  let requests = 0;
+  page.on('request', (r) => { if (r.url().includes('/ajax-api/')) requests++; });
+  await page.goto(`${BASE}/#/runs/${id}`);
+  await page.waitForFunction(() => document.querySelector('.chart-card[data-metric="loss"] .chart')?.dataset.points === '100', null, { timeout: 60_000 });
+  // the page records when each new point count was first drawn
+  await page.evaluate(() => {
+    const el = document.querySelector('.chart-card[data-metric="loss"] .chart');
+    window.__seen = [];
+    new MutationObserver(() => window.__seen.push([Number(el.dataset.points), Date.now()])).observe(el, { attributes: true, attributeFilter: ['data-points'] });
+  });
+  const startReq = requests;
+  const logged = [];
+  let step = 100;
+  const t0 = Date.now();
+  while (Date.now() - t0 < LIVE_SECONDS * 1000) {
+    await call('/runs/log-batch', { run_id: id, metrics: [{ key: 'loss', value: 1 / (step + 1), timestamp: 1_700_000_000_000 + step, step }] });
+    step++;
+    logged.push(Date.now());
+    await new Promise((r) => setTimeout(r, Math.max(0, t0 + logged.length * 100 - Date.now())));
+  }
+  await page.waitForFunction((n) => document.querySelector('.chart-card[data-metric="loss"] .chart')?.dataset.points === String(n), step, { timeout: 60_000 });
+  const seen = await page.evaluate(() => window.__seen);
+  const delays = logged.map((t, k) => { const s = seen.find(([n]) => n >= 101 + k); return s ? s[1] - t : NaN; }).filter(Number.isFinite);
+  const rounds = await page.locator('#live').getAttribute('data-ticks');
+  results.push([`live run, 10 points/s for ${LIVE_SECONDS}s (poll ${POLL_MS || 4000} ms)`, { ms: [median(delays), Math.max(...delays)], all: [[], []], info: { points: logged.length, redraws: seen.length, rounds, requests: requests - startReq } },
+    ['median delay from logging a point to drawing it', 'worst delay']]);
+  await page.close();
+}
 await close();
 
 console.log('\nTime to first render (median of %d fresh page loads, headless Chromium):', REPEAT);
 for (const [name, r, labels] of results) {
   console.log(`  ${name}`);
-  labels.forEach((label, j) => console.log(`    ${r.ms[j].toFixed(0).padStart(6)} ms  ${label}  [each load: ${r.all[j].map((x) => x.toFixed(0)).join(', ')}]`));
+  labels.forEach((label, j) => console.log(`    ${r.ms[j].toFixed(0).padStart(6)} ms  ${label}${r.all[j].length ? `  [each load: ${r.all[j].map((x) => x.toFixed(0)).join(', ')}]` : ''}`));
   const extra = Object.entries(r.info).map(([k, v]) => `${k}=${v}`).join(' ');
   if (extra) console.log(`              ${extra}`);
 }

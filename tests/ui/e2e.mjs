@@ -4,6 +4,7 @@
 // UI_ONLY (substring filter on test names).
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { launch, inkedPixels, api } from './lib.mjs';
 
@@ -142,7 +143,7 @@ test('runs: column picker and paging', async (page) => {
   await page.waitForFunction(() => decodeURIComponent(location.hash).includes('t:team'));
   assert.ok((await page.locator('table.runs thead th').allInnerTexts()).some((t) => t.includes('team')));
   await page.uncheck('input[data-col="m:accuracy"]');
-  assert.ok(!(await page.locator('table.runs thead th').allInnerTexts()).some((t) => t.includes('accuracy')));
+  assert.ok(!(await page.locator('table.runs thead th').allInnerTexts()).some((t) => /(^|\s)accuracy\b/.test(t)));
   // paging: 4 per page -> 2 pages
   await page.selectOption('select[aria-label="page size"]', '25');
   await page.goto(`${BASE}/#/experiments/${EXP}?ps=4`);
@@ -189,6 +190,105 @@ test('run: charts draw (step and time axes, log scale, smoothing)', async (page)
   await page.locator('.dataset', { hasText: 'toy-train' }).waitFor();
   await page.locator(`[data-model="${SEED.runs.model_id}"]`).waitFor();
   await shot(page, 'run', true);
+});
+
+test('charts: CSV and PNG export, a text alternative, readable log-axis labels', async (page) => {
+  await page.goto(`${BASE}/#/runs/${RUNS.best}?log=1`);
+  await page.waitForSelector('body[data-rendered~=run-charts]');
+  const chart = page.locator('.chart-card[data-metric=loss] .chart');
+  assert.equal(await chart.getAttribute('role'), 'img');
+  assert.match(await chart.getAttribute('aria-label'), /^Chart of loss by step\. best: 200 points, last [-\d.e]+, min [-\d.e]+, max [-\d.e]+\.$/);
+  // log axis: 1-2-5 values, never 10^0.5 = 3.16228
+  await page.waitForFunction(() => document.querySelector('.chart-card[data-metric=loss] .chart')?.dataset.yTicks);
+  const ticks = (await chart.getAttribute('data-y-ticks')).split(' ');
+  assert.ok(ticks.length >= 3, `${ticks}`);
+  for (const t of ticks) assert.match(t, /^(0\.0*[125]|[125]0*)$/, `log tick ${t} of ${ticks}`);
+  // CSV: every point of the series
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'download loss as CSV' }).click()]);
+  assert.equal(csv.suggestedFilename(), 'loss.csv');
+  const text = await readFile(await csv.path(), 'utf8');
+  const lines = text.trim().split('\n');
+  assert.equal(lines[0], 'run,step,value');
+  assert.equal(lines.length, 201);
+  assert.match(lines[1], /^best,0,[\d.]+$/);
+  // PNG: the drawn chart on white
+  const [png] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'download loss as PNG' }).click()]);
+  assert.equal(png.suggestedFilename(), 'loss.png');
+  const bytes = await readFile(await png.path());
+  assert.deepEqual([...bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+  assert.ok(bytes.length > 3000, `${bytes.length} bytes`);
+});
+
+test('charts: a drag zooms every chart to the same x range, kept in the URL; wide y labels widen the margin', async (page) => {
+  const exp = await newExperiment('ui-zoom');
+  const run = await newRun(exp, 'zoomed');
+  await logPoints(run, 'loss', 0, 100);
+  await logPoints(run, 'revenue', 0, 100, (s) => 1_000_000 + s * 12345.678);
+  await finishRun(run);
+  await page.goto(`${BASE}/#/runs/${run}`);
+  await page.waitForSelector('body[data-rendered~=run-charts]');
+  const card = (k) => page.locator(`.chart-card[data-metric="${k}"] .chart`);
+  assert.equal(await card('loss').getAttribute('data-pad-l'), '56');
+  assert.ok(Number(await card('revenue').getAttribute('data-pad-l')) > 56, 'the 1.2e+6 labels get a wider margin');
+  const overlay = page.locator('.chart-card[data-metric="loss"] canvas.chart-overlay');
+  const b = await overlay.boundingBox();
+  const pad = 56;
+  await page.mouse.move(b.x + pad + (b.width - pad - 12) * 0.25, b.y + 60);
+  await page.mouse.down();
+  await page.mouse.move(b.x + pad + (b.width - pad - 12) * 0.5, b.y + 60, { steps: 4 });
+  await page.mouse.up();
+  await page.waitForFunction(() => new URLSearchParams(location.hash.split('?')[1]).get('zoom'));
+  const [z0, z1] = new URLSearchParams(page.url().split('?')[1]).get('zoom').split(',').map(Number);
+  assert.ok(z0 > 15 && z0 < 35 && z1 > 40 && z1 < 60, `zoom ${z0},${z1}`);
+  for (const k of ['loss', 'revenue']) await page.waitForFunction((key) => Number(document.querySelector(`.chart-card[data-metric="${key}"] .chart`)?.dataset.points) < 40, k);
+  await page.reload();
+  await page.waitForSelector('body[data-rendered~=run-charts]');
+  await page.waitForFunction(() => Number(document.querySelector('.chart-card[data-metric="revenue"] .chart')?.dataset.points) < 40);
+  await page.locator('.chart-card[data-metric="revenue"] canvas.chart-overlay').dblclick();
+  await page.waitForFunction(() => !new URLSearchParams(location.hash.split('?')[1]).get('zoom'));
+  await page.waitForFunction(() => document.querySelector('.chart-card[data-metric="loss"] .chart')?.dataset.points === '100');
+});
+
+test('charts: per-chart log scale and y range (in the URL), fullscreen, resizable', async (page) => {
+  await page.goto(`${BASE}/#/runs/${RUNS.best}`);
+  await page.waitForSelector('body[data-rendered~=run-charts]');
+  const chart = (k) => page.locator(`.chart-card[data-metric="${k}"] .chart`);
+  const ticks = async (k) => (await chart(k).getAttribute('data-y-ticks')).split(' ').map(Number);
+  await page.locator('.chart-card[data-metric=loss] .chart-opts summary').click();
+  await page.check('input[aria-label="log scale for loss"]');
+  await page.waitForFunction(() => JSON.parse(new URLSearchParams(location.hash.split('?')[1]).get('ck') || '{}').loss?.log === true);
+  await page.waitForFunction(() => /^(0\.0*[125]|[125]0*)( (0\.0*[125]|[125]0*))+$/.test(document.querySelector('.chart-card[data-metric=loss] .chart')?.dataset.yTicks || ''));
+  assert.ok(!/log=1/.test(page.url()), 'only this chart');
+  const accBefore = await ticks('accuracy');
+  assert.ok(accBefore.some((t) => t === 0.2 || t === 0.4), `accuracy keeps its linear axis: ${accBefore}`);
+  // a fixed y range
+  await page.uncheck('input[aria-label="log scale for loss"]');
+  await page.fill('input[aria-label="y min for loss"]', '0.5');
+  await page.press('input[aria-label="y min for loss"]', 'Enter');
+  await page.fill('input[aria-label="y max for loss"]', '1');
+  await page.press('input[aria-label="y max for loss"]', 'Enter');
+  await page.waitForFunction(() => { const t = (document.querySelector('.chart-card[data-metric=loss] .chart')?.dataset.yTicks || '').split(' ').map(Number); return t[0] >= 0.5 && t[t.length - 1] <= 1 && t.length >= 2; });
+  await page.reload();
+  await page.waitForSelector('body[data-rendered~=run-charts]');
+  const t = await ticks('loss');
+  assert.ok(t[0] >= 0.5 && t[t.length - 1] <= 1, `y range from the URL: ${t}`);
+  assert.equal(await page.locator('input[aria-label="y max for loss"]').inputValue(), '1');
+  // fullscreen and back with Escape
+  await page.getByRole('button', { name: 'fullscreen loss' }).click();
+  await page.waitForFunction(() => document.querySelector('.chart-card[data-metric=loss]')?.classList.contains('fullscreen'));
+  await page.waitForFunction(() => document.querySelector('.chart-card[data-metric=loss] canvas.chart-canvas')?.clientHeight > 500);
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => document.querySelector('.chart-card[data-metric=loss] canvas.chart-canvas')?.clientHeight === 220);
+  // resizable: drag the card's resize handle (bottom right) down by 150 px
+  const card = page.locator('.chart-card[data-metric=loss]');
+  await card.scrollIntoViewIfNeeded();
+  const cb = await card.boundingBox();
+  await page.mouse.move(cb.x + cb.width - 3, cb.y + cb.height - 3);
+  await page.mouse.down();
+  await page.mouse.move(cb.x + cb.width - 3, cb.y + cb.height + 147, { steps: 6 });
+  await page.mouse.up();
+  await page.waitForFunction(() => document.querySelector('.chart-card[data-metric=loss] canvas.chart-canvas')?.clientHeight > 330);
+  assert.ok((await inkedPixels(page.locator('.chart-card[data-metric=loss] canvas.chart-canvas'))) > 2000, 'redrawn at the new height');
 });
 
 test('run: artifact tree and previews (text, JSON, CSV, image)', async (page) => {
@@ -305,6 +405,88 @@ test('jobs: cancel a running job from its page', async (page) => {
   assert.ok(await page.getByRole('button', { name: 'Cancel job' }).isDisabled());
 });
 
+// ---------------------------------------------------------------- runs table: sorting, grouping, count
+test('runs: headers sort from the keyboard (button in th, aria-sort)', async (page) => {
+  await page.goto(`${BASE}/#/experiments/${EXP}`);
+  await page.waitForSelector('body[data-rendered~=runs]');
+  const th = (f) => page.locator(`th[data-field="${f}"]`);
+  assert.equal(await th('metrics.loss').getAttribute('aria-sort'), 'none');
+  await th('metrics.loss').locator('button').focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => new URLSearchParams(location.hash.split('?')[1] || '').get('order') === 'metrics.`loss` DESC');
+  await page.waitForSelector('th[data-field="metrics.loss"][aria-sort=descending]');
+  assert.equal((await runNames(page))[0], 'diverged');
+  // Tab reaches the header buttons; Space sorts the other way
+  await th('metrics.loss').locator('button').focus();
+  await page.keyboard.press('Space');
+  await page.waitForSelector('th[data-field="metrics.loss"][aria-sort=ascending]');
+  assert.equal((await runNames(page))[0], 'best');
+  assert.equal(await th('attributes.run_name').getAttribute('aria-sort'), 'none');
+  await page.locator('input[aria-label="select all"]').focus();
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.closest('th')?.dataset.field), 'attributes.run_name');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('th[data-field="attributes.run_name"][aria-sort=ascending]');
+  assert.equal((await runNames(page))[0], 'baseline');
+});
+
+test('runs: group by a param, a tag or the dataset, with count and min/mean/max of a metric', async (page) => {
+  // the expected aggregates, from the API
+  const all = await ok('POST', '/runs/search', { experiment_ids: [EXP], max_results: 100 });
+  const loss = new Map(all.runs.map((r) => [r.info.run_name, r.data.metrics.find((m) => m.key === 'loss').value]));
+  const fmt = (v) => String(Number(v.toPrecision(6)));
+  const adam = ['wide', 'deep', 'tiny-lr'].map((n) => loss.get(n));
+  await page.goto(`${BASE}/#/experiments/${EXP}?order=attributes.run_name%20ASC`);
+  await page.waitForSelector('body[data-rendered~=runs]');
+  await page.selectOption('select[aria-label="group by"]', 'p:optimizer');
+  await page.selectOption('select[aria-label="aggregate metric"]', 'loss');
+  await page.waitForFunction(() => decodeURIComponent(location.hash).includes('group=p:optimizer') && location.hash.includes('agg=loss'));
+  const groups = page.locator('table.runs tr.group-row');
+  assert.deepEqual(await groups.locator('.group-name').allInnerTexts(), ['param optimizer = adam', 'param optimizer = adamw', 'param optimizer = sgd']);
+  assert.deepEqual(await groups.locator('.group-count').allInnerTexts(), ['3 runs', '1 run', '2 runs']);
+  const g = page.locator('tr.group-row[data-group=adam]');
+  assert.equal(await g.locator('.agg-min').innerText(), `min ${fmt(Math.min(...adam))}`);
+  assert.equal(await g.locator('.agg-max').innerText(), `max ${fmt(Math.max(...adam))}`);
+  assert.equal(await g.locator('.agg-mean').innerText(), `mean ${fmt(adam.reduce((a, b) => a + b) / 3)}`);
+  assert.equal(await rowsOf(page).count(), 6);
+  await shot(page, 'runs-grouped', false);
+  // collapse a group from the keyboard; the URL keeps it
+  await g.getByRole('button', { name: 'collapse group param optimizer = adam' }).focus();
+  await page.keyboard.press('Enter');
+  assert.equal(await rowsOf(page).count(), 3);
+  await page.reload();
+  await page.waitForSelector('body[data-rendered~=runs]');
+  assert.equal(await groups.count(), 3);
+  assert.equal(await rowsOf(page).count(), 3);
+  assert.equal(await page.locator('select[aria-label="aggregate metric"]').inputValue(), 'loss');
+  // by tag and by dataset; runs without one get their own group
+  await page.selectOption('select[aria-label="group by"]', 't:team');
+  assert.deepEqual(await groups.locator('.group-count').allInnerTexts(), ['3 runs', '3 runs']);
+  await page.selectOption('select[aria-label="group by"]', 'd:');
+  assert.deepEqual(await groups.locator('.group-name').allInnerTexts(), [await groups.locator('.group-name').first().innerText(), '(no dataset)']);
+  assert.match(await groups.locator('.group-name').first().innerText(), /^dataset = toy-train \(\w+\)$/);
+  assert.deepEqual(await groups.locator('.group-count').allInnerTexts(), ['1 run', '5 runs']);
+  await page.selectOption('select[aria-label="group by"]', '');
+  assert.equal(await groups.count(), 0);
+});
+
+test('runs: total count of matching runs, bounded paging ("N+" beyond the cap)', async (page) => {
+  const urls = recordApi(page);
+  await page.goto(`${BASE}/#/experiments/${EXP}?ps=4`);
+  await page.waitForSelector('body[data-rendered~=runs-total]');
+  assert.equal(await page.locator('#run-total').innerText(), '6 matching');
+  await page.goto(`${BASE}/#/experiments/${EXP}?filter=${encodeURIComponent("params.optimizer = 'adam'")}`);
+  await page.waitForSelector('body[data-rendered~=runs-total]');
+  assert.equal(await page.locator('#run-total').innerText(), '3 matching');
+  // beyond the cap: "N+", with a bounded number of requests
+  await page.evaluate(() => { window.__mlpCountPage = 2; window.__mlpCountCap = 4; });
+  urls.length = 0;
+  await page.goto(`${BASE}/#/experiments/${EXP}?ps=2`);
+  await page.waitForSelector('body[data-rendered~=runs-total]');
+  assert.equal(await page.locator('#run-total').innerText(), '4+ matching');
+  assert.equal(urls.filter((u) => u.includes('/runs/search')).length, 3, `the page's search and two counting pages: ${urls}`);
+});
+
 // ---------------------------------------------------------------- live runs
 const M = '/api/2.0/mlflow';
 const ok = async (method, path, body) => {
@@ -410,6 +592,44 @@ test('live: runs and compare pages refresh running runs; leaving the page stops 
   await page.waitForSelector('body[data-rendered~=compare-charts]');
   assert.equal(await page.locator('#live').count(), 0);
   assert.equal(await points(page, 'loss'), '14');
+});
+
+test('live: new runs appear on the runs page; a running parent lists its new children', async (page) => {
+  const exp = await newExperiment('ui-live3');
+  await fastPoll(page);
+  const urls = recordApi(page);
+  await page.goto(`${BASE}/#/experiments/${exp}`);
+  await page.waitForSelector('body[data-rendered~=runs]');
+  await page.waitForSelector('text=No runs in this experiment yet.');
+  await page.waitForSelector('#live[data-live=on]');
+  // a run created while the page is open is added, with its metric as a column
+  const parent = await newRun(exp, 'new-parent');
+  await logPoints(parent, 'loss', 0, 3);
+  await page.locator(`tr.new[data-run="${parent}"]`).waitFor();
+  await page.waitForFunction(() => [...document.querySelectorAll('table.runs thead th')].some((th) => th.innerText.includes('loss')));
+  assert.match(await page.locator('#new-runs').innerText(), /^1 new run/);
+  // a child of it goes under it (collapsed, counted on the toggle)
+  const child = (await ok('POST', '/runs/create', { experiment_id: exp, run_name: 'new-child', start_time: Date.now(), tags: [{ key: 'mlflow.parentRunId', value: parent }] })).run.info.run_id;
+  await page.waitForFunction((id) => document.querySelector(`tr[data-run="${id}"] button.twisty`)?.innerText.includes('1'), parent);
+  await page.getByRole('button', { name: 'expand new-parent' }).click();
+  await page.locator(`tr[data-run="${child}"][data-depth="1"]`).waitFor();
+  // each round costs at most two searches (running rows, new runs), never a full re-read
+  urls.length = 0;
+  await page.waitForFunction(() => Number(document.querySelector('#live')?.dataset.ticks) >= 3);
+  const ticks = Number(await page.locator('#live').getAttribute('data-ticks'));
+  const searches = urls.filter((u) => u.includes('/runs/search'));
+  assert.ok(searches.length <= 2 * (ticks + 1), `${searches.length} searches in ${ticks} rounds`);
+  // the running parent's own page: a new child appears and its status follows
+  await page.goto(`${BASE}/#/runs/${parent}`);
+  await page.waitForSelector('body[data-rendered~=run]');
+  await page.locator(`#child-runs a.chip[data-run="${child}"]`).waitFor();
+  const second = (await ok('POST', '/runs/create', { experiment_id: exp, run_name: 'late-child', start_time: Date.now(), tags: [{ key: 'mlflow.parentRunId', value: parent }] })).run.info.run_id;
+  await page.locator(`#child-runs a.chip[data-run="${second}"]`).waitFor();
+  await finishRun(child);
+  await page.locator(`#child-runs a.chip[data-run="${child}"] .status`, { hasText: 'FINISHED' }).waitFor();
+  assert.match(await page.locator('#child-runs h2').innerText(), /Child runs \(2\)/);
+  for (const id of [second, parent]) await finishRun(id);
+  await page.waitForSelector('#live[data-live=off]');
 });
 
 // ---------------------------------------------------------------- nested runs
@@ -537,6 +757,125 @@ test('model page: the Set-alias and Add-tag inputs are not cut by the table cell
   }
 });
 
+test('run page: Markdown description (editable, safe), editable tags, mlflow.* system tags behind a toggle', async (page) => {
+  const exp = await newExperiment('ui-runpage');
+  const run = await newRun(exp, 'described');
+  await ok('POST', '/runs/set-tag', { run_id: run, key: 'owner', value: 'me' });
+  await ok('POST', '/runs/set-tag', { run_id: run, key: 'mlflow.source.name', value: 'train.py' });
+  await finishRun(run);
+  await page.goto(`${BASE}/#/runs/${run}`);
+  await page.waitForSelector('body[data-rendered~=run]');
+  // system tags are hidden until asked for, and the URL keeps the choice
+  assert.deepEqual(await page.locator('#run-tags table.tags tr').evaluateAll((trs) => trs.map((t) => t.dataset.key)), ['owner']);
+  assert.equal(await page.locator('#run-tags table.sys').count(), 0);
+  await page.getByRole('button', { name: /Show \d+ mlflow\.\* system tags?/ }).click();
+  await page.locator('#run-tags table.sys tr[data-key="mlflow.source.name"]').waitFor();
+  await page.waitForFunction(() => location.hash.includes('sys=1'));
+  // tags: add, edit, remove (the server agrees)
+  await page.fill('input[aria-label="new tag key"]', 'stage');
+  await page.fill('input[aria-label="new tag value"]', '<img src=x onerror="window.__pwned=1">');
+  await page.getByRole('button', { name: 'Set tag' }).click();
+  await page.locator('#run-tags tr[data-key=stage]').waitFor();
+  await page.getByRole('button', { name: 'edit tag stage' }).click();
+  await page.fill('input[aria-label="new tag value"]', 'prod');
+  await page.getByRole('button', { name: 'Set tag' }).click();
+  await page.locator('#run-tags tr[data-key=stage] td', { hasText: 'prod' }).waitFor();
+  await page.getByRole('button', { name: 'remove tag owner' }).click();
+  await page.waitForFunction(() => !document.querySelector('#run-tags tr[data-key=owner]'));
+  let tags = (await ok('GET', `/runs/get?run_id=${run}`)).run.data.tags;
+  assert.equal(tags.find((t) => t.key === 'stage')?.value, 'prod');
+  assert.equal(tags.find((t) => t.key === 'owner'), undefined);
+  // description: Markdown from text nodes, saved as mlflow.note.content
+  const md = '**Goal**: beat the baseline. [report](https://example.com/r) [x](javascript:alert(1)) <img src=x onerror="window.__pwned=1">';
+  await page.getByRole('button', { name: 'Edit description' }).click();
+  await page.fill('textarea[aria-label="run description"]', md);
+  await page.getByRole('button', { name: 'Save description' }).click();
+  await page.waitForSelector('body[data-rendered~=run-description]');
+  const box = page.locator('#run-description .md');
+  assert.equal(await box.locator('strong').innerText(), 'Goal');
+  assert.equal(await box.locator('a').count(), 1);
+  assert.equal(await box.locator('a').getAttribute('href'), 'https://example.com/r');
+  assert.equal(await page.locator('#app img').count(), 0);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  tags = (await ok('GET', `/runs/get?run_id=${run}`)).run.data.tags;
+  assert.equal(tags.find((t) => t.key === 'mlflow.note.content')?.value, md);
+  await page.reload();
+  await page.waitForSelector('body[data-rendered~=run]');
+  assert.equal(await page.locator('#run-description .md strong').innerText(), 'Goal');
+  assert.equal(await page.locator('#run-tags table.sys').count(), 1, 'sys=1 from the URL');
+});
+
+// ---------------------------------------------------------------- logged models
+test('logged model page: MLmodel (flavors, signature, input example), environment, files, metrics, params, registrations', async (page) => {
+  const id = RUNS.model_id;
+  const name = `ui-lm-${Date.now()}`;
+  await ok('POST', '/registered-models/create', { name });
+  for (let i = 0; i < 2; i++) await ok('POST', '/model-versions/create', { name, source: `models:/${id}`, run_id: RUNS.best, model_id: id });
+  // from the run page, at MLflow 3's URL
+  await page.goto(`${BASE}/#/runs/${RUNS.best}`);
+  await page.waitForSelector('body[data-rendered~=run]');
+  await page.locator(`[data-model="${id}"] a.lm-link`).click();
+  await page.waitForFunction(([e, m]) => location.hash === `#/experiments/${e}/models/${m}`, [EXP, id]);
+  await page.waitForSelector('body[data-rendered~=logged-model-files]');
+  assert.match(await page.locator('h1').innerText(), /classifier/);
+  await page.waitForSelector('#lm-run:text-is("best")');
+  // MLmodel: flavors with their properties, the signature as a table, the input example as a table
+  const flavors = await page.locator('table.flavors tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.flavor));
+  assert.deepEqual(flavors.sort(), ['python_function', 'sklearn']);
+  assert.match(await page.locator('tr[data-flavor=python_function] td.props').innerText(), /loader_module: mlflow\.sklearn/);
+  assert.match(await page.locator('tr[data-flavor=sklearn] td.props').innerText(), /sklearn_version: \d/);
+  assert.deepEqual(await page.locator('#lm-signature table.sig-inputs tbody td:first-child').allInnerTexts(), ['a', 'b']);
+  assert.deepEqual(await page.locator('#lm-example table.input-example th').allInnerTexts(), ['a', 'b']);
+  assert.equal(await page.locator('#lm-example table.input-example tbody tr').count(), 2);
+  // requirements and conda files
+  assert.match(await page.locator('.env-file[data-file="requirements.txt"] pre').innerText(), /scikit-learn/);
+  assert.match(await page.locator('.env-file[data-file="conda.yaml"] pre').innerText(), /dependencies:/);
+  // params and metrics of the model (not of the run)
+  assert.match(await page.locator('table.lm-params').innerText(), /C\s+1\.0[\s\S]*solver\s+lbfgs/);
+  const metric = page.locator('table.lm-metrics tbody tr', { hasText: 'val_accuracy' });
+  assert.match(await metric.innerText(), /0\.75\s+3/);
+  // the model's own files, from its artifact endpoint, with previews
+  await page.locator('.tree a.file[data-path="MLmodel"]').click();
+  await page.locator('.preview pre', { hasText: 'flavors:' }).waitFor();
+  await page.waitForFunction(() => location.hash.includes('art=MLmodel'));
+  await page.locator('.tree a.file[data-path="requirements.txt"]').waitFor();
+  // the registrations it already has (the mlflow.modelVersions tag), each a link to its version
+  const regs = page.locator('#lm-registrations a.chip');
+  for (const v of ['1', '2']) await regs.filter({ hasText: `${name} v${v}` }).waitFor();
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot(page, 'logged-model', true);
+  await regs.filter({ hasText: `${name} v2` }).click();
+  await page.waitForSelector('body[data-rendered~=model-version]');
+  assert.ok(page.url().endsWith(`#/models/${name}/versions/2`), page.url());
+  // the version links back to its logged model, and so does every version row of the model page
+  await page.locator('#mv-logged-model a', { hasText: 'classifier' }).click();
+  await page.waitForSelector('body[data-rendered~=logged-model]');
+  await page.goto(`${BASE}/#/models/${encodeURIComponent(name)}`);
+  await page.waitForSelector('body[data-rendered~=model]');
+  assert.equal(await page.locator('tr[data-version] a.lm-link').count(), 2);
+  await page.locator('tr[data-version="1"] a.lm-link').click();
+  await page.waitForFunction(([e, m]) => location.hash === `#/experiments/${e}/models/${m}`, [EXP, id]);
+  await page.waitForSelector('body[data-rendered~=logged-model-files]');
+});
+
+test('logged model page: hostile tags, params and registrations stay text; no MLmodel yet', async (page) => {
+  const evil = '<img src=x onerror="window.__pwned=1">';
+  const { model } = await ok('POST', '/logged-models', { experiment_id: EXP, name: 'hostile-model', model_type: evil });
+  const id = model.info.model_id;
+  await ok('PATCH', `/logged-models/${id}/tags`, { tags: [{ key: 'note', value: evil }, { key: 'mlflow.modelVersions', value: JSON.stringify([{ name: evil, version: '1' }]) }] });
+  await ok('POST', `/logged-models/${id}/params`, { params: [{ key: 'p', value: evil }] });
+  await page.goto(`${BASE}/#/experiments/${EXP}/models/${id}/artifacts`);
+  await page.waitForSelector('body[data-rendered~=logged-model-files]');
+  assert.equal(await page.locator('#app img').count(), 0, 'HTML stays text');
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  assert.ok((await page.locator('table.lm-tags').innerText()).includes(evil));
+  assert.ok((await page.locator('table.lm-params').innerText()).includes(evil));
+  assert.ok((await page.locator('#lm-registrations').innerText()).includes(`${evil} v1`));
+  assert.match(await page.locator('#lm-mlmodel').innerText(), /No MLmodel file/);
+  assert.equal(await page.locator('.env-file pre').count(), 0);
+  assert.match(await page.locator('.tree').innerText(), /No artifacts/);
+});
+
 // ---------------------------------------------------------------- experiment charts
 test('experiment charts: scatter, parallel coordinates and sampled curves of every run of the filter', async (page) => {
   const urls = recordApi(page);
@@ -590,6 +929,112 @@ test('experiment charts: scatter, parallel coordinates and sampled curves of eve
   assert.equal(await page.locator('select[aria-label="scatter x"]').inputValue(), 'p:lr');
   await page.goto(`${BASE}/#/experiments/${EXP}/charts?filter=${encodeURIComponent('metrics.loss <<< x')}`);
   await page.locator('#charts-status .error').waitFor();
+});
+
+test('experiment charts: show/hide per run with stable colours, bars of a latest metric, difference view', async (page) => {
+  const all = await ok('POST', '/runs/search', { experiment_ids: [EXP], max_results: 100 });
+  const byName = new Map(all.runs.map((r) => [r.info.run_name, r]));
+  const loss = (n) => byName.get(n).data.metrics.find((m) => m.key === 'loss').value;
+  await page.goto(`${BASE}/#/experiments/${EXP}/charts?bar=loss`);
+  await page.waitForSelector('body[data-rendered~=exp-curves]');
+  assert.equal(await page.locator('#bars .chart').getAttribute('data-bars'), '6');
+  // a run's colour is the same here, on the compare page and whatever the other runs shown
+  const swatch = (id) => page.locator(`.legend-run[data-run="${id}"] .swatch`).evaluate((el) => getComputedStyle(el).backgroundColor);
+  const best = RUNS.best;
+  const colorHere = await swatch(best);
+  const colors = await Promise.all(all.runs.map((r) => swatch(r.info.run_id)));
+  assert.ok(new Set(colors).size >= 5, `distinct colours: ${colors}`);
+  // hide two runs: every view drops them, the URL keeps it
+  await page.uncheck(`.legend-run[data-run="${RUNS.diverged}"] input`);
+  await page.uncheck(`.legend-run[data-run="${RUNS.baseline}"] input`);
+  await page.waitForFunction(() => (new URLSearchParams(location.hash.split('?')[1]).get('hide') || '').split(',').length === 2);
+  assert.equal(await page.locator('#legend-count').innerText(), '4 of 6 shown');
+  await page.waitForFunction(() => document.querySelector('#scatter .chart')?.dataset.points === '4');
+  await page.waitForFunction(() => document.querySelector('#bars .chart')?.dataset.bars === '4');
+  await page.waitForFunction(() => document.querySelector('#parallel .chart')?.dataset.lines === '4');
+  await page.waitForFunction(() => document.querySelector('#curves .chart')?.dataset.points === '800');
+  assert.equal(await swatch(best), colorHere, 'hiding others keeps the colour');
+  // the bars: hover the first (smallest loss = "best") and the last visible
+  const bars = page.locator('#bars canvas.chart-overlay');
+  await bars.scrollIntoViewIfNeeded();
+  const bb = await bars.boundingBox();
+  await page.mouse.move(bb.x + bb.width / 2, bb.y + 8 + 9);
+  await page.locator('#bars .chart-tip:not([hidden])', { hasText: 'best' }).waitFor();
+  assert.match(await page.locator('#bars .chart-tip').innerText(), new RegExp(`loss \\(latest\\): ${String(Number(loss('best').toPrecision(6))).replace('.', '\\.')}`));
+  await page.selectOption('select[aria-label="bar order"]', 'desc');
+  await page.mouse.move(bb.x + bb.width / 2, bb.y + 8 + 10);
+  const worstShown = ['wide', 'deep', 'tiny-lr', 'best'].sort((a, b) => loss(b) - loss(a))[0];
+  await page.locator('#bars .chart-tip:not([hidden])', { hasText: worstShown }).waitFor();
+  // the difference view: two runs' params and metrics side by side with deltas
+  await page.selectOption('select[aria-label="difference run A"]', RUNS.wide);
+  await page.selectOption('select[aria-label="difference run B"]', RUNS.best);
+  const lossRow = page.locator('#diff tr[data-kind=metrics][data-key=loss]');
+  const cells = await lossRow.locator('td').allInnerTexts();
+  const d = loss('best') - loss('wide');
+  assert.equal(cells[2], `${d > 0 ? '+' : ''}${Number(d.toPrecision(6))}`);
+  assert.equal(cells[3], `${d > 0 ? '+' : ''}${((d / Math.abs(loss('wide'))) * 100).toFixed(1)}%`);
+  assert.deepEqual(await page.locator('#diff tr[data-kind=params][data-key=optimizer] td').allInnerTexts(), ['adam', 'adamw', '', '']);
+  assert.equal(await page.locator('#diff tr[data-key=stage]').count(), 0, 'tags are not part of it');
+  await page.check('text=only differences');
+  await page.waitForFunction(() => location.hash.includes('dd=1'));
+  const keys = await page.locator('#diff tbody tr[data-key]').evaluateAll((trs) => trs.map((t) => t.dataset.key));
+  assert.ok(keys.includes('lr') && keys.includes('loss'), `${keys}`);
+  await page.screenshot({ path: join(OUT, 'experiment-charts-v2.png'), fullPage: true });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot(page, 'experiment-charts', true);
+  // the URL restores hidden runs and the pair; the compare page uses the same colour for "best"
+  await page.reload();
+  await page.waitForSelector('body[data-rendered~=exp-charts]');
+  assert.equal(await page.locator('#bars .chart').getAttribute('data-bars'), '4');
+  assert.equal(await page.locator('select[aria-label="difference run B"]').inputValue(), RUNS.best);
+  await page.goto(`${BASE}/#/compare?runs=${RUNS.wide},${RUNS.best}`);
+  await page.waitForSelector('body[data-rendered~=compare]');
+  const cmp = await page.locator('.legend .swatch').nth(1).evaluate((el) => getComputedStyle(el).backgroundColor);
+  assert.equal(cmp, colorHere);
+});
+
+test('experiment charts: brushing a parallel-coordinates axis keeps a range, in the URL; "show only these"', async (page) => {
+  await page.goto(`${BASE}/#/experiments/${EXP}/charts?pc=p:lr,m:loss`);
+  await page.waitForSelector('body[data-rendered~=exp-charts]');
+  const plot = page.locator('#parallel .chart');
+  await plot.scrollIntoViewIfNeeded();
+  assert.equal(await plot.getAttribute('data-brushed'), '6');
+  const xs = (await plot.getAttribute('data-axis-x')).split(',').map(Number);
+  let box = await page.locator('#parallel canvas.chart-overlay').boundingBox();
+  // drag along the lr axis over its top fifth: only lr=0.5 ("diverged") lies there
+  await page.mouse.move(box.x + xs[0], box.y + 36);
+  await page.mouse.down();
+  await page.mouse.move(box.x + xs[0], box.y + 100, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForFunction(() => document.querySelector('#parallel .chart')?.dataset.brushed === '1');
+  assert.equal(await page.locator('#brush-info').innerText(), '1 of 6 shown runs in the brush');
+  assert.ok(!page.url().includes('/runs/'), 'the drag did not open a run');
+  const pcb = JSON.parse(new URLSearchParams(page.url().split('?')[1]).get('pcb'));
+  assert.equal(pcb[0][0], 'p:lr');
+  assert.ok(pcb[0][1] > 0.7 && pcb[0][1] < 0.85 && pcb[0][2] > 0.96, `range ${pcb}`);
+  // the URL restores the brush
+  await page.reload();
+  await page.waitForSelector('body[data-rendered~=exp-charts]');
+  assert.equal(await plot.getAttribute('data-brushed'), '1');
+  // "show only these" hides the others in every view
+  await page.getByRole('button', { name: 'Show only these' }).click();
+  assert.equal(await page.locator('#legend-count').innerText(), '1 of 6 shown');
+  await page.waitForFunction(() => document.querySelector('#scatter .chart')?.dataset.points === '1');
+  assert.ok(await page.locator(`.legend-run[data-run="${RUNS.diverged}"] input`).isChecked());
+  // a click on an axis without dragging clears its range
+  await page.getByRole('button', { name: 'Show all' }).click();
+  await page.waitForFunction(() => document.querySelector('#parallel .chart')?.dataset.brushed === '6');
+  await plot.scrollIntoViewIfNeeded();
+  box = await page.locator('#parallel canvas.chart-overlay').boundingBox();
+  await page.mouse.move(box.x + xs[0], box.y + 36);
+  await page.mouse.down();
+  await page.mouse.move(box.x + xs[0], box.y + 100, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForFunction(() => document.querySelector('#parallel .chart')?.dataset.brushed === '1');
+  box = await page.locator('#parallel canvas.chart-overlay').boundingBox();
+  await page.mouse.click(box.x + xs[0], box.y + 150);
+  await page.waitForFunction(() => document.querySelector('#parallel .chart')?.dataset.brushed === '6');
+  assert.ok(!new URLSearchParams(page.url().split('?')[1]).get('pcb'));
 });
 
 // ---------------------------------------------------------------- runner

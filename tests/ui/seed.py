@@ -3,7 +3,7 @@
 
 Experiment "ui-e2e": six runs with params, tags and 200-step metric histories; the run "best"
 also has artifacts (text, JSON, CSV, PNG), a training dataset and an sklearn logged model (with a
-signature). Experiment "ui-nested": a parent run "sweep" with three nested "trial-*" runs, and "solo".
+signature, an input example, params and a metric). Experiment "ui-nested": a parent run "sweep" with three nested "trial-*" runs, and "solo".
 Prints one JSON line with the ids the tests need.
 """
 
@@ -39,7 +39,8 @@ def main() -> int:
     for i, (name, lr, depth, opt) in enumerate(configs):
         with mlflow.start_run(run_name=name) as run:
             mlflow.log_params({"lr": lr, "depth": depth, "optimizer": opt})
-            mlflow.set_tags({"team": "vision" if i % 2 else "nlp", "stage": "dev"})
+            # a source that is the same on every machine (the screenshots show it)
+            mlflow.set_tags({"team": "vision" if i % 2 else "nlp", "stage": "dev", "mlflow.source.name": "train.py"})
             rng = np.random.default_rng(i)
             final = 0.15 + 0.1 * i if name != "best" else 0.05
             metrics = []
@@ -74,7 +75,14 @@ def main() -> int:
                 mlflow.log_input(mlflow.data.from_pandas(df, name="toy-train", targets="target"), context="training")
                 model = LogisticRegression().fit(X, y)
                 signature = mlflow.models.infer_signature(pd.DataFrame(X, columns=["a", "b"]), model.predict(X))
-                info = mlflow.sklearn.log_model(model, name="classifier", signature=signature)
+                info = mlflow.sklearn.log_model(
+                    model,
+                    name="classifier",
+                    signature=signature,
+                    input_example=pd.DataFrame(X[:2], columns=["a", "b"]),
+                    params={"C": 1.0, "solver": "lbfgs"},
+                )
+                mlflow.log_metric("val_accuracy", 0.75, step=3, model_id=info.model_id)
                 ids["model_id"] = info.model_id
             ids[name] = run.info.run_id
     # Nested runs (a sweep and its trials) in their own experiment, so that the counts above stay.

@@ -1,13 +1,14 @@
 // Unit tests of the UI's pure functions, in Node (no browser): the chart's per-pixel reduction
 // (with and without the block summary), smoothing, the CSV parser, the command splitter, the
-// Markdown subset (links only for http(s) URLs) and the MLmodel signature reader.
+// Markdown subset (links only for http(s) URLs), the MLmodel signature and flavors readers.
 import assert from 'node:assert/strict';
-import { bucket, summarize, smooth, sortByX, BLOCK } from '../../ui/js/chart.js';
+import { bucket, summarize, smooth, sortByX, BLOCK, logTicks, logLabel, seriesCsv } from '../../ui/js/chart.js';
 import { parseDelimited } from '../../ui/js/artifacts.js';
 import { splitArgs } from '../../ui/js/pages/jobs.js';
 import { parseMarkdown, parseInline, safeUrl } from '../../ui/js/markdown.js';
 import { parseSignature } from '../../ui/js/pages/model-version.js';
 import { axisOf, axisPos } from '../../ui/js/plots.js';
+import { parseMLmodel, registrationsOf } from '../../ui/js/pages/logged-model.js';
 
 let n = 0;
 const check = (name, fn) => { fn(); n++; console.log(`  ok   unit: ${name}`); };
@@ -102,6 +103,60 @@ check('MLmodel signature: folded single-quoted YAML scalars with escaped quotes'
   assert.equal(sig.outputs[0]['tensor-spec'].dtype, 'int64');
   assert.equal(sig.params, null);
   assert.equal(parseSignature('artifact_path: x\nflavors: {}\n'), null);
+});
+
+check('MLmodel flavors, input example and registrations: nested maps, lists, folded scalars', () => {
+  const mm = parseMLmodel([
+    'artifact_path: classifier',
+    'flavors:',
+    '  python_function:',
+    '    env:',
+    '      conda: conda.yaml',
+    '      virtualenv: python_env.yaml',
+    '    loader_module: mlflow.sklearn',
+    '    python_version: 3.11.7',
+    '  sklearn:',
+    '    code: null',
+    "    sklearn_version: '1.9.1'",
+    '  custom: {}',
+    'model_id: m-1',
+    'saved_input_example_info:',
+    '  artifact_path: input_example.json',
+    '  type: dataframe',
+    'signature:',
+    '  inputs: \'[{"type": "double", "name": "a", "required": true}, {"type": "double",',
+    '    "name": "b: c", "required": true}]\'',
+    'extra:',
+    '- one',
+    '- two',
+    "note: 'it''s: folded",
+    "  over lines'",
+  ].join('\n'));
+  assert.deepEqual(mm.flavors.map((f) => f.name), ['python_function', 'sklearn', 'custom']);
+  assert.deepEqual(mm.flavors[0].props, [['env.conda', 'conda.yaml'], ['env.virtualenv', 'python_env.yaml'], ['loader_module', 'mlflow.sklearn'], ['python_version', '3.11.7']]);
+  assert.deepEqual(mm.flavors[1].props, [['code', 'null'], ['sklearn_version', '1.9.1']]);
+  assert.deepEqual(mm.flavors[2].props, []);
+  assert.deepEqual(mm.inputExample, { artifact_path: 'input_example.json', type: 'dataframe' });
+  assert.deepEqual(mm.top, [['artifact_path', 'classifier'], ['model_id', 'm-1'], ['extra', 'one, two'], ['note', "it's: folded over lines"]]);
+  assert.deepEqual(mm.signature.inputs.map((c) => c.name), ['a', 'b: c']);
+  assert.deepEqual(registrationsOf('[{"name": "m", "version": "2"}, {"name": "<b>", "version": 3}, "junk", {"name": "x"}]'), [{ name: 'm', version: '2' }, { name: '<b>', version: '3' }]);
+  assert.deepEqual(registrationsOf('not json'), []);
+  assert.deepEqual(registrationsOf('{"name": "m"}'), []);
+});
+
+check('log axis ticks are readable values (decades, 1-2-5, linear nice ticks), CSV export quotes', () => {
+  const labels = (lo, hi, n = 5) => logTicks(Math.log10(lo), Math.log10(hi), n).map(logLabel);
+  assert.deepEqual(labels(0.01, 100), ['0.01', '0.1', '1', '10', '100']);
+  assert.deepEqual(labels(1e-6, 1e6, 4).length <= 5, true);
+  assert.deepEqual(labels(0.9, 11), ['1', '2', '5', '10']);
+  for (const [lo, hi] of [[0.3, 0.9], [1.5, 1.9], [0.05, 0.5], [3, 30]]) {
+    const ls = labels(lo, hi);
+    assert.ok(ls.length >= 2, `${lo}..${hi}: ${ls}`);
+    for (const l of ls) assert.ok(/^\d+(\.\d{1,3})?$/.test(l), `${lo}..${hi}: ${l}`);
+    for (const l of ls) assert.ok(Number(l) >= lo * 0.999 && Number(l) <= hi * 1.001, `${l} in ${lo}..${hi}`);
+  }
+  const csv = seriesCsv([{ name: 'a,"b"', x: Float64Array.of(0, 1), y: Float64Array.of(0.5, NaN) }], 'step');
+  assert.equal(csv, 'run,step,value\n"a,""b""",0,0.5\n"a,""b""",1,NaN\n');
 });
 
 check('plot axes: numeric params from strings, categorical otherwise, log scale, missing values', () => {

@@ -34,13 +34,16 @@ export function parseDelimited(text, sep, maxRows) {
 }
 
 /**
- * @param {any} run
+ * @param {any} run a run, or anything with `info.artifact_uri` when `list` is given
  * @param {string} selected
  * @param {(path: string) => void} onSelect
+ * @param {(path: string) => Promise<any>} [list] lists a directory (default: the run's listing);
+ *   a logged model passes its own artifact endpoint
  */
-export function artifactBrowser(run, selected, onSelect) {
+export function artifactBrowser(run, selected, onSelect, list) {
   const runId = run.info.run_id;
   const uri = run.info.artifact_uri;
+  const lister = list || ((path) => mlflow.get('/artifacts/list', { run_id: runId, path: path || undefined }));
   const tree = h('ul', { class: 'tree', role: 'tree' });
   const preview = h('div', { class: 'preview' }, h('p', { class: 'muted' }, 'Select a file to preview it.'));
   const el = h('div', { class: 'artifacts' }, h('div', { class: 'tree-pane' }, tree), preview);
@@ -81,7 +84,7 @@ export function artifactBrowser(run, selected, onSelect) {
 
   const load = async (path, ul) => {
     try {
-      const r = await mlflow.get('/artifacts/list', { run_id: runId, path: path || undefined });
+      const r = await lister(path);
       const files = (r.files || []).slice().sort((a, b) => (b.is_dir - a.is_dir) || a.path.localeCompare(b.path));
       if (!files.length && !path) { replace(ul, h('li', { class: 'muted' }, 'No artifacts.')); return; }
       replace(ul, files.map((f) => {

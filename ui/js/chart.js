@@ -7,7 +7,7 @@ import { h, fmtNum } from './dom.js';
 
 /**
  * @typedef {{name: string, color: string, x: Float64Array, y: Float64Array}} Series
- * @typedef {{logY?: boolean, smoothing?: number, xLabel?: string, xIsTime?: false|'rel'|'wall'}} Options
+ * @typedef {{logY?: boolean, smoothing?: number, xLabel?: string, xIsTime?: false|'rel'|'wall', yMin?: number|null, yMax?: number|null}} Options
  */
 
 const PAD = { l: 56, r: 12, t: 8, b: 26 };
@@ -132,6 +132,38 @@ export function niceTicks(lo, hi, n) {
   return out;
 }
 
+/**
+ * Ticks of a log10 axis (lo, hi in log10 units) at values people read: whole decades (every k-th
+ * when there are many), else 1-2-5 multiples, else plain nice ticks of the linear values; all
+ * returned in log10 units, so that their labels are 0.01, 0.1, 1, 10, 2, 5 — never 3.16228.
+ * @param {number} lo @param {number} hi @param {number} n
+ */
+export function logTicks(lo, hi, n) {
+  if (!(hi > lo)) return [lo];
+  const e0 = Math.ceil(lo - 1e-9);
+  const e1 = Math.floor(hi + 1e-9);
+  const decades = [];
+  const k = Math.max(1, Math.ceil((e1 - e0 + 1) / Math.max(2, n)));
+  for (let e = e0; e <= e1; e++) if ((e - e0) % k === 0) decades.push(e);
+  if (decades.length >= 3) return decades;
+  const out = [];
+  for (let e = Math.floor(lo) - 1; e <= Math.ceil(hi); e++) {
+    for (const m of [1, 2, 5]) {
+      const t = Math.log10(m) + e;
+      if (t >= lo - 1e-9 && t <= hi + 1e-9) out.push(t);
+    }
+  }
+  if (out.length >= 2 && out.length <= Math.max(3, n * 2)) return out;
+  if (decades.length >= 2) return decades;
+  // a narrow range inside one decade: nice ticks of the linear values
+  return niceTicks(10 ** lo, 10 ** hi, n).filter((v) => v > 0).map((v) => Math.log10(v));
+}
+
+/** A log-axis tick label: the value of 10^t, rounded to what the tick stands for. */
+export function logLabel(t) {
+  return fmtNum(Number((10 ** t).toPrecision(6)));
+}
+
 function fmtX(v, isTime) {
   if (!isTime) return fmtNum(v);
   if (isTime === 'wall') {
@@ -162,13 +194,28 @@ export class LineChart {
     this.opts = { logY: false, smoothing: 0 };
     this.zoom = null;
     this.drawnPoints = 0;
+    // the left margin grows to the widest y label (1.2346e+6, 0.000123457) so none is cut off
+    this.padL = PAD.l;
     this.ro = new ResizeObserver(() => this.schedule());
     this.ro.observe(this.el);
     this.overlay.addEventListener('mousemove', (e) => this.hover(e));
     this.overlay.addEventListener('mouseleave', () => { this.dragFrom = null; this.clearOverlay(); });
     this.overlay.addEventListener('mousedown', (e) => { this.dragFrom = e.offsetX; });
     this.overlay.addEventListener('mouseup', (e) => this.endDrag(e));
-    this.overlay.addEventListener('dblclick', () => { this.zoom = null; this.schedule(); });
+    this.overlay.addEventListener('dblclick', () => { this.zoom = null; this.schedule(); if (this.onZoom) this.onZoom(null); });
+  }
+
+  /** A new height (fullscreen and back). @param {number} px */
+  setHeight(px) {
+    this.height = px;
+    this.el.style.height = `${px}px`;
+    this.schedule();
+  }
+
+  /** Sets (or clears, with null) the zoomed x range without calling onZoom. @param {[number, number]|null} z */
+  setZoom(z) {
+    this.zoom = z && z[1] > z[0] ? [z[0], z[1]] : null;
+    this.schedule();
   }
 
   /** @param {Series[]} series */
@@ -235,7 +282,7 @@ export class LineChart {
     const ctx = /** @type {CanvasRenderingContext2D} */ (this.canvas.getContext('2d'));
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, W, H);
-    const pw = Math.max(10, W - PAD.l - PAD.r);
+    const pw = Math.max(10, W - this.padL - PAD.r);
     const ph = Math.max(10, H - PAD.t - PAD.b);
     const cols = Math.ceil(pw * dpr);
     const tf = this.opts.logY ? (v) => (v > 0 ? Math.log10(v) : NaN) : null;
@@ -284,6 +331,13 @@ export class LineChart {
     if (y1 === y0) { y0 -= Math.abs(y0) * 0.1 || 1; y1 += Math.abs(y1) * 0.1 || 1; }
     const padY = (y1 - y0) * 0.05;
     y0 -= padY; y1 += padY;
+    // a fixed y range (either end), in the axis' units (log10 of it on a log axis)
+    const fixed = (v) => (v === null || v === undefined || !Number.isFinite(v) ? null : tf ? tf(v) : v);
+    const fy0 = fixed(this.opts.yMin);
+    const fy1 = fixed(this.opts.yMax);
+    if (fy0 !== null && Number.isFinite(fy0)) y0 = fy0;
+    if (fy1 !== null && Number.isFinite(fy1)) y1 = fy1;
+    if (!(y1 > y0)) y1 = y0 + (Math.abs(y0) || 1);
     this.view = { x0, x1, y0, y1, pw, ph, W, H };
 
     // axes and grid
@@ -292,13 +346,24 @@ export class LineChart {
     ctx.strokeStyle = '#eee';
     ctx.lineWidth = 1;
     const py = (v) => PAD.t + ph - ((v - y0) / (y1 - y0)) * ph;
-    const px = (v) => PAD.l + ((v - x0) / (x1 - x0)) * pw;
+    const px = (v) => this.padL + ((v - x0) / (x1 - x0)) * pw;
     ctx.textAlign = 'right';
     ctx.textBaseline = 'middle';
-    for (const t of niceTicks(y0, y1, Math.max(2, Math.floor(ph / 40)))) {
+    const nY = Math.max(2, Math.floor(ph / 40));
+    const yTicks = this.opts.logY ? logTicks(y0, y1, nY) : niceTicks(y0, y1, nY);
+    const need = Math.max(PAD.l, Math.ceil(Math.max(0, ...yTicks.map((t) => ctx.measureText(this.opts.logY ? logLabel(t) : fmtNum(t)).width)) + 10));
+    if (need !== this.padL && !this.repadded) {
+      // one more draw with the margin the labels need (at most once per draw request)
+      this.padL = need;
+      this.repadded = true;
+      this.draw();
+      this.repadded = false;
+      return;
+    }
+    for (const t of yTicks) {
       const yy = Math.round(py(t)) + 0.5;
-      ctx.beginPath(); ctx.moveTo(PAD.l, yy); ctx.lineTo(PAD.l + pw, yy); ctx.stroke();
-      ctx.fillText(this.opts.logY ? fmtNum(Math.pow(10, t)) : fmtNum(t), PAD.l - 4, yy);
+      ctx.beginPath(); ctx.moveTo(this.padL, yy); ctx.lineTo(this.padL + pw, yy); ctx.stroke();
+      ctx.fillText(this.opts.logY ? logLabel(t) : fmtNum(t), this.padL - 4, yy);
     }
     ctx.textAlign = 'center';
     ctx.textBaseline = 'top';
@@ -308,15 +373,15 @@ export class LineChart {
       ctx.fillText(fmtX(t, this.opts.xIsTime), xx, PAD.t + ph + 5);
     }
     ctx.strokeStyle = '#bbb';
-    ctx.strokeRect(PAD.l + 0.5, PAD.t + 0.5, pw, ph);
+    ctx.strokeRect(this.padL + 0.5, PAD.t + 0.5, pw, ph);
 
     // lines, clipped to the plot area
     ctx.save();
     ctx.beginPath();
-    ctx.rect(PAD.l, PAD.t, pw, ph);
+    ctx.rect(this.padL, PAD.t, pw, ph);
     ctx.clip();
     ctx.lineJoin = 'round';
-    const colX = (c) => PAD.l + (c + 0.5) / dpr;
+    const colX = (c) => this.padL + (c + 0.5) / dpr;
     const stroke = (b, color, alpha, width) => {
       ctx.globalAlpha = alpha;
       ctx.strokeStyle = color;
@@ -340,6 +405,8 @@ export class LineChart {
     ctx.globalAlpha = 1;
     this.drawnPoints = points;
     this.el.dataset.points = String(points);
+    this.el.dataset.padL = String(this.padL);
+    this.el.dataset.yTicks = (this.opts.logY ? logTicks(y0, y1, nY).map(logLabel) : niceTicks(y0, y1, nY).map((t) => fmtNum(t))).join(' ');
     this.el.dataset.drawn = '1';
     this.el.dataset.drawMs = (performance.now() - t0).toFixed(2);
   }
@@ -363,8 +430,8 @@ export class LineChart {
       o.fillRect(Math.min(this.dragFrom, e.offsetX), PAD.t, Math.abs(e.offsetX - this.dragFrom), v.ph);
       return;
     }
-    if (e.offsetX < PAD.l || e.offsetX > PAD.l + v.pw) return;
-    const xv = v.x0 + ((e.offsetX - PAD.l) / v.pw) * (v.x1 - v.x0);
+    if (e.offsetX < this.padL || e.offsetX > this.padL + v.pw) return;
+    const xv = v.x0 + ((e.offsetX - this.padL) / v.pw) * (v.x1 - v.x0);
     o.strokeStyle = '#999';
     o.beginPath(); o.moveTo(e.offsetX + 0.5, PAD.t); o.lineTo(e.offsetX + 0.5, PAD.t + v.ph); o.stroke();
     const rows = [];
@@ -387,13 +454,46 @@ export class LineChart {
     const from = this.dragFrom;
     this.dragFrom = null;
     if (!v || from == null || Math.abs(e.offsetX - from) < 5) return;
-    const toX = (px) => v.x0 + ((Math.min(Math.max(px, PAD.l), PAD.l + v.pw) - PAD.l) / v.pw) * (v.x1 - v.x0);
+    const toX = (px) => v.x0 + ((Math.min(Math.max(px, this.padL), this.padL + v.pw) - this.padL) / v.pw) * (v.x1 - v.x0);
     const a = toX(Math.min(from, e.offsetX));
     const b = toX(Math.max(from, e.offsetX));
-    if (b > a) { this.zoom = [a, b]; this.schedule(); }
+    if (b > a) { this.zoom = [a, b]; this.schedule(); if (this.onZoom) this.onZoom(this.zoom); }
     this.clearOverlay();
   }
 }
+
+/**
+ * The series of a chart as CSV (run, x, value; one row per point, RFC 4180 quoting).
+ * @param {Series[]} series @param {string} xName
+ */
+export function seriesCsv(series, xName) {
+  const q = (v) => (/[",\n\r]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
+  const rows = [`run,${q(xName)},value`];
+  for (const s of series) for (let i = 0; i < s.x.length; i++) rows.push(`${q(s.name)},${s.x[i]},${s.y[i]}`);
+  return `${rows.join('\n')}\n`;
+}
+
+/** Saves a Blob as a file (an object URL on a temporary link; no inline script, CSP-safe). */
+export function download(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = h('a', { href: url, download: name, hidden: true });
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** The chart's drawing as a PNG Blob, on white (the canvas itself is transparent). */
+LineChart.prototype.png = function png() {
+  const c = document.createElement('canvas');
+  c.width = this.canvas.width;
+  c.height = this.canvas.height;
+  const ctx = /** @type {CanvasRenderingContext2D} */ (c.getContext('2d'));
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, c.width, c.height);
+  ctx.drawImage(this.canvas, 0, 0);
+  return new Promise((resolve) => c.toBlob((b) => resolve(b), 'image/png'));
+};
 
 /** Chart controls shared by the run and compare pages: x axis, log scale, smoothing. */
 export function chartControls(state, onChange) {

@@ -98,6 +98,22 @@ export const COLORS = [
   '#3182bd', '#e6550d', '#31a354', '#756bb1',
 ];
 
+/**
+ * A run's color, from a hash of its id: the same in every view (charts, compare, run) whatever
+ * the other runs shown. 360 hues in three lightness levels, so that collisions are rare.
+ * @param {string} id
+ */
+export function runColor(id) {
+  let x = 2166136261;
+  for (let i = 0; i < String(id).length; i++) { x ^= String(id).charCodeAt(i); x = Math.imul(x, 16777619) >>> 0; }
+  // murmur3's finalizer: FNV alone leaves ids that differ in their last characters close together
+  x ^= x >>> 16; x = Math.imul(x, 0x85ebca6b) >>> 0; x ^= x >>> 13; x = Math.imul(x, 0xc2b2ae35) >>> 0; x ^= x >>> 16;
+  const hue = x % 360;
+  // yellows and greens are light at equal lightness: darker there, to stay readable on white
+  const light = hue >= 45 && hue <= 160 ? 34 : [40, 48, 56][(x >>> 10) % 3];
+  return `hsl(${hue}, ${hue >= 45 && hue <= 160 ? 75 : 68}%, ${light}%)`;
+}
+
 /** Runs `fn` over `items` with at most `limit` in flight. */
 export async function pool(items, limit, fn) {
   const out = new Array(items.length);

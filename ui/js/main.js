@@ -13,6 +13,10 @@ const ROUTES = [
   [/^\/runs\/([^/]+)$/, () => import('./pages/run.js')],
   // MLflow's own deep links, as the mlflow client prints them ("View run at …/#/experiments/1/runs/<id>")
   [/^\/experiments\/[^/]+\/runs\/([^/]+)$/, () => import('./pages/run.js')],
+  // a logged model at MLflow 3's URL (an optional tab after it is ignored), and a short form for
+  // links that do not know the experiment (the page replaces it with MLflow's)
+  [/^\/experiments\/([^/]+)\/models\/([^/]+)(?:\/[^/]+)?$/, () => import('./pages/logged-model.js')],
+  [/^\/logged-models()\/([^/]+)$/, () => import('./pages/logged-model.js')],
   [/^\/compare$/, () => import('./pages/compare.js')],
   [/^\/models$/, () => import('./pages/models.js')],
   [/^\/models\/([^/]+)$/, () => import('./pages/model.js')],

@@ -4,13 +4,13 @@
 
 import { metricHistory, metricTail } from './api.js';
 import { h, replace, pool, errorBox, fmtNum } from './dom.js';
-import { LineChart, chartControls, xOf } from './chart.js';
+import { LineChart, chartControls, xOf, seriesCsv, download } from './chart.js';
 
 /**
- * @param {{runs: {id: string, name: string, color: string}[], keys: string[], state: {x: string, log: boolean, smooth: number}, signal: AbortSignal, onState: (s: object) => void, onDone?: () => void, onFirst?: () => void}} o
+ * @param {{runs: {id: string, name: string, color: string}[], keys: string[], state: {x: string, log: boolean, smooth: number, zoom?: number[]|null}, signal: AbortSignal, onState: (s: object) => void, onDone?: () => void, onFirst?: () => void}} o
  */
 export function metricGrid(o) {
-  const state = { ...o.state };
+  const state = { perKey: {}, ...o.state };
   const grid = h('div', { class: 'chart-grid' });
   const charts = [];
   const hist = new Map(); // `${key}\u0000${runId}` -> history
@@ -25,20 +25,77 @@ export function metricGrid(o) {
   };
   const controls = chartControls(state, (s) => {
     Object.assign(state, s);
+    if (s.x !== undefined) state.zoom = null; // a range of steps means nothing on a time axis
     o.onState(state);
     for (const c of charts) {
       if (s.x !== undefined) { c.chart.setOptions({ xIsTime: xIsTime() }); c.chart.setSeries(seriesFor(c.key)); }
-      c.chart.setOptions({ logY: state.log, smoothing: state.smooth });
+      c.chart.setOptions({ logY: state.log || !!state.perKey[c.key]?.log, smoothing: state.smooth });
     }
   });
+  // zooming one chart zooms them all to the same x range, and the URL keeps it
+  const onZoom = (z) => {
+    state.zoom = z;
+    for (const c of charts) c.chart.setZoom(z);
+    o.onState(state);
+  };
   const el = h('div', { class: 'metric-grid' }, controls, o.keys.length ? grid : h('p', { class: 'muted' }, 'No metrics logged.'));
 
   const addChart = (key) => {
     const info = h('span', { class: 'muted small' }, 'loading…');
-    const card = h('div', { class: 'chart-card', dataset: { metric: key } }, h('div', { class: 'chart-title' }, h('b', null, key), ' ', info));
+    const safe = key.replace(/[^\w.-]+/g, '_');
+    const xName = () => ({ step: 'step', rel: 'relative_time_ms', time: 'timestamp_ms' }[state.x] || 'x');
+    const exportBtns = h('span', { class: 'chart-export' },
+      h('button', { type: 'button', class: 'x', title: `download ${key} as CSV`, 'aria-label': `download ${key} as CSV`, onclick: () => download(new Blob([seriesCsv(seriesFor(key), xName())], { type: 'text/csv' }), `${safe}.csv`) }, 'CSV'),
+      h('button', { type: 'button', class: 'x', title: `download ${key} as PNG`, 'aria-label': `download ${key} as PNG`, onclick: async () => download(await chart.png(), `${safe}.png`) }, 'PNG'));
+    // per chart: log scale (also on when the page's log scale is), a fixed y range, fullscreen
+    const own = state.perKey[key] || {};
+    const logBox = h('input', { type: 'checkbox', checked: !!own.log, 'aria-label': `log scale for ${key}`, onchange: () => setOwn({ log: logBox.checked }) });
+    const num = (v) => (v === '' || v === null || v === undefined || !Number.isFinite(Number(v)) ? null : Number(v));
+    const yMinIn = h('input', { type: 'number', step: 'any', size: 6, placeholder: 'auto', value: own.yMin ?? '', 'aria-label': `y min for ${key}`, onchange: () => setOwn({ yMin: num(yMinIn.value) }) });
+    const yMaxIn = h('input', { type: 'number', step: 'any', size: 6, placeholder: 'auto', value: own.yMax ?? '', 'aria-label': `y max for ${key}`, onchange: () => setOwn({ yMax: num(yMaxIn.value) }) });
+    const setOwn = (change) => {
+      const next = { ...(state.perKey[key] || {}), ...change };
+      if (!next.log) delete next.log;
+      if (next.yMin === null) delete next.yMin;
+      if (next.yMax === null) delete next.yMax;
+      if (Object.keys(next).length) state.perKey[key] = next; else delete state.perKey[key];
+      applyOwn();
+      o.onState(state);
+    };
+    const applyOwn = () => {
+      const cur = state.perKey[key] || {};
+      chart.setOptions({ logY: state.log || !!cur.log, yMin: cur.yMin ?? null, yMax: cur.yMax ?? null });
+    };
+    let full = false;
+    const fullBtn = h('button', { type: 'button', class: 'x', 'aria-label': `fullscreen ${key}`, title: 'fullscreen (Esc to leave)', onclick: () => setFull(!full) }, '⤢');
+    const onKey = (e) => { if (e.key === 'Escape') setFull(false); };
+    const setFull = (f) => {
+      full = f;
+      card.classList.toggle('fullscreen', f);
+      fullBtn.setAttribute('aria-label', f ? `leave fullscreen ${key}` : `fullscreen ${key}`);
+      card.style.height = '';
+      chart.setHeight(f ? Math.max(240, window.innerHeight - 140) : 220);
+      if (f) document.addEventListener('keydown', onKey); else document.removeEventListener('keydown', onKey);
+    };
+    o.signal.addEventListener('abort', () => document.removeEventListener('keydown', onKey), { once: true });
+    const opts = h('details', { class: 'chart-opts' }, h('summary', { title: `options of ${key}`, 'aria-label': `options of ${key}` }, '⚙'),
+      h('div', { class: 'chart-opts-pop' }, h('label', null, logBox, ' log scale'), h('label', null, 'y min ', yMinIn), h('label', null, 'y max ', yMaxIn)));
+    const card = h('div', { class: 'chart-card', dataset: { metric: key } }, h('div', { class: 'chart-title' }, h('b', null, key), ' ', info, exportBtns, opts, fullBtn));
     grid.appendChild(card);
     const chart = new LineChart(card);
+    // resizable: the card's resize handle (CSS resize: vertical) sets its height; the chart follows
+    const titleEl = /** @type {HTMLElement} */ (card.firstChild);
+    const ro = new ResizeObserver(() => {
+      if (full || !card.style.height) return;
+      const want = Math.max(120, Math.round(card.clientHeight - titleEl.offsetHeight - 20));
+      if (Math.abs(want - chart.height) > 1) chart.setHeight(want);
+    });
+    ro.observe(card);
+    o.signal.addEventListener('abort', () => ro.disconnect(), { once: true });
     chart.setOptions({ logY: state.log, smoothing: state.smooth, xIsTime: xIsTime() });
+    applyOwn();
+    chart.setZoom(state.zoom || null);
+    chart.onZoom = onZoom;
     const c = { key, chart, card, info, remaining: 0 };
     charts.push(c);
     return c;
@@ -51,6 +108,14 @@ export function metricGrid(o) {
     const n = series.reduce((a, s) => a + s.x.length, 0);
     const latest = o.runs.length === 1 && series[0] ? series[0].y[series[0].y.length - 1] : undefined;
     replace(c.info, `${n.toLocaleString()} points`, latest !== undefined ? ` · last ${fmtNum(latest)}` : '');
+    // a text alternative of the canvas: per run its last value and range (the first five runs)
+    const per = series.slice(0, 5).map((s) => {
+      let lo = Infinity; let hi = -Infinity;
+      for (const v of s.y) { if (v < lo) lo = v; if (v > hi) hi = v; }
+      return `${s.name}: ${s.x.length} points, last ${fmtNum(s.y[s.y.length - 1])}, min ${fmtNum(lo)}, max ${fmtNum(hi)}`;
+    });
+    c.chart.el.setAttribute('role', 'img');
+    c.chart.el.setAttribute('aria-label', `Chart of ${c.key} by ${state.x === 'step' ? 'step' : 'time'}. ${per.join('; ')}${series.length > 5 ? `; and ${series.length - 5} more runs` : ''}.`);
   };
   let firstPaint = false;
   const partialDraw = (c) => {

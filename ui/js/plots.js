@@ -1,5 +1,5 @@
-// Canvas plots over runs (the experiment charts page): a scatter of one column against another
-// and parallel coordinates over several. A column is numeric when every value it has parses as a
+// Canvas plots over runs (the experiment charts page): a scatter of one column against another,
+// parallel coordinates over several, and bars of one metric. A column is numeric when every value it has parses as a
 // finite number (params are strings), otherwise categorical (its distinct values, evenly spaced).
 
 import { h, fmtNum } from './dom.js';
@@ -102,7 +102,11 @@ class Plot {
     this.ro.observe(this.el);
     this.overlay.addEventListener('mousemove', (e) => this.hover(e.offsetX, e.offsetY));
     this.overlay.addEventListener('mouseleave', () => { this.hot = null; this.tip.hidden = true; this.schedule(); });
-    this.overlay.addEventListener('click', () => { if (this.hot && this.onClick) this.onClick(this.hot); });
+    this.overlay.addEventListener('click', () => {
+      // the click that ends a brush drag does not open a run
+      if (this.hot && this.onClick && !this.suppressClick) this.onClick(this.hot);
+      this.suppressClick = false;
+    });
   }
 
   schedule() {
@@ -214,22 +218,103 @@ export class ScatterPlot extends Plot {
 
 const fmtVal = (v) => (v === undefined || v === null ? '∅' : typeof v === 'number' ? fmtNum(v) : String(v));
 
-/** Parallel coordinates: one polyline per run over several axes, colored by the last axis. */
+/**
+ * Parallel coordinates: one polyline per run over several axes, colored by the last axis.
+ * Brushing: drag along an axis to keep a range of it (several axes: all ranges must hold); the
+ * lines outside are greyed; a click on an axis without dragging clears its range. Ranges are
+ * keyed by the axis `id` (its column) and kept in axis units (0..1 from the bottom).
+ */
 export class ParallelPlot extends Plot {
-  /** @param {HTMLElement} container @param {{onClick?: (p: any) => void}} [o] */
+  /** @param {HTMLElement} container @param {{onClick?: (p: any) => void, onBrush?: (inside: any[]|null, brushes: Map<string, {lo: number, hi: number}>) => void}} [o] */
   constructor(container, o = {}) {
     super(container, 380);
     this.onClick = o.onClick;
+    this.onBrush = o.onBrush;
     this.rows = [];
     this.axes = [];
+    /** @type {Map<string, {lo: number, hi: number}>} */
+    this.brushes = new Map();
+    this.drag = null;
+    this.overlay.addEventListener('mousedown', (e) => this.startBrush(e));
+    this.onMove = (e) => this.moveBrush(e);
+    this.onUp = (e) => this.endBrush(e);
   }
 
-  /** @param {{values: any[], label: string, id: string}[]} rows @param {Axis[]} axes */
+  /** @param {{values: any[], label: string, id: string}[]} rows @param {(Axis & {id?: string})[]} axes */
   set(rows, axes) {
     this.rows = rows;
     this.axes = axes;
     this.hot = null;
+    const ids = new Set(axes.map((a) => a.id));
+    for (const k of [...this.brushes.keys()]) if (!ids.has(k)) this.brushes.delete(k);
     this.schedule();
+  }
+
+  /** @param {Map<string, {lo: number, hi: number}>} brushes */
+  setBrushes(brushes) {
+    this.brushes = new Map(brushes);
+    this.schedule();
+  }
+
+  /** True when a row lies inside every brushed range. */
+  inside(r) {
+    for (const [id, b] of this.brushes) {
+      const i = this.axes.findIndex((a) => a.id === id);
+      if (i < 0) continue;
+      const p = axisPos(this.axes[i], r.values[i]);
+      if (!(p >= b.lo && p <= b.hi)) return false;
+    }
+    return true;
+  }
+
+  brushed() {
+    return this.brushes.size ? this.rows.filter((r) => this.inside(r)) : null;
+  }
+
+  posAt(y) {
+    const { top, ph } = this.geometry(this.el.clientWidth);
+    return Math.max(0, Math.min(1, 1 - (y - top) / ph));
+  }
+
+  startBrush(e) {
+    if (this.axes.length < 2 || e.button !== 0) return;
+    const { xs } = this.geometry(this.el.clientWidth);
+    const i = xs.findIndex((x) => Math.abs(x - e.offsetX) <= 12);
+    if (i < 0 || !this.axes[i].id) return;
+    e.preventDefault();
+    this.drag = { id: this.axes[i].id, from: this.posAt(e.offsetY), y0: e.clientY, moved: false };
+    window.addEventListener('mousemove', this.onMove);
+    window.addEventListener('mouseup', this.onUp);
+  }
+
+  moveBrush(e) {
+    const d = this.drag;
+    if (!d) return;
+    if (Math.abs(e.clientY - d.y0) < 3 && !d.moved) return;
+    d.moved = true;
+    const rect = this.overlay.getBoundingClientRect();
+    const to = this.posAt(e.clientY - rect.top);
+    this.brushes.set(d.id, { lo: Math.min(d.from, to), hi: Math.max(d.from, to) });
+    this.tip.hidden = true;
+    this.schedule();
+  }
+
+  endBrush(e) {
+    const d = this.drag;
+    window.removeEventListener('mousemove', this.onMove);
+    window.removeEventListener('mouseup', this.onUp);
+    if (!d) return;
+    this.drag = null;
+    this.suppressClick = true;
+    if (!d.moved) this.brushes.delete(d.id); else this.moveBrush(e);
+    this.schedule();
+    if (this.onBrush) this.onBrush(this.brushed(), this.brushes);
+  }
+
+  destroy() {
+    super.destroy();
+    window.removeEventListener('mousemove', this.onMove);
+    window.removeEventListener('mouseup', this.onUp);
   }
 
   geometry(W) {
@@ -250,11 +335,14 @@ export class ParallelPlot extends Plot {
       return;
     }
     const { xs, top, ph } = this.geometry(W);
+    this.el.dataset.axisX = xs.map((x) => x.toFixed(1)).join(',');
     const last = this.axes[this.axes.length - 1];
-    this.lines = this.rows.map((r) => ({ r, ys: r.values.map((v, i) => top + (1 - axisPos(this.axes[i], v)) * ph), color: ramp(axisPos(last, r.values[r.values.length - 1])) }));
+    this.lines = this.rows.map((r) => ({ r, ys: r.values.map((v, i) => top + (1 - axisPos(this.axes[i], v)) * ph), color: ramp(axisPos(last, r.values[r.values.length - 1])), on: !this.brushes.size || this.inside(r) }));
+    // lines outside the brushes first, faint, under the others
+    this.lines.sort((a, b) => Number(a.on) - Number(b.on));
     ctx.lineWidth = 1.5;
-    ctx.globalAlpha = this.rows.length > 200 ? 0.35 : 0.8;
     let n = 0;
+    let inBrush = 0;
     const stroke = (c, l) => {
       c.beginPath();
       let pen = false;
@@ -267,12 +355,15 @@ export class ParallelPlot extends Plot {
     };
     for (const l of this.lines) {
       if (l.ys.filter(Number.isFinite).length < 2) continue;
-      ctx.strokeStyle = l.color;
+      ctx.globalAlpha = l.on ? (this.rows.length > 200 ? 0.35 : 0.8) : 0.25;
+      ctx.strokeStyle = l.on ? l.color : '#c3c9d2';
       stroke(ctx, l);
       n++;
+      if (l.on) inBrush++;
     }
     ctx.globalAlpha = 1;
     this.el.dataset.lines = String(n);
+    this.el.dataset.brushed = String(inBrush);
     // axes on top
     ctx.font = '11px system-ui, sans-serif';
     this.axes.forEach((a, i) => {
@@ -291,6 +382,17 @@ export class ParallelPlot extends Plot {
         ctx.fillText(t.label, x + 5, y + 4);
       }
     });
+    // the brushed ranges
+    this.axes.forEach((a, i) => {
+      const b = this.brushes.get(a.id);
+      if (!b) return;
+      ctx.fillStyle = 'rgba(31,111,235,.18)';
+      ctx.strokeStyle = 'rgba(31,111,235,.8)';
+      const y0 = top + (1 - b.hi) * ph;
+      const hh = Math.max(2, (b.hi - b.lo) * ph);
+      ctx.fillRect(xs[i] - 7, y0, 14, hh);
+      ctx.strokeRect(xs[i] - 7, y0, 14, hh);
+    });
     if (this.hot) {
       const l = this.lines.find((q) => q.r === this.hot);
       if (l) { o.lineWidth = 3; o.strokeStyle = '#141a26'; stroke(o, l); }
@@ -298,8 +400,9 @@ export class ParallelPlot extends Plot {
   }
 
   hover(x, y) {
-    if (!this.lines || this.axes.length < 2) return;
+    if (!this.lines || this.axes.length < 2 || this.drag) return;
     const { xs } = this.geometry(this.el.clientWidth);
+    this.overlay.style.cursor = xs.some((ax) => Math.abs(ax - x) <= 12) ? 'ns-resize' : 'default';
     let i = 0;
     while (i < xs.length - 2 && x > xs[i + 1]) i++;
     const f = Math.max(0, Math.min(1, (x - xs[i]) / (xs[i + 1] - xs[i])));
@@ -313,9 +416,102 @@ export class ParallelPlot extends Plot {
       if (d < bd) { bd = d; best = l; }
     }
     const hot = best ? best.r : null;
-    this.overlay.style.cursor = hot ? 'pointer' : 'default';
+    if (hot) this.overlay.style.cursor = 'pointer';
     if (hot !== this.hot) { this.hot = hot; this.schedule(); }
     if (hot) this.showTip(x, y, [hot.label, ...this.axes.map((a, k) => `${a.label}: ${fmtVal(hot.values[k])}`)]);
+    else this.tip.hidden = true;
+  }
+}
+
+/**
+ * Horizontal bars, one per run (a latest metric), in the order given, from a zero baseline (or
+ * from the smallest value on a log axis). Bars thin out with the number of runs; labels are
+ * drawn while a row is at least 11 px high, the hover read-out names every run.
+ */
+export class BarPlot extends Plot {
+  /** @param {HTMLElement} container @param {{onClick?: (p: any) => void}} [o] */
+  constructor(container, o = {}) {
+    super(container, 120);
+    this.onClick = o.onClick;
+    this.rows = [];
+  }
+
+  /** @param {{value: number, label: string, id: string, color: string}[]} rows @param {string} label */
+  set(rows, label) {
+    this.rows = rows.filter((r) => Number.isFinite(r.value));
+    this.label = label;
+    this.rowH = this.rows.length <= 30 ? 18 : Math.max(2, Math.floor(600 / this.rows.length));
+    this.height = Math.max(80, this.rows.length * this.rowH + 40);
+    this.el.style.height = `${this.height}px`;
+    this.hot = null;
+    this.schedule();
+  }
+
+  geometry(W) {
+    const l = this.rowH >= 11 ? Math.min(180, Math.max(80, W * 0.22)) : 16;
+    return { l, r: 70, top: 8, pw: Math.max(10, W - l - 70) };
+  }
+
+  draw() {
+    const { ctx, o, W } = fit(this.el, [this.canvas, this.overlay], this.height);
+    this.el.dataset.bars = String(this.rows.length);
+    if (!W || !this.rows.length) {
+      ctx.fillStyle = '#888';
+      ctx.font = '12px system-ui, sans-serif';
+      ctx.fillText('no run has a value for this metric', 16, 40);
+      return;
+    }
+    const { l, top, pw } = this.geometry(W);
+    const vs = this.rows.map((r) => r.value);
+    const lo = Math.min(0, ...vs);
+    const hi = Math.max(0, ...vs);
+    const span = hi - lo || 1;
+    const X = (v) => l + ((v - lo) / span) * pw;
+    const rh = this.rowH;
+    ctx.font = '11px system-ui, sans-serif';
+    ctx.textBaseline = 'middle';
+    this.rows.forEach((r, i) => {
+      const y = top + i * rh;
+      const x0 = X(0);
+      const x1 = X(r.value);
+      ctx.fillStyle = r.color;
+      ctx.fillRect(Math.min(x0, x1), y + (rh > 4 ? 1 : 0), Math.max(1, Math.abs(x1 - x0)), rh > 4 ? rh - 2 : rh);
+      if (rh >= 11) {
+        ctx.fillStyle = '#1d2330';
+        ctx.textAlign = 'right';
+        ctx.fillText(r.label.length > 26 ? `${r.label.slice(0, 25)}…` : r.label, l - 6, y + rh / 2);
+        ctx.textAlign = 'left';
+        ctx.fillStyle = '#6b7280';
+        ctx.fillText(fmtNum(r.value), Math.max(x0, x1) + 4, y + rh / 2);
+      }
+    });
+    ctx.textBaseline = 'alphabetic';
+    // the zero line and the scale
+    const axisY = top + this.rows.length * rh;
+    ctx.strokeStyle = '#9aa4b2';
+    ctx.beginPath(); ctx.moveTo(X(0), top); ctx.lineTo(X(0), axisY); ctx.stroke();
+    ctx.fillStyle = '#6b7280';
+    ctx.textAlign = 'center';
+    for (const t of niceTicks(lo, hi, Math.max(2, Math.floor(pw / 110)))) {
+      if (t < lo || t > hi) continue;
+      ctx.fillRect(X(t), axisY, 1, 4);
+      ctx.fillText(fmtNum(t), X(t), axisY + 15);
+    }
+    ctx.textAlign = 'left';
+    ctx.fillText(this.label, l, axisY + 30);
+    if (this.hot) {
+      const i = this.rows.indexOf(this.hot);
+      if (i >= 0) { o.strokeStyle = '#141a26'; o.lineWidth = 2; o.strokeRect(l - 2, top + i * rh, pw + 4, rh); }
+    }
+  }
+
+  hover(x, y) {
+    if (!this.rows.length) return;
+    const i = Math.floor((y - 8) / this.rowH);
+    const hot = i >= 0 && i < this.rows.length ? this.rows[i] : null;
+    this.overlay.style.cursor = hot ? 'pointer' : 'default';
+    if (hot !== this.hot) { this.hot = hot; this.schedule(); }
+    if (hot) this.showTip(x, y, [hot.label, `${this.label}: ${fmtNum(hot.value)}`]);
     else this.tip.hidden = true;
   }
 }

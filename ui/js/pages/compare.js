@@ -2,7 +2,7 @@
 // with the rows that differ highlighted ("only differences" hides the rest).
 
 import { mlflow } from '../api.js';
-import { h, replace, fmtNum, fmtTime, errorBox, markRendered, href, COLORS } from '../dom.js';
+import { h, replace, fmtNum, fmtTime, errorBox, markRendered, href, runColor } from '../dom.js';
 import { metricGrid } from '../metric-grid.js';
 import { chartState, chartQuery } from './run.js';
 import { liveUpdates, isLive } from '../live.js';
@@ -19,7 +19,7 @@ export async function render(root, ctx) {
   replace(page, h('p', { class: 'muted' }, 'Loading runs…'));
   const runs = await Promise.all(ids.map((id) => mlflow.get('/runs/get', { run_id: id }, ctx.signal).then((r) => r.run)));
   const expId = runs[0].info.experiment_id;
-  const color = (i) => COLORS[i % COLORS.length];
+  const color = (i) => runColor(runs[i].info.run_id);
   const label = (r) => r.info.run_name || r.info.run_id.slice(0, 8);
   let onlyDiff = ctx.query.get('diff') === '1';
 

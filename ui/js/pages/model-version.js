@@ -52,7 +52,7 @@ export function parseSignature(text) {
   return out.inputs || out.outputs || out.params ? out : null;
 }
 
-function schemaTable(title, cols) {
+export function schemaTable(title, cols) {
   if (!cols || !cols.length) return null;
   return h('div', null, h('h3', { class: 'small' }, title),
     h('table', { class: `grid signature sig-${title.toLowerCase()}` },
@@ -86,8 +86,13 @@ async function signatureOf(v, loggedModel, signal) {
   return h('div', { id: 'signature' }, schemaTable('Inputs', sig.inputs), schemaTable('Outputs', sig.outputs), schemaTable('Params', sig.params));
 }
 
+// Each action re-renders the page; a signature that arrives for an older rendering must not mark
+// the page rendered again (the tests wait for that mark after each action).
+let renderSeq = 0;
+
 /** @param {HTMLElement} root @param {import('../main.js').Ctx} ctx */
 export async function render(root, ctx) {
+  const seq = ++renderSeq;
   const [name, version] = ctx.params;
   const page = h('div', { class: 'page' }, h('p', { class: 'muted' }, 'Loading…'));
   replace(root, page);
@@ -133,7 +138,7 @@ export async function render(root, ctx) {
   loggedP.then((lm) => {
     if (!lm) return;
     const i = lm.info;
-    replace(modelBox, h('b', null, i.name), ' ', h('code', { class: 'small' }, i.model_id), ' ',
+    replace(modelBox, h('a', { href: href(`/experiments/${encodeURIComponent(i.experiment_id)}/models/${encodeURIComponent(i.model_id)}`) }, h('b', null, i.name)), ' ', h('code', { class: 'small' }, i.model_id), ' ',
       h('span', { class: 'chip' }, (i.status || '').replace('LOGGED_MODEL_', '')), i.model_type ? h('span', { class: 'chip' }, i.model_type) : null,
       i.source_run_id ? [' logged by run ', h('a', { href: href(`/runs/${i.source_run_id}`) }, i.source_run_id.slice(0, 8))] : null);
   });
@@ -160,8 +165,8 @@ export async function render(root, ctx) {
   ].filter(Boolean), '', 'mv');
 
   const sigBox = h('div', null, h('p', { class: 'muted' }, 'Loading…'));
-  loggedP.then((lm) => signatureOf(v, lm, ctx.signal)).then((el) => { replace(sigBox, el); markRendered('model-version-signature'); })
-    .catch((err) => { if (!ctx.signal.aborted) { replace(sigBox, errorBox(err)); markRendered('model-version-signature'); } });
+  loggedP.then((lm) => signatureOf(v, lm, ctx.signal)).then((el) => { if (seq === renderSeq) { replace(sigBox, el); markRendered('model-version-signature'); } })
+    .catch((err) => { if (!ctx.signal.aborted && seq === renderSeq) { replace(sigBox, errorBox(err)); markRendered('model-version-signature'); } });
 
   replace(page,
     h('div', { class: 'crumbs' }, h('a', { href: '#/models' }, 'Models'), ' / ', h('a', { href: modelUrl }, name), ' / '),

@@ -8,6 +8,16 @@ import { h, replace, fmtTime, fmtDuration, fmtNum, errorBox, toast, markRendered
 import { liveUpdates, isLive } from '../live.js';
 
 const ROW_H = 30;
+// new runs: at most NEW_PAGE added a round; runs whose clock is up to NEW_SKEW_MS behind still count
+const NEW_PAGE = 100;
+const NEW_SKEW_MS = 60000;
+// counting the matching runs: 1,000 a request, at most 10,000 (tests shrink both through window)
+const countLimits = () => {
+  const w = /** @type {any} */ (window);
+  const page = Number(w.__mlpCountPage) >= 1 ? Number(w.__mlpCountPage) : 1000;
+  const cap = Number(w.__mlpCountCap) >= 1 ? Number(w.__mlpCountCap) : 10000;
+  return { page, cap };
+};
 const PAGE_SIZES = [25, 100, 500, 1000, 5000, 10000];
 const KIND = { m: 'metrics', p: 'params', t: 'tags' };
 const ATTR = [
@@ -105,6 +115,20 @@ export async function render(root, ctx) {
   const selected = new Set();
   const ord = parseOrder(order);
 
+  // grouping (of this page's runs): by a param (p:key), a tag (t:key) or the datasets (d:), with
+  // count and min/mean/max of one metric per group; collapsed groups are kept in the URL (gc=)
+  let groupBy = q.get('group') || '';
+  let aggKey = q.get('agg') || '';
+  const collapsed = new Set((q.get('gc') || '').split('\u001f').filter(Boolean));
+  const groupOf = (r) => {
+    if (groupBy === 'd:') {
+      const ds = (r.inputs?.dataset_inputs || []).map((d) => `${d.dataset?.name}${d.dataset?.digest ? ` (${d.dataset.digest})` : ''}`).sort();
+      return ds.length ? ds.join(', ') : null;
+    }
+    return index(r)[groupBy[0]]?.get(groupBy.slice(2)) ?? null;
+  };
+  const groupLabel = () => (groupBy === 'd:' ? 'dataset' : `${{ p: 'param', t: 'tag' }[groupBy[0]]} ${groupBy.slice(2)}`);
+
   // nested runs: a run whose parent is on this page is shown under it (collapsed by default)
   const expanded = new Set((q.get('open') || '').split(',').filter(Boolean));
   /** @type {Map<string, any[]>} */
@@ -132,6 +156,25 @@ export async function render(root, ctx) {
       if (p) children.set(p, [...(children.get(p) || []), r]); else roots.push(r);
     }
     flat = [];
+    if (groupBy) {
+      // groups sorted by value (numbers as numbers), runs without a value last; runs keep the
+      // server's order inside their group and are shown flat
+      /** @type {Map<string, any[]>} */
+      const groups = new Map();
+      for (const r of runs) {
+        const g = groupOf(r);
+        const k = g === null ? '\u0000' : String(g);
+        if (!groups.has(k)) groups.set(k, []);
+        groups.get(k).push(r);
+      }
+      const keysSorted = [...groups.keys()].sort((a, b) => (a === '\u0000') - (b === '\u0000') || a.localeCompare(b, 'en', { numeric: true }));
+      for (const k of keysSorted) {
+        const members = groups.get(k);
+        flat.push({ group: { key: k, label: k === '\u0000' ? null : k, runs: members } });
+        if (!collapsed.has(k)) for (const r of members) flat.push({ r, depth: 1 });
+      }
+      return;
+    }
     const walk = (r, depth) => {
       flat.push({ r, depth });
       if (expanded.has(r.info.run_id)) for (const c of children.get(r.info.run_id) || []) walk(c, depth + 1);
@@ -208,21 +251,65 @@ export async function render(root, ctx) {
     h('span', { class: 'muted', id: 'run-count' }, runs.length ? `${start + 1}–${start + runs.length}` : '0 runs'),
     h('button', { disabled: !next, onclick: () => nav({ pt: next, prev: [...prev, pt || '-'].join(',') }) }, 'Next ›'));
 
+  const groupSel = h('select', { 'aria-label': 'group by', title: 'group the runs of this page', onchange: () => {
+    groupBy = groupSel.value;
+    collapsed.clear();
+    ctx.setQuery({ group: groupBy, gc: '' });
+    aggSel.disabled = !groupBy;
+    rebuild(); drawRows();
+  } });
+  const aggSel = h('select', { 'aria-label': 'aggregate metric', title: 'metric aggregated per group (min / mean / max)', disabled: !groupBy, onchange: () => {
+    aggKey = aggSel.value;
+    ctx.setQuery({ agg: aggKey });
+    drawRows();
+  } });
+  const fillGroupSels = () => {
+    replace(groupSel, h('option', { value: '' }, 'no grouping'), h('option', { value: 'd:', selected: groupBy === 'd:' }, 'group by dataset'),
+      sorted(keys.p).map((k) => h('option', { value: `p:${k}`, selected: groupBy === `p:${k}` }, `group by param ${k}`)),
+      sorted(keys.t).map((k) => h('option', { value: `t:${k}`, selected: groupBy === `t:${k}` }, `group by tag ${k}`)));
+    // a choice from the URL whose key is not on this page stays selectable
+    if (groupBy && groupSel.value !== groupBy) groupSel.append(h('option', { value: groupBy, selected: true }, `group by ${groupBy}`));
+    replace(aggSel, h('option', { value: '' }, 'aggregate: none'), sorted(keys.m).map((k) => h('option', { value: k, selected: aggKey === k }, `aggregate ${k}`)));
+    if (aggKey && aggSel.value !== aggKey) aggSel.append(h('option', { value: aggKey, selected: true }, `aggregate ${aggKey}`));
+  };
+  fillGroupSels();
+
+  // the number of runs matching the filter: this page alone when it is the only one, else counted
+  // by paging through the search (1,000 runs a request) up to COUNT_CAP, shown as "N+" beyond it
+  const totalEl = h('span', { class: 'muted', id: 'run-total' });
+  const countMatching = async () => {
+    if (!pt && !next) { totalEl.textContent = `${runs.length} matching`; totalEl.dataset.total = String(runs.length); return; }
+    totalEl.textContent = 'counting…';
+    const { page: COUNT_PAGE, cap: COUNT_CAP } = countLimits();
+    let n = 0;
+    let token;
+    do {
+      const res = await mlflow.post('/runs/search', { experiment_ids: [expId], filter: filter || undefined, max_results: COUNT_PAGE, page_token: token, run_view_type: runViewType }, ctx.signal);
+      n += (res.runs || []).length;
+      token = res.next_page_token;
+    } while (token && n < COUNT_CAP);
+    totalEl.textContent = token ? `${n.toLocaleString('en')}+ matching` : `${n.toLocaleString('en')} matching`;
+    totalEl.title = token ? `counting stops at ${COUNT_CAP.toLocaleString('en')} runs` : '';
+    totalEl.dataset.total = token ? `${n}+` : String(n);
+  };
+
   const table = h('table', { class: 'grid runs' });
   const thead = h('thead');
   const tbody = h('tbody');
   table.append(thead, tbody);
   const scroller = h('div', { class: 'table-scroll' }, table);
 
+  // a button in each sortable header: focusable, Enter/Space sort (aria-sort says the current order)
   const sortHeader = (label, field, defaultDesc) => {
     const active = ord && ord.field === field;
     const arrow = active ? (ord.desc ? ' ↓' : ' ↑') : '';
-    return h('th', { class: 'sortable', title: `sort by ${field}`, dataset: { field }, onclick: () => {
-      const desc = active ? !ord.desc : defaultDesc;
-      const [kind, ...rest] = field.split('.');
-      const key = rest.join('.');
-      nav({ order: `${kind}.${kind === 'attributes' ? key : quote(key)} ${desc ? 'DESC' : 'ASC'}`, pt: '', prev: '' });
-    } }, label, arrow);
+    const desc = active ? !ord.desc : defaultDesc;
+    return h('th', { class: 'sortable', dataset: { field }, 'aria-sort': active ? (ord.desc ? 'descending' : 'ascending') : 'none' },
+      h('button', { type: 'button', class: 'sort', title: `sort by ${field} ${desc ? 'descending' : 'ascending'}`, onclick: () => {
+        const [kind, ...rest] = field.split('.');
+        const key = rest.join('.');
+        nav({ order: `${kind}.${kind === 'attributes' ? key : quote(key)} ${desc ? 'DESC' : 'ASC'}`, pt: '', prev: '' });
+      } }, label, arrow));
   };
   const drawHead = () => {
     replace(thead, h('tr', null,
@@ -234,17 +321,49 @@ export async function render(root, ctx) {
     const v = index(r)[c.kind].get(c.key);
     return h('td', { class: c.kind === 'm' ? 'num' : '' }, c.kind === 'm' ? fmtNum(v) : (v ?? ''));
   };
-  const rowOf = ({ r, depth }) => {
+  const stats = (members, key) => {
+    const vs = members.map((m) => index(m).m.get(key)).filter((v) => typeof v === 'number' && Number.isFinite(v));
+    if (!vs.length) return null;
+    let min = Infinity; let max = -Infinity; let sum = 0;
+    for (const v of vs) { if (v < min) min = v; if (v > max) max = v; sum += v; }
+    return { n: vs.length, min, max, mean: sum / vs.length };
+  };
+  const groupRow = (g) => {
+    const open = !collapsed.has(g.key);
+    const name = g.label === null ? `(no ${groupLabel()})` : `${groupLabel()} = ${g.label}`;
+    const st = aggKey ? stats(g.runs, aggKey) : null;
+    const agg = aggKey ? h('span', { class: 'agg' }, ` · ${aggKey} `, st
+      ? [h('span', { class: 'agg-min', title: 'min' }, `min ${fmtNum(st.min)}`), ' / ', h('span', { class: 'agg-mean', title: 'mean' }, `mean ${fmtNum(st.mean)}`), ' / ', h('span', { class: 'agg-max', title: 'max' }, `max ${fmtNum(st.max)}`), st.n < g.runs.length ? h('span', { class: 'muted' }, ` (${st.n} with a value)`) : null]
+      : h('span', { class: 'muted' }, 'no values')) : null;
+    return h('tr', { class: 'group-row', dataset: { group: g.key }, style: { height: `${ROW_H}px` } },
+      h('td', { class: 'sel' }),
+      h('td', { class: 'name', colspan: ATTR.length, title: st ? `${name}: ${g.runs.length} runs; ${aggKey} min ${fmtNum(st.min)}, mean ${fmtNum(st.mean)}, max ${fmtNum(st.max)}` : name },
+        h('button', { type: 'button', class: 'twisty', 'aria-expanded': String(open), 'aria-label': `${open ? 'collapse' : 'expand'} group ${name}`, onclick: () => {
+          if (open) collapsed.add(g.key); else collapsed.delete(g.key);
+          ctx.setQuery({ gc: [...collapsed].join('\u001f') });
+          rebuild(); drawRows();
+        } }, open ? '▾' : '▸'),
+        h('b', { class: 'group-name' }, name), ' ', h('span', { class: 'group-count muted' }, `${g.runs.length} run${g.runs.length === 1 ? '' : 's'}`), agg),
+      // each metric column: the group's mean (min and max on hover)
+      cols.map((c) => {
+        if (c.kind !== 'm') return h('td');
+        const cs = stats(g.runs, c.key);
+        return h('td', { class: 'num', title: cs ? `min ${fmtNum(cs.min)} · max ${fmtNum(cs.max)} · ${cs.n} runs` : '' }, cs ? `⌀ ${fmtNum(cs.mean)}` : '');
+      }));
+  };
+  const rowOf = (entry) => {
+    if (entry.group) return groupRow(entry.group);
+    const { r, depth } = entry;
     const i = r.info;
     const kids = children.get(i.run_id);
     const open = expanded.has(i.run_id);
     const label = i.run_name || i.run_id.slice(0, 8);
-    const twisty = kids ? h('button', { type: 'button', class: 'twisty', 'aria-expanded': String(open), 'aria-label': `${open ? 'collapse' : 'expand'} ${label}`, title: `${kids.length} child run(s)`, onclick: () => toggle(i.run_id) }, open ? '▾' : '▸', h('span', { class: 'small' }, ` ${kids.length}`)) : null;
+    const twisty = kids && !groupBy ? h('button', { type: 'button', class: 'twisty', 'aria-expanded': String(open), 'aria-label': `${open ? 'collapse' : 'expand'} ${label}`, title: `${kids.length} child run(s)`, onclick: () => toggle(i.run_id) }, open ? '▾' : '▸', h('span', { class: 'small' }, ` ${kids.length}`)) : null;
     const box = h('input', { type: 'checkbox', 'aria-label': `select ${i.run_name || i.run_id}`, checked: selected.has(i.run_id), onchange: () => {
       if (box.checked) selected.add(i.run_id); else selected.delete(i.run_id);
       updateSel();
     } });
-    return h('tr', { class: depth ? 'child' : '', dataset: { run: i.run_id, depth: String(depth) }, style: { height: `${ROW_H}px` } },
+    return h('tr', { class: `${depth ? 'child' : ''}${r._new ? ' new' : ''}`.trim(), dataset: { run: i.run_id, depth: String(depth) }, style: { height: `${ROW_H}px` } },
       h('td', { class: 'sel' }, box),
       h('td', { class: 'name', style: { paddingLeft: `${10 + depth * 18}px` } }, twisty || (depth ? h('span', { class: 'twisty-pad' }, '└') : null), h('a', { href: href(`/runs/${i.run_id}`) }, label)),
       h('td', null, fmtTime(i.start_time)),
@@ -270,10 +389,30 @@ export async function render(root, ctx) {
     if (!raf) raf = requestAnimationFrame(() => { raf = 0; drawRows(false); });
   });
 
-  // live: the running runs of this page are re-read (one search by run id) until they end
+  // live: the running runs of this page are re-read (one search by run id) until they end, and
+  // on the first page runs created since it was loaded are added at the top (one search a round
+  // for `start_time >= load time - NEW_SKEW_MS` within the filter, ids already shown skipped)
+  const watchNew = !pt && view !== 'deleted';
+  const loadedAt = Date.now();
+  const emptyEl = h('p', { class: 'muted empty' }, filter ? 'No run matches this filter.' : 'No runs in this experiment yet.');
+  const newInfo = h('span', { class: 'muted', id: 'new-runs' });
+  let newCount = 0;
+  const pollNew = async () => {
+    const clause = `attributes.start_time >= ${Math.max(0, loadedAt - NEW_SKEW_MS)}`;
+    const res = await mlflow.post('/runs/search', { experiment_ids: [expId], filter: filter ? `${filter} and ${clause}` : clause, order_by: ['attributes.start_time DESC'], max_results: NEW_PAGE, run_view_type: runViewType }, ctx.signal);
+    const known = new Set(runs.map((r) => r.info.run_id));
+    const added = (res.runs || []).filter((r) => !known.has(r.info.run_id));
+    if (!added.length) return false;
+    for (const r of added) r._new = true;
+    runs.unshift(...added);
+    newCount += added.length;
+    newInfo.textContent = `${newCount} new run${newCount === 1 ? '' : 's'} added at the top${res.next_page_token ? ' (more: reload)' : ''}`;
+    if (emptyEl.isConnected) emptyEl.replaceWith(scroller);
+    return true;
+  };
   let liveBox = null;
-  if (runs.some((r) => isLive(r.info.status))) {
-    liveBox = liveUpdates({ signal: ctx.signal, what: 'running runs on this page', tick: async () => {
+  if (watchNew || runs.some((r) => isLive(r.info.status))) {
+    liveBox = liveUpdates({ signal: ctx.signal, what: watchNew ? 'new and running runs' : 'running runs on this page', tick: async () => {
       const ids = runs.filter((r) => isLive(r.info.status)).map((r) => r.info.run_id);
       const fresh = new Map();
       for (let k = 0; k < ids.length; k += 50) {
@@ -281,27 +420,43 @@ export async function render(root, ctx) {
         const res = await mlflow.post('/runs/search', { experiment_ids: [expId], filter: `attributes.run_id IN (${chunk.map((id) => `'${id}'`).join(', ')})`, max_results: chunk.length, run_view_type: 'ALL' }, ctx.signal);
         for (const r of res.runs || []) fresh.set(r.info.run_id, r);
       }
+      const grew = watchNew ? await pollNew() : false;
       let newCols = false;
       runs.forEach((r, i) => {
         const f = fresh.get(r.info.run_id);
-        if (!f) return;
-        runs[i] = f;
-        for (const k of index(f).m.keys()) if (!keys.m.has(k)) { keys.m.add(k); newCols = true; }
+        if (f) { f._new = r._new; runs[i] = f; }
+        const ix = index(runs[i]);
+        for (const k of ix.m.keys()) if (!keys.m.has(k)) { keys.m.add(k); newCols = true; }
+        for (const k of ix.p.keys()) if (!keys.p.has(k)) { keys.p.add(k); newCols = true; }
+        for (const k of ix.t.keys()) if (!k.startsWith('mlflow.') && !keys.t.has(k)) { keys.t.add(k); newCols = true; }
       });
-      if (newCols) fillPicker();
-      rebuild();
-      drawRows();
+      if (newCols) { fillPicker(); fillGroupSels(); }
+      if (grew && !q.has('cols') && !cols.length) {
+        cols = [...sorted(keys.m).slice(0, 5).map((key) => ({ kind: 'm', key })), ...sorted(keys.p).slice(0, 5).map((key) => ({ kind: 'p', key }))];
+        drawHead();
+      }
+      if (fresh.size || grew) {
+        rebuild();
+        drawRows();
+        updateSel();
+      }
       markRendered('runs-live');
-      return runs.some((r) => isLive(r.info.status));
+      return watchNew || runs.some((r) => isLive(r.info.status));
     } }).el;
   }
 
   replace(body,
-    h('div', { class: 'toolbar' }, picker, compareBtn, deleteBtn, restoreBtn, selInfo, liveBox, h('span', { class: 'spacer' }),
+    h('div', { class: 'toolbar' }, picker, groupSel, aggSel, compareBtn, deleteBtn, restoreBtn, selInfo, liveBox, h('span', { class: 'spacer' }), totalEl,
       h('a', { id: 'charts-link', href: href(`/experiments/${encodeURIComponent(expId)}/charts`, { filter, view: view === 'active' ? '' : view }) }, 'Charts of all matching runs'), viewSel, psSel, pager),
-    runs.length ? scroller : h('p', { class: 'muted empty' }, filter ? 'No run matches this filter.' : 'No runs in this experiment yet.'));
+    newInfo,
+    runs.length ? scroller : emptyEl);
   drawHead();
   drawRows();
   updateSel();
   markRendered('runs');
+  countMatching().then(() => markRendered('runs-total')).catch((err) => {
+    if (ctx.signal.aborted) return;
+    totalEl.textContent = '';
+    console.warn('counting the matching runs failed', err);
+  });
 }
