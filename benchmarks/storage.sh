@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
 # Storage benchmark (issue 15): the same scenarios, driven by mlp-loadgen (Rust, keep-alive
 # connections, pre-serialised bodies), against `mlp server` on SQLite and on PostgreSQL and, when
-# the venv has it, MLflow's own server on SQLite; one line per scenario and server.
+# the venv has it, MLflow's own server on SQLite, and FastTrackML on SQLite and PostgreSQL when
+# its `fml` binary is found; one line per scenario and server. FastTrackML goes in a venv of its
+# own: its wheel requires mlflow<3 and would downgrade the client of the test venv.
+#   python3 -m venv /tmp/fml && /tmp/fml/bin/pip install fasttrackml==0.6.0 && FML=/tmp/fml/bin/fml benchmarks/storage.sh
 #
 #   benchmarks/storage.sh                      # release binaries (cargo build --release -p mlp -p mlp-loadgen)
 #   MLP_BIN=target/debug/mlp LOADGEN=target/debug/mlp-loadgen SCALE=0.1 benchmarks/storage.sh
 #
 # Env: MLP_BIN, LOADGEN, SCALE (multiplies request counts and sizes, default 1), SERVERS
-# (default "mlp-sqlite mlp-postgres mlflow"), VENV (default .venv, for MLflow).
+# (default "mlp-sqlite mlp-postgres mlflow fasttrackml-sqlite fasttrackml-postgres"), VENV
+# (default .venv, for MLflow), FML (FastTrackML's binary, default `fml` on PATH), BENCH_PORT
+# (first port, default 18700).
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 MLP_BIN="${MLP_BIN:-target/release/mlp}"
 LOADGEN="${LOADGEN:-target/release/mlp-loadgen}"
 SCALE="${SCALE:-1}"
-SERVERS="${SERVERS:-mlp-sqlite mlp-postgres mlflow}"
+SERVERS="${SERVERS:-mlp-sqlite mlp-postgres mlflow fasttrackml-sqlite fasttrackml-postgres}"
 VENV="${VENV:-$REPO/.venv}"
+FML="${FML:-$(command -v fml || true)}"
 TMP="$(mktemp -d /tmp/mlp-bench.XXXXXX)"
 # scripts/pg-tmp runs PostgreSQL as an unprivileged user when root: its directory lives in target/.
 PG_DIR="$REPO/target/pg-bench"
@@ -24,6 +30,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   scripts/pg-tmp stop "$PG_DIR" >/dev/null 2>&1 || true
+  scripts/pg-tmp stop "$PG_DIR-fml" >/dev/null 2>&1 || true
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -31,7 +38,7 @@ trap cleanup EXIT
 n() { python3 -c "print(max(1, int($1 * $SCALE)))"; }
 
 wait_up() {
-  for _ in $(seq 1 300); do
+  for _ in $(seq 1 900); do
     curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && return 0
     sleep 0.2
   done
@@ -72,6 +79,21 @@ for server in $SERVERS; do
       "$VENV/bin/mlflow" server --host 127.0.0.1 --port $PORT --workers 2 \
         --backend-store-uri "sqlite:///$TMP/mlflow/mlflow.db" --artifacts-destination "$TMP/mlflow/artifacts" \
         >"$TMP/mlflow.log" 2>&1 &
+      ;;
+    fasttrackml-sqlite)
+      if [[ ! -x "$FML" ]]; then echo "fasttrackml: no fml binary (set FML), skipped"; continue; fi
+      mkdir -p "$TMP/fml"
+      "$FML" server --listen-address "127.0.0.1:$PORT" --log-level warn \
+        --database-uri "sqlite://$TMP/fml/fml.db" --default-artifact-root "$TMP/fml/artifacts" \
+        >"$TMP/fml.log" 2>&1 &
+      ;;
+    fasttrackml-postgres)
+      if [[ ! -x "$FML" ]]; then echo "fasttrackml: no fml binary (set FML), skipped"; continue; fi
+      url="$(scripts/pg-tmp start "$PG_DIR-fml" $((PORT + 1000)))"
+      mkdir -p "$TMP/fmlpg"
+      "$FML" server --listen-address "127.0.0.1:$PORT" --log-level warn \
+        --database-uri "${url/postgresql:/postgres:}?sslmode=disable" --default-artifact-root "$TMP/fmlpg/artifacts" \
+        >"$TMP/fmlpg.log" 2>&1 &
       ;;
     *) echo "unknown server $server" >&2; exit 2 ;;
   esac

@@ -679,9 +679,8 @@ impl Store {
         key: &str,
         page: &PageRequest,
     ) -> Result<Page<Metric>> {
-        self.run_info(run_id).await?;
         let rows = sqlx::query(
-            "SELECT key, value, is_nan, timestamp, step, model_id, dataset_name, dataset_digest FROM metrics \
+            "SELECT value, is_nan, timestamp, step, model_id, dataset_name, dataset_digest FROM metrics \
              WHERE run_uuid = $1 AND key = $2 ORDER BY step, timestamp, value LIMIT $3 OFFSET $4",
         )
         .bind(run_id)
@@ -691,16 +690,21 @@ impl Store {
         .fetch_all(self.reader())
         .await
         .map_err(db_err)?;
+        if rows.is_empty() {
+            // Only an empty page needs to know whether the run exists (not found vs no points):
+            // a history read does not wait for the run lookup otherwise.
+            self.run_info(run_id).await?;
+        }
         let mut items: Vec<Metric> = rows
             .iter()
             .map(|row| Metric {
-                key: row.get(0),
-                value: metric_value(row.get(1), row.get::<i64, _>(2) != 0),
-                timestamp: row.get(3),
-                step: row.get(4),
-                model_id: row.get(5),
-                dataset_name: row.get(6),
-                dataset_digest: row.get(7),
+                key: key.to_string(),
+                value: metric_value(row.get(0), row.get::<i64, _>(1) != 0),
+                timestamp: row.get(2),
+                step: row.get(3),
+                model_id: row.get(4),
+                dataset_name: row.get(5),
+                dataset_digest: row.get(6),
                 run_id: Some(run_id.to_string()),
             })
             .collect();
