@@ -140,6 +140,8 @@ class Tf:
         cmd = ["terraform", args[0], *opts, *args[1:]]
         p = subprocess.run(cmd, cwd=self.root, env={**self.env, **(env or {})}, capture_output=True,
                            text=True, timeout=TF_TIMEOUT_S)
+        # Terraform wraps diagnostics at 78 columns: assertions read them as one line.
+        p.diag = " ".join(p.stderr.split())
         if check and p.returncode != 0:
             raise AssertionError(f"{' '.join(cmd)} exited {p.returncode}\n{p.stdout[-4000:]}\n{p.stderr[-4000:]}")
         return p

@@ -91,7 +91,7 @@ def test_name_held_by_deleted_experiment_without_restore_is_explained(tf, api):
     tf.write(exp_hcl(name))
     p = tf.run("apply", check=False)
     assert p.returncode != 0
-    assert "restore_on_create" in p.stderr and eid in p.stderr, p.stderr
+    assert "restore_on_create" in p.diag and eid in p.diag, p.stderr
 
 
 def test_import_existing_experiment(tf, api):
@@ -109,7 +109,7 @@ def test_import_existing_experiment(tf, api):
     # An unknown ID is refused readably.
     tf.write(exp_hcl(name) + exp_hcl(uniq("x")).replace('"e"', '"g"'))
     p = tf.run("import", "mlp_experiment.g", "987654321", check=False)
-    assert p.returncode != 0 and 'No experiment "987654321"' in p.stderr, p.stderr
+    assert p.returncode != 0 and 'No experiment "987654321"' in p.diag, p.stderr
 
 
 @pytest.mark.parametrize("name,message", [
@@ -121,7 +121,7 @@ def test_invalid_name_refused_at_plan(tf, api, name, message):
     tf.write(exp_hcl(name))
     p = tf.run("plan", check=False)
     assert p.returncode == 1
-    assert "Invalid name" in p.stderr and message in p.stderr, p.stderr
+    assert "Invalid name" in p.diag and message in p.diag, p.stderr
     # Refused before anything reached the server.
     assert api.call("POST", "experiments/search", {"filter": f"name = '{name.strip()}'", "max_results": 1}).get("experiments") is None
 
@@ -129,7 +129,7 @@ def test_invalid_name_refused_at_plan(tf, api, name, message):
 def test_invalid_artifact_location_refused_at_plan(tf):
     tf.write(exp_hcl(uniq("loc"), extra='  artifact_location = "s3://bucket/../etc"\n'))
     p = tf.run("plan", check=False)
-    assert p.returncode == 1 and "Invalid artifact_location" in p.stderr and ".." in p.stderr, p.stderr
+    assert p.returncode == 1 and "Invalid artifact_location" in p.diag and ".." in p.diag, p.stderr
 
 
 def test_server_unreachable(tf):
@@ -137,10 +137,10 @@ def test_server_unreachable(tf):
     tf.write(exp_hcl(uniq("down")))
     p = tf.run("plan", check=False, env={"MLP_SERVER": f"http://127.0.0.1:{port}"})
     assert p.returncode == 1
-    assert "Cannot reach the mlp server" in p.stderr and f"127.0.0.1:{port}" in p.stderr, p.stderr
+    assert "Cannot reach the mlp server" in p.diag and f"127.0.0.1:{port}" in p.diag, p.stderr
 
 
 def test_bad_credentials_explained(tf):
     tf.write(exp_hcl(uniq("creds")))
     p = tf.run("apply", check=False, env={"MLFLOW_TRACKING_PASSWORD": "wrong-password"})
-    assert p.returncode == 1 and "401" in p.stderr and "MLP_TOKEN" in p.stderr, p.stderr
+    assert p.returncode == 1 and "401" in p.diag and "MLP_TOKEN" in p.diag, p.stderr

@@ -455,13 +455,26 @@ pub async fn get_version(c: &Client, model: &str, version: &str) -> Result<Json,
 }
 
 pub async fn get_alias(c: &Client, model: &str, alias: &str) -> Result<Json, ApiError> {
-    let r = c
+    let found = c
         .get(
             "/api/2.0/mlflow/registered-models/alias",
             &[("name", model), ("alias", alias)],
         )
-        .await?;
-    Ok(r.get("model_version").cloned().unwrap_or(Json::Null))
+        .await;
+    match found {
+        Ok(r) => Ok(r.get("model_version").cloned().unwrap_or(Json::Null)),
+        // MLflow answers a missing alias with 400 INVALID_PARAMETER_VALUE "... not found.".
+        Err(ApiError::Api {
+            status: 400,
+            code,
+            message,
+        }) if message.ends_with("not found.") => Err(ApiError::Api {
+            status: 404,
+            code: "RESOURCE_DOES_NOT_EXIST".into(),
+            message: format!("{message} ({code})"),
+        }),
+        Err(e) => Err(e),
+    }
 }
 
 impl ModelAliasResource {
