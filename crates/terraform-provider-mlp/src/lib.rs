@@ -7,3 +7,6 @@ pub mod data;
 pub mod experiment;
 pub mod model;
 pub mod provider;
+
+#[cfg(test)]
+mod tests;
