@@ -8,5 +8,6 @@ pub mod experiment;
 pub mod model;
 pub mod provider;
 
+pub mod roles;
 #[cfg(test)]
 mod tests;

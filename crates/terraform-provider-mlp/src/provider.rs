@@ -217,39 +217,34 @@ impl Provider for MlpProvider {
 
     fn get_resources(&self, _diags: &mut Diagnostics) -> Option<HashMap<String, Box<dyn DynamicResource>>> {
         let s = &self.shared;
-        let mut m: HashMap<String, Box<dyn DynamicResource>> = HashMap::new();
-        m.insert(
-            "experiment".into(),
-            Box::new(crate::experiment::ExperimentResource(s.clone())),
-        );
-        m.insert(
-            "registered_model".into(),
-            Box::new(crate::model::RegisteredModelResource(s.clone())),
-        );
-        m.insert(
-            "model_alias".into(),
-            Box::new(crate::model::ModelAliasResource(s.clone())),
-        );
-        m.insert("user".into(), Box::new(crate::auth::UserResource(s.clone())));
-        m.insert(
-            "permission".into(),
-            Box::new(crate::auth::PermissionResource(s.clone())),
-        );
-        Some(m)
+        let all: Vec<(&str, Box<dyn DynamicResource>)> = vec![
+            ("experiment", Box::new(crate::experiment::ExperimentResource(s.clone()))),
+            (
+                "registered_model",
+                Box::new(crate::model::RegisteredModelResource(s.clone())),
+            ),
+            ("model_alias", Box::new(crate::model::ModelAliasResource(s.clone()))),
+            ("user", Box::new(crate::auth::UserResource(s.clone()))),
+            ("permission", Box::new(crate::auth::PermissionResource(s.clone()))),
+            ("role", Box::new(crate::roles::RoleResource(s.clone()))),
+            (
+                "role_permission",
+                Box::new(crate::roles::RolePermissionResource(s.clone())),
+            ),
+        ];
+        Some(all.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
     }
 
     fn get_data_sources(&self, _diags: &mut Diagnostics) -> Option<HashMap<String, Box<dyn DynamicDataSource>>> {
         let s = &self.shared;
-        let mut m: HashMap<String, Box<dyn DynamicDataSource>> = HashMap::new();
-        m.insert(
-            "experiment".into(),
-            Box::new(crate::data::ExperimentDataSource(s.clone())),
-        );
-        m.insert(
-            "model_version".into(),
-            Box::new(crate::data::ModelVersionDataSource(s.clone())),
-        );
-        m.insert("server".into(), Box::new(crate::data::ServerDataSource(s.clone())));
-        Some(m)
+        let all: Vec<(&str, Box<dyn DynamicDataSource>)> = vec![
+            ("experiment", Box::new(crate::data::ExperimentDataSource(s.clone()))),
+            (
+                "model_version",
+                Box::new(crate::data::ModelVersionDataSource(s.clone())),
+            ),
+            ("server", Box::new(crate::data::ServerDataSource(s.clone()))),
+        ];
+        Some(all.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
     }
 }

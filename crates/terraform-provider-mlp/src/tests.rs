@@ -15,6 +15,7 @@ use crate::data::*;
 use crate::experiment::*;
 use crate::model::*;
 use crate::provider::*;
+use crate::roles::*;
 
 fn fields<T: Serialize + Default>() -> BTreeSet<String> {
     serde_json::to_value(T::default())
@@ -43,6 +44,12 @@ fn every_schema_matches_its_state_struct() {
         ("mlp_model_alias", alias_schema(), fields::<AliasState>()),
         ("mlp_user", user_schema(), fields::<UserState>()),
         ("mlp_permission", permission_schema(), fields::<PermissionState>()),
+        ("mlp_role", role_schema(), fields::<RoleState>()),
+        (
+            "mlp_role_permission",
+            role_permission_schema(),
+            fields::<RolePermissionState>(),
+        ),
         (
             "data mlp_experiment",
             experiment_data_schema(),
@@ -373,4 +380,26 @@ fn validation_messages_name_the_attribute() {
         },
     );
     assert!(d.errors[0].detail.contains("remove the grant"));
+}
+
+#[test]
+fn role_wire_shapes() {
+    // MLflow 3.17.2's Role.to_json and RolePermission.to_json.
+    let r =
+        role_from_api(&json!({"id": 3, "name": "ml", "workspace": "default", "description": null, "permissions": []}));
+    assert_eq!(r.id, Value::Value("3".into()));
+    assert_eq!(r.description, Value::Null);
+    assert_eq!(split_role_permission_id("3:17"), Some(("3", "17")));
+    assert_eq!(split_role_permission_id("3"), None);
+    assert_eq!(split_role_permission_id("a:1"), None);
+    let mut d = tf_provider::Diagnostics::default();
+    validate_role_permission(
+        &mut d,
+        &RolePermissionState {
+            resource_type: Value::Value("workspace".into()),
+            permission: Value::Value("EDIT".into()),
+            ..Default::default()
+        },
+    );
+    assert!(d.errors[0].detail.contains("USE, MANAGE"));
 }
