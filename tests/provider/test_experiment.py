@@ -144,3 +144,42 @@ def test_bad_credentials_explained(tf):
     tf.write(exp_hcl(uniq("creds")))
     p = tf.run("apply", check=False, env={"MLFLOW_TRACKING_PASSWORD": "wrong-password"})
     assert p.returncode == 1 and "401" in p.diag and "MLP_TOKEN" in p.diag, p.stderr
+
+
+def test_token_auth_from_mlp_token(tf, api, server):
+    secret = api.s.post(server.base + "/api/v1/tokens", json={"name": "terraform", "expires_in_days": 1},
+                        timeout=10).json()["secret"]
+    name = uniq("by-token")
+    tf.write(exp_hcl(name))
+    # Only the token: Basic credentials removed from the environment.
+    env = {"MLP_TOKEN": secret, "MLFLOW_TRACKING_USERNAME": "", "MLFLOW_TRACKING_PASSWORD": ""}
+    tf.run("apply", env=env)
+    assert api.experiment(name)["lifecycle_stage"] == "active"
+    p = tf.run("plan", check=False, env={**env, "MLP_TOKEN": secret + "x"})
+    assert p.returncode == 1 and "401" in p.diag, p.diag
+
+
+def test_request_timeout_from_provider_block(tf):
+    # A server that accepts connections and never answers: the request ends at timeout_seconds.
+    with __import__("socket").socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        tf.write(exp_hcl(uniq("slow")))
+        (tf.root / "main.tf").write_text((tf.root / "main.tf").read_text().replace(
+            'provider "mlp" {}', 'provider "mlp" {\n  timeout_seconds = 2\n}'))
+        t0 = __import__("time").monotonic()
+        p = tf.run("plan", check=False, env={"MLP_SERVER": f"http://127.0.0.1:{port}"})
+        elapsed = __import__("time").monotonic() - t0
+    assert p.returncode == 1 and "timed out" in p.diag, p.diag
+    assert elapsed < 30, elapsed
+
+
+def test_invalid_provider_settings(tf):
+    tf.write(exp_hcl(uniq("cfg")))
+    (tf.root / "main.tf").write_text((tf.root / "main.tf").read_text().replace(
+        'provider "mlp" {}', 'provider "mlp" {\n  host = "127.0.0.1:5000"\n  timeout_seconds = 0\n}'))
+    p = tf.run("plan", check=False)
+    assert p.returncode == 1
+    assert "Invalid host" in p.diag and "http:// or https://" in p.diag, p.diag
+    assert "Invalid timeout_seconds" in p.diag, p.diag
