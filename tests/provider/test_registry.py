@@ -3,8 +3,6 @@ mlp_server), against versions registered through the API as a training job would
 
 import uuid
 
-import pytest
-
 
 def uniq(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
