@@ -1,0 +1,67 @@
+variable "environment" {
+  description = "Environment name (local, dev, staging, prod); recorded as a tag on every object."
+  type        = string
+  validation {
+    condition     = contains(["local", "dev", "staging", "prod"], var.environment)
+    error_message = "environment must be one of local, dev, staging, prod."
+  }
+}
+
+variable "mlp_host" {
+  description = "Base URL of the environment's mlp server; null reads MLP_SERVER."
+  type        = string
+  default     = null
+}
+
+variable "shared_experiments" {
+  description = "Experiments every team logs to, by name, with their tags."
+  type = map(object({
+    tags = optional(map(string), {})
+  }))
+  default = {}
+}
+
+variable "registered_models" {
+  description = "Registered models the workloads publish versions to, by name."
+  type = map(object({
+    description = optional(string)
+    tags        = optional(map(string), {})
+  }))
+  default = {}
+}
+
+variable "manage_access" {
+  description = "Manage users and grants (the server runs with authentication on)."
+  type        = bool
+  default     = false
+}
+
+variable "users" {
+  description = "Users of the platform, by username. Their passwords come from user_passwords."
+  type = map(object({
+    is_admin = optional(bool, false)
+  }))
+  default = {}
+}
+
+variable "user_passwords" {
+  description = "Initial password of each user in var.users, from the secret store (TF_VAR_user_passwords); never in a tfvars file."
+  type        = map(string)
+  default     = {}
+  sensitive   = true
+}
+
+variable "grants" {
+  description = "Grants of users on the shared experiments and registered models, by a stable key."
+  type = map(object({
+    username      = string
+    resource_type = string # experiment | registered_model
+    resource      = string # a key of shared_experiments or registered_models
+    permission    = string # READ | USE | EDIT | MANAGE | DENY
+  }))
+  default = {}
+  validation {
+    condition     = alltrue([for g in values(var.grants) : contains(["experiment", "registered_model"], g.resource_type)])
+    error_message = "grants[*].resource_type must be experiment or registered_model."
+  }
+}

@@ -1,0 +1,50 @@
+"""infrastructure/terraform/platform, the platform's standard objects, applied for real: local
+(auth off: experiments and models only), then dev on the same state (users and the teams' grants
+added, tags changed in place), an empty plan after each, then destroy."""
+
+import json
+import shutil
+from pathlib import Path
+
+import requests
+
+PLATFORM = Path(__file__).resolve().parents[2] / "infrastructure" / "terraform" / "platform"
+PASSWORDS = {"ml-engineer": "ml-engineer-password", "data-engineer": "data-engineer-password",
+             "release-bot": "release-bot-password"}
+
+
+def test_platform_configuration_applies_per_environment(tf, api, server):
+    for f in PLATFORM.glob("*.tf"):
+        shutil.copy(f, tf.root / f.name)
+    shutil.copytree(PLATFORM / "envs", tf.root / "envs")
+    env = {"TF_VAR_user_passwords": json.dumps(PASSWORDS)}
+
+    tf.run("apply", "-var-file=envs/local.tfvars", env=env)
+    for name in ("digits", "data-quality", "iris-logreg"):
+        exp = api.experiment(name)
+        tags = {t["key"]: t["value"] for t in exp["tags"]}
+        assert tags["managed-by"] == "terraform" and tags["environment"] == "local", tags
+    for name in ("digits-sgd", "iris-logreg"):
+        assert "--register-as" in api.call("GET", "registered-models/get", name=name)["registered_model"]["description"]
+    assert tf.run("plan", "-detailed-exitcode", "-var-file=envs/local.tfvars", env=env, check=False).returncode == 0
+    ids = json.loads(tf.run("output", "-json", "experiment_ids").stdout)
+    assert ids["digits"] == api.experiment("digits")["experiment_id"]
+
+    tf.run("apply", "-var-file=envs/dev.tfvars", env=env)
+    assert api.experiment("digits")["experiment_id"] == ids["digits"], "tags change in place"
+    assert {t["key"]: t["value"] for t in api.experiment("digits")["tags"]}["environment"] == "dev"
+    assert tf.run("plan", "-detailed-exitcode", "-var-file=envs/dev.tfvars", env=env, check=False).returncode == 0
+    # The grants work: release-bot may move the champion alias, ml-engineer may not delete the model.
+    rows = api.call("GET", "/api/3.0/mlflow/users/permissions/list", username="release-bot")["permissions"]
+    assert {(r["resource_pattern"], r["permission"]) for r in rows} == {("digits-sgd", "MANAGE"), ("iris-logreg", "MANAGE")}
+    r = requests.delete(server.base + "/api/2.0/mlflow/registered-models/delete", json={"name": "digits-sgd"},
+                        auth=("ml-engineer", PASSWORDS["ml-engineer"]), timeout=10)
+    assert r.status_code == 403, r.text
+
+    # A user without a password is refused at plan time with the reason.
+    p = tf.run("plan", "-var-file=envs/dev.tfvars", check=False,
+               env={"TF_VAR_user_passwords": json.dumps({"ml-engineer": "x" * 12})})
+    assert p.returncode == 1 and "has no entry in user_passwords" in p.diag, p.diag
+
+    tf.run("destroy", "-var-file=envs/dev.tfvars", env=env)
+    assert api.experiment("digits")["lifecycle_stage"] == "deleted"
