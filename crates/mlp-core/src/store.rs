@@ -16,6 +16,14 @@ pub struct Page<T> {
     pub has_more: bool,
 }
 
+/// A page whose items are already JSON: `json` is an array (`[...]`) of `len` items.
+#[derive(Debug, Clone, Default)]
+pub struct RenderedPage {
+    pub json: Vec<u8>,
+    pub len: usize,
+    pub has_more: bool,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct PageRequest {
     pub offset: u64,
@@ -136,6 +144,18 @@ pub trait TrackingStore: Send + Sync + 'static {
 
     // Metric history.
     async fn get_metric_history(&self, run_id: &str, key: &str, page: &PageRequest) -> Result<Page<Metric>>;
+    /// The same page already written as MLflow's JSON array of points
+    /// ([`crate::model::HistoryPoint`]), straight from the query rows, for back-ends whose driver
+    /// makes that much cheaper than building [`Metric`]s; `None` means "use
+    /// [`Self::get_metric_history`]". A missing run is an empty page here (what the API answers).
+    async fn get_metric_history_json(
+        &self,
+        _run_id: &str,
+        _key: &str,
+        _page: &PageRequest,
+    ) -> Result<Option<RenderedPage>> {
+        Ok(None)
+    }
     async fn get_metric_history_bulk_interval(
         &self,
         run_ids: &[String],

@@ -20,6 +20,15 @@ mod backend {
     pub(crate) type DbRow = sqlx::postgres::PgRow;
     pub(crate) type Store = crate::PgStore;
     pub(crate) use crate::{db_err, insert_metric_points};
+    /// sqlx-postgres decodes rows on the calling task (no thread hop per row): the generic path.
+    pub(crate) async fn metric_history_json(
+        _: &Store,
+        _: &str,
+        _: &str,
+        _: &mlp_core::store::PageRequest,
+    ) -> mlp_core::Result<Option<mlp_core::store::RenderedPage>> {
+        Ok(None)
+    }
     /// Group-commit writer tasks: PostgreSQL commits concurrently, so a few transactions can be
     /// in flight (one flushing its WAL while the next is written), each holding many requests.
     pub(crate) const GROUP_WRITERS: usize = 4;

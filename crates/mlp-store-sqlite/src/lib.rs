@@ -5,6 +5,7 @@
 //! insert of metric points.
 
 mod auth;
+mod history;
 
 mlp_store_sql::stamp_queries!();
 
@@ -13,7 +14,7 @@ mod backend {
     pub(crate) type Db = sqlx::Sqlite;
     pub(crate) type DbRow = sqlx::sqlite::SqliteRow;
     pub(crate) type Store = crate::SqliteStore;
-    pub(crate) use crate::{db_err, insert_metric_points};
+    pub(crate) use crate::{db_err, insert_metric_points, metric_history_json};
     /// Group-commit writer tasks: SQLite has one writer connection, so one.
     pub(crate) const GROUP_WRITERS: usize = 1;
 }
@@ -43,6 +44,8 @@ pub struct SqliteStore {
     /// Root under which experiments get their artifact location, e.g. `mlflow-artifacts:`.
     pub(crate) artifact_root: String,
     pub(crate) group_commit: std::sync::Arc<mlp_store_sql::group_commit::GroupCommit>,
+    /// The raw read path of metric histories (`None` for an in-memory database).
+    pub(crate) history: Option<std::sync::Arc<history::HistoryReader>>,
 }
 
 pub(crate) fn db_err(e: sqlx::Error) -> Error {
@@ -105,6 +108,23 @@ pub(crate) async fn insert_metric_points(tx: &mut sqlx::SqliteConnection, points
     Ok(())
 }
 
+/// History pages through SQLite's own API (see `history`), on a blocking thread.
+pub(crate) async fn metric_history_json(
+    store: &SqliteStore,
+    run_id: &str,
+    key: &str,
+    page: &mlp_core::store::PageRequest,
+) -> Result<Option<mlp_core::store::RenderedPage>> {
+    let Some(reader) = store.history.clone() else {
+        return Ok(None);
+    };
+    let (run_id, key, page) = (run_id.to_string(), key.to_string(), page.clone());
+    let rendered = tokio::task::spawn_blocking(move || reader.page(&run_id, &key, &page))
+        .await
+        .map_err(|e| Error::internal(format!("history reader task failed: {e}")))??;
+    Ok(Some(rendered))
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `url` (`sqlite://path` or a plain path), runs
     /// the migrations and makes sure experiment "0" exists.
@@ -141,6 +161,7 @@ impl SqliteStore {
             reader: writer.clone(),
             writer,
             group_commit: Default::default(),
+            history: history::HistoryReader::new(path).map(std::sync::Arc::new),
             artifact_root: artifact_root.trim_end_matches('/').to_string(),
         };
         store.migrate().await?;

@@ -67,6 +67,7 @@ macro_rules! store_conformance_suite {
             tracking::latest_metric_ignores_arrival_order,
             tracking::nan_metric_round_trips,
             tracking::metric_history_order_and_paging,
+            tracking::rendered_history_matches_generic,
             tracking::bulk_interval_sampling,
             tracking::datasets_dedup_per_experiment,
             tracking::model_inputs_and_outputs,

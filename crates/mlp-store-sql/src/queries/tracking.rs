@@ -79,6 +79,14 @@ impl TrackingStore for Store {
     async fn get_metric_history(&self, run_id: &str, key: &str, page: &PageRequest) -> Result<Page<Metric>> {
         self.get_metric_history_impl(run_id, key, page).await
     }
+    async fn get_metric_history_json(
+        &self,
+        run_id: &str,
+        key: &str,
+        page: &PageRequest,
+    ) -> Result<Option<RenderedPage>> {
+        crate::backend::metric_history_json(self, run_id, key, page).await
+    }
     async fn get_metric_history_bulk_interval(
         &self,
         run_ids: &[String],
