@@ -5,7 +5,10 @@ checks that a refused call changed nothing where that matters, not only its stat
 
 from __future__ import annotations
 
+import json
+import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -295,14 +298,140 @@ def test_tokens(server, mlp_only):
                          auth=(user, PW), timeout=10).status_code == 400
 
 
-def test_jobs_need_admin(server, mlp_only):
-    user = new_user(server)
-    spec = {"name": "nope", "kind": "training", "command": ["true"]}
-    r = requests.post(server.url("/api/v1/jobs"), json=spec, auth=(user, PW), timeout=10)
+def submit(server, auth, **spec):
+    spec = {"kind": "training", "command": ["true"], **spec}
+    spec.setdefault("name", uniq("job"))
+    return requests.post(server.url("/api/v1/jobs"), json=spec, auth=auth, timeout=30)
+
+
+def wait_job(server, auth, job_id: str, timeout: float = 90) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = requests.get(server.url(f"/api/v1/jobs/{job_id}"), auth=auth, timeout=10).json()["job"]
+        if job["state"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            return job
+        time.sleep(0.3)
+    raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+def test_jobs_need_edit_on_their_experiment_and_belong_to_their_submitter(server, mlp_only):
+    bob, carol, dave = new_user(server), new_user(server), new_user(server)
+    # The Default experiment: READ by default, so no jobs there.
+    r = submit(server, (bob, PW))
     assert r.status_code == 403 and r.json()["error_code"] == "PERMISSION_DENIED"
-    assert requests.get(server.url("/api/v1/jobs"), auth=(user, PW), timeout=10).status_code == 403
-    listed = requests.get(server.url("/api/v1/jobs"), auth=(ADMIN, ADMIN_PW), timeout=10)
-    assert listed.status_code == 200 and all(j["spec"]["name"] != "nope" for j in listed.json()["jobs"])
+    # A new experiment is open to anyone, as creating one is; its creator gets MANAGE.
+    exp_name = uniq("jobs")
+    r = submit(server, (bob, PW), experiment_name=exp_name, command=["sleep", "60"])
+    assert r.status_code == 200, r.text
+    bob_job = r.json()["job"]
+    assert bob_job["owner"] == bob
+    with as_user(ADMIN, ADMIN_PW):
+        ac = admin_client(server)
+        assert ac.get_user_permission(bob, "experiment", bob_job["experiment_id"]).permission == "MANAGE"
+        ac.grant_user_permission(carol, "experiment", bob_job["experiment_id"], "EDIT")
+    # EDIT lets carol submit into it; READ does not let dave.
+    r = submit(server, (carol, PW), experiment_name=exp_name, command=["sleep", "60"])
+    assert r.status_code == 200, r.text
+    carol_job = r.json()["job"]
+    assert submit(server, (dave, PW), experiment_name=exp_name).status_code == 403
+    # Each sees their own jobs; another's is as absent as a missing one.
+    for user, mine, theirs in ((bob, bob_job, carol_job), (carol, carol_job, bob_job)):
+        listed = requests.get(server.url("/api/v1/jobs"), auth=(user, PW), timeout=10).json()["jobs"]
+        assert [j["job_id"] for j in listed] == [mine["job_id"]]
+        r = requests.get(server.url(f"/api/v1/jobs/{theirs['job_id']}"), auth=(user, PW), timeout=10)
+        assert r.status_code == 404
+        for path in ("cancel", "logs"):
+            method = requests.post if path == "cancel" else requests.get
+            kwargs = {"json": {}} if path == "cancel" else {}
+            r = method(server.url(f"/api/v1/jobs/{theirs['job_id']}/{path}"), auth=(user, PW), timeout=10, **kwargs)
+            assert r.status_code == 404, (path, r.text)
+    assert requests.get(server.url(f"/api/v1/jobs/{bob_job['job_id']}"), auth=(carol, PW),
+                        timeout=10).json().get("job") is None
+    # Carol's cancel attempt left bob's job alone; bob cancels his own, the admin carol's.
+    assert not requests.get(server.url(f"/api/v1/jobs/{bob_job['job_id']}"), auth=(bob, PW),
+                            timeout=10).json()["job"]["cancel_requested"]
+    r = requests.post(server.url(f"/api/v1/jobs/{bob_job['job_id']}/cancel"), json={}, auth=(bob, PW), timeout=10)
+    assert r.status_code == 200, r.text
+    r = requests.post(server.url(f"/api/v1/jobs/{carol_job['job_id']}/cancel"), json={}, auth=(ADMIN, ADMIN_PW),
+                      timeout=10)
+    assert r.status_code == 200, r.text
+    everyone = requests.get(server.url("/api/v1/jobs"), params={"max_results": 1000}, auth=(ADMIN, ADMIN_PW),
+                            timeout=10).json()["jobs"]
+    assert {bob_job["job_id"], carol_job["job_id"]} <= {j["job_id"] for j in everyone}
+    assert wait_job(server, (bob, PW), bob_job["job_id"])["state"] == "CANCELLED"
+
+
+JOB_SCRIPT = r"""
+import json, os, mlflow
+from mlflow import MlflowClient
+
+c = MlflowClient()
+run_id, exp_id = os.environ["MLFLOW_RUN_ID"], os.environ["MLFLOW_EXPERIMENT_ID"]
+with mlflow.start_run(run_id=run_id):
+    mlflow.log_metric("loss", 0.25)
+    mlflow.log_param("lr", "0.1")
+    mlflow.log_text("hello", "out/hello.txt")
+
+def outcome(fn):
+    try:
+        fn()
+        return "ok"
+    except Exception as e:
+        return getattr(e, "error_code", None) or type(e).__name__
+
+res = {
+    "own_experiment": outcome(lambda: c.get_experiment(exp_id)),
+    "other_run_write": outcome(lambda: c.log_metric(os.environ["OTHER_RUN"], "x", 1.0)),
+    "other_run_read": outcome(lambda: c.get_run(os.environ["OTHER_RUN"])),
+    "other_experiment": outcome(lambda: c.get_experiment(os.environ["OTHER_EXP"])),
+    "new_run": outcome(lambda: c.create_run(exp_id)),
+    "delete_own_run": outcome(lambda: c.delete_run(run_id)),
+    "search": sorted({r.info.experiment_id for r in c.search_runs([exp_id, os.environ["OTHER_EXP"]])}),
+}
+print("RESULT " + json.dumps(res))
+print("TOKEN " + os.environ["MLFLOW_TRACKING_TOKEN"])
+"""
+
+
+def test_a_job_logs_to_its_run_with_its_own_token(server, mlp_only):
+    user = new_user(server)
+    with as_user(ADMIN, ADMIN_PW):
+        c = MlflowClient(server.base)
+        other_exp = c.create_experiment(uniq("other"))
+        other_run = c.create_run(other_exp).info.run_id
+    r = submit(server, (user, PW), experiment_name=uniq("job-token"),
+               command=[sys.executable, "-c", JOB_SCRIPT],
+               env={"OTHER_RUN": other_run, "OTHER_EXP": other_exp})
+    assert r.status_code == 200, r.text
+    job = wait_job(server, (user, PW), r.json()["job"]["job_id"])
+    log = requests.get(server.url(f"/api/v1/jobs/{job['job_id']}/logs"), auth=(user, PW), timeout=10).text
+    assert job["state"] == "SUCCEEDED", (job, log, requests.get(
+        server.url(f"/api/v1/jobs/{job['job_id']}/logs"), params={"stream": "stderr"}, auth=(user, PW),
+        timeout=10).text[-3000:])
+    lines = dict(line.split(" ", 1) for line in log.splitlines() if line.startswith(("RESULT ", "TOKEN ")))
+    res, token = json.loads(lines["RESULT"]), lines["TOKEN"]
+    assert res == {
+        "own_experiment": "ok",
+        "other_run_write": "PERMISSION_DENIED",
+        "other_run_read": "PERMISSION_DENIED",
+        "other_experiment": "PERMISSION_DENIED",
+        "new_run": "PERMISSION_DENIED",
+        "delete_own_run": "PERMISSION_DENIED",
+        "search": [job["experiment_id"]],
+    }
+    assert token.startswith("mlpj_") and not token.startswith("mlp_")
+    with as_user(user, PW):
+        c = MlflowClient(server.base)
+        run = c.get_run(job["run_id"])
+        assert run.data.metrics == {"loss": 0.25} and run.data.params == {"lr": "0.1"}
+        assert c.download_artifacts(job["run_id"], "out/hello.txt", tempfile.mkdtemp()).endswith("hello.txt")
+    with as_user(ADMIN, ADMIN_PW):
+        assert MlflowClient(server.base).get_run(other_run).data.metrics == {}
+    # Revoked when the attempt ended (the server trusts a verified job token for 2 s at most).
+    time.sleep(2.5)
+    r = requests.get(server.url("/api/2.0/mlflow/runs/get"), params={"run_id": job["run_id"]},
+                     headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert r.status_code == 401, r.text
 
 
 def test_refuses_to_start_without_an_admin_password(server, mlp_only):

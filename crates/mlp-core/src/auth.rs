@@ -118,6 +118,16 @@ pub struct Token {
     pub expires_at: Option<i64>,
 }
 
+/// A job attempt's credential: it may write `run_id` and read `experiment_id`, nothing else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobToken {
+    pub job_id: String,
+    pub run_id: String,
+    pub experiment_id: String,
+    /// Milliseconds since the epoch.
+    pub expires_at: i64,
+}
+
 /// The longest username and token name accepted (MLflow's column is 255).
 pub const MAX_NAME_LEN: usize = 255;
 
@@ -176,6 +186,13 @@ pub trait AuthStore: Send + Sync + 'static {
     async fn find_token(&self, secret_hash: &str) -> Result<Option<(Token, User)>>;
     /// `RESOURCE_DOES_NOT_EXIST` unless the user owns a token with this id.
     async fn delete_token(&self, user_id: i64, token_id: &str) -> Result<()>;
+
+    async fn create_job_token(&self, token: &JobToken, secret_hash: &str) -> Result<()>;
+    /// The job token with this hash, expired or not (the caller checks the expiry).
+    async fn find_job_token(&self, secret_hash: &str) -> Result<Option<JobToken>>;
+    /// Removes every token of the job; also drops expired tokens of any job, which keeps the
+    /// table to the attempts running now.
+    async fn delete_job_tokens(&self, job_id: &str, now_ms: i64) -> Result<()>;
 }
 
 #[cfg(test)]

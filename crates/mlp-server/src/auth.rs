@@ -18,7 +18,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use base64::Engine;
-use mlp_core::auth::{AuthStore, Grant, Permission, ResourceKind, Token, User, validate_password, validate_username};
+use mlp_core::auth::{
+    AuthStore, Grant, JobToken, Permission, ResourceKind, Token, User, validate_password, validate_username,
+};
 use mlp_core::{Error, ErrorCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -40,6 +42,11 @@ const GRANT_TTL: Duration = Duration::from_secs(10);
 const PARENTS_MAX: usize = 100_000;
 /// What a token's secret starts with, so that a leaked one is recognisable (secret scanners).
 const TOKEN_PREFIX: &str = "mlp_";
+/// A job attempt's token: a different prefix, so it is told apart before any lookup.
+const JOB_TOKEN_PREFIX: &str = "mlpj_";
+/// How long a verified job token is trusted here: the worker revokes it when the attempt ends,
+/// possibly from another process, so this bounds how long a finished job's token still works.
+const JOB_TOKEN_CACHE_TTL: Duration = Duration::from_secs(2);
 
 /// Who is calling, as the handlers see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +54,8 @@ pub struct Principal {
     pub id: i64,
     pub username: String,
     pub is_admin: bool,
+    /// A job's token: the caller may write this run and read its experiment, nothing else.
+    pub scope: Option<Arc<JobToken>>,
 }
 
 impl From<&User> for Principal {
@@ -55,6 +64,7 @@ impl From<&User> for Principal {
             id: u.id,
             username: u.username.clone(),
             is_admin: u.is_admin,
+            scope: None,
         }
     }
 }
@@ -133,11 +143,16 @@ impl Auth {
     }
 
     fn remember(&self, slot: [u8; 32], p: &Principal) {
+        let ttl = if p.scope.is_some() {
+            JOB_TOKEN_CACHE_TTL
+        } else {
+            CACHE_TTL
+        };
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if cache.len() >= CACHE_MAX {
             cache.clear();
         }
-        cache.insert(slot, (p.clone(), Instant::now() + CACHE_TTL));
+        cache.insert(slot, (p.clone(), Instant::now() + ttl));
     }
 
     /// Forgets every verified credential: after a password, admin flag, user or token change,
@@ -178,6 +193,19 @@ impl Auth {
                 return Ok(None);
             }
             Principal::from(&user)
+        } else if scheme.eq_ignore_ascii_case("bearer") && rest.trim().starts_with(JOB_TOKEN_PREFIX) {
+            let Some(token) = self.store.find_job_token(&token_hash(rest.trim())).await? else {
+                return Ok(None);
+            };
+            if token.expires_at <= now_ms() {
+                return Ok(None);
+            }
+            Principal {
+                id: -1,
+                username: format!("job:{}", token.job_id),
+                is_admin: false,
+                scope: Some(Arc::new(token)),
+            }
         } else if scheme.eq_ignore_ascii_case("bearer") {
             let secret = rest.trim();
             if !secret.starts_with(TOKEN_PREFIX) {
@@ -209,6 +237,19 @@ impl Auth {
     /// All of the caller's grants, from the cache when fresh: a request then costs no query
     /// for its permission.
     async fn grants(&self, p: &Principal) -> Result<Arc<Grants>, Error> {
+        if let Some(scope) = &p.scope {
+            // A job reads its own experiment only; searches are filtered to it.
+            let mut map = HashMap::new();
+            map.insert(
+                (ResourceKind::Experiment, scope.experiment_id.clone()),
+                Permission::Read,
+            );
+            return Ok(Arc::new(Grants {
+                admin: false,
+                map,
+                default: Permission::NoPermissions,
+            }));
+        }
         if !p.is_admin {
             let cache = self.grant_cache.lock().unwrap_or_else(|e| e.into_inner());
             if let Some((g, until)) = cache.get(&p.id)
@@ -334,6 +375,44 @@ fn token_hash(secret: &str) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Mints and revokes job tokens in the auth store, for the worker (`mlp_jobs::JobCredentials`).
+pub struct JobTokens {
+    store: Arc<dyn AuthStore>,
+}
+
+impl JobTokens {
+    pub fn new(store: Arc<dyn AuthStore>) -> Self {
+        JobTokens { store }
+    }
+}
+
+#[async_trait::async_trait]
+impl mlp_jobs::JobCredentials for JobTokens {
+    async fn mint(&self, job_id: &str, run_id: &str, experiment_id: &str, expires_at: i64) -> Result<String, Error> {
+        let secret = format!("{JOB_TOKEN_PREFIX}{}", random_secret());
+        let token = JobToken {
+            job_id: job_id.to_string(),
+            run_id: run_id.to_string(),
+            experiment_id: experiment_id.to_string(),
+            expires_at,
+        };
+        self.store.create_job_token(&token, &token_hash(&secret)).await?;
+        Ok(secret)
+    }
+
+    async fn revoke(&self, job_id: &str) -> Result<(), Error> {
+        self.store.delete_job_tokens(job_id, now_ms()).await
+    }
+}
+
+/// 256 random bits, URL-safe.
+fn random_secret() -> String {
+    let mut raw = [0u8; 32];
+    raw[..16].copy_from_slice(&random16());
+    raw[16..].copy_from_slice(&random16());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
 // ---------------------------------------------------------------------------------------------
 // The authorization table
 // ---------------------------------------------------------------------------------------------
@@ -407,8 +486,8 @@ pub enum Need {
     Search(Filter),
     /// Any user; the creator gets MANAGE on what was created.
     Create(ResourceKind),
-    /// The jobs API: EDIT on the job's experiment and the `jobs` capability, which only admins
-    /// have until roles can grant it; admin therefore decides alone today.
+    /// The jobs API: submitting needs EDIT on the job's experiment; reading, following and
+    /// cancelling a job, being its submitter (admins: every job). See `check_jobs`.
     Jobs,
 }
 
@@ -676,6 +755,8 @@ struct Fields {
     resource_id: Option<String>,
     #[serde(deserialize_with = "de_id")]
     path: Option<String>,
+    #[serde(deserialize_with = "de_id")]
+    source_run_id: Option<String>,
 }
 
 /// An id as a string or a number (int64 fields travel as either); anything else reads as absent
@@ -703,7 +784,8 @@ impl Fields {
             username,
             resource_type,
             resource_id,
-            path
+            path,
+            source_run_id
         );
         if !other.run_ids.is_empty() {
             self.run_ids = other.run_ids;
@@ -851,9 +933,13 @@ async fn check(
     path: &str,
 ) -> Result<(Request, After), Response> {
     let is = |suffix: &str| path.ends_with(suffix);
+    if let Some(scope) = &p.scope {
+        return check_scoped(st, scope, need, req, path).await;
+    }
     match need {
         Public | Authenticated => Ok((req, After::Nothing)),
-        Admin | Jobs => {
+        Jobs => check_jobs(st, auth, p, req, path).await,
+        Admin => {
             if p.is_admin {
                 Ok((req, After::Nothing))
             } else {
@@ -898,22 +984,7 @@ async fn check(
             }
         }
         On(perm, locate) => {
-            let (req, f) = match locate {
-                L::LoggedModel | L::ArtifactPath => {
-                    let name = if locate == L::LoggedModel { "model_id" } else { "path" };
-                    let (mut parts, body) = req.into_parts();
-                    let value = RawPathParams::from_request_parts(&mut parts, &())
-                        .await
-                        .ok()
-                        .and_then(|ps| ps.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()));
-                    let fields = Fields {
-                        path: value,
-                        ..Fields::default()
-                    };
-                    (Request::from_parts(parts, body), fields)
-                }
-                _ => read_fields(req, path).await?,
-            };
+            let (req, f) = on_fields(req, locate, path).await?;
             let after = if is("/registered-models/rename") {
                 match (&f.name, &f.new_name) {
                     (Some(old), Some(new)) => After::Renamed(old.clone(), new.clone()),
@@ -951,6 +1022,179 @@ async fn check(
             }
             Ok((req, after))
         }
+    }
+}
+
+/// The fields of an `On` rule: the path parameter for logged models and proxied artifacts, the
+/// query or body otherwise.
+async fn on_fields(req: Request, locate: Locate, path: &str) -> Result<(Request, Fields), Response> {
+    match locate {
+        L::LoggedModel | L::ArtifactPath => {
+            let name = if locate == L::LoggedModel { "model_id" } else { "path" };
+            let (mut parts, body) = req.into_parts();
+            let value = RawPathParams::from_request_parts(&mut parts, &())
+                .await
+                .ok()
+                .and_then(|ps| ps.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()));
+            let fields = Fields {
+                path: value,
+                ..Fields::default()
+            };
+            Ok((Request::from_parts(parts, body), fields))
+        }
+        _ => read_fields(req, path).await,
+    }
+}
+
+/// A job's token: it writes its own run (metrics, params, tags, status, artifacts, the logged
+/// models it creates from that run) and reads its experiment. Everything else is refused —
+/// other runs' writes, new runs, deletes, the registry, users, tokens and jobs.
+async fn check_scoped(
+    st: &AppState,
+    scope: &JobToken,
+    need: Need,
+    req: Request,
+    path: &str,
+) -> Result<(Request, After), Response> {
+    let (perm, locate) = match need {
+        Search(f) => return Ok((req, After::Filter(f))),
+        On(perm, locate) if perm != Manage => (perm, locate),
+        _ => return Err(denied().into_response()),
+    };
+    let (req, f) = on_fields(req, locate, path).await?;
+    let run_exp = |id: String| async move { st.store.get_run(&id).await.map(|r| r.info.experiment_id).ok() };
+    let model = |id: String| async move { st.store.get_logged_model(&id, true).await.ok().map(|m| m.info) };
+    let own_exp = |e: Option<&str>| e == Some(scope.experiment_id.as_str());
+    let ok = match locate {
+        L::Run => {
+            let id = f.run_id.clone().or(f.run_uuid.clone()).unwrap_or_default();
+            id == scope.run_id || (perm == Read && own_exp(run_exp(id).await.as_deref()))
+        }
+        L::Runs => {
+            let mut all = perm == Read && !f.run_ids.is_empty();
+            for id in &f.run_ids {
+                all = all && own_exp(run_exp(id.clone()).await.as_deref());
+            }
+            all
+        }
+        L::Experiment => {
+            own_exp(f.experiment_id.as_deref())
+                && (perm == Read
+                    // MLflow 3's log_model creates a logged model from the active run.
+                    || (path.ends_with("/logged-models") && f.source_run_id.as_deref() == Some(&scope.run_id)))
+        }
+        L::ExperimentName => {
+            let name = f.experiment_name.clone().unwrap_or_default();
+            let e = st
+                .store
+                .get_experiment_by_name(&name)
+                .await
+                .ok()
+                .map(|e| e.experiment_id);
+            perm == Read && own_exp(e.as_deref())
+        }
+        L::LoggedModel => match model(f.path.clone().unwrap_or_default()).await {
+            Some(m) if perm == Read => own_exp(Some(&m.experiment_id)),
+            Some(m) => own_exp(Some(&m.experiment_id)) && m.source_run_id == scope.run_id,
+            None => false,
+        },
+        L::ArtifactPath | L::ArtifactListing => {
+            let p = f.path.clone().unwrap_or_default();
+            let parts: Vec<&str> = p.trim_start_matches('/').split('/').collect();
+            if !own_exp(parts.first().copied()) {
+                false
+            } else if perm == Read {
+                true
+            } else {
+                match (parts.get(1), parts.get(2)) {
+                    (Some(run), _) if *run == scope.run_id => true,
+                    (Some(&"models"), Some(id)) => model(id.to_string())
+                        .await
+                        .is_some_and(|m| m.source_run_id == scope.run_id),
+                    _ => false,
+                }
+            }
+        }
+        L::ModelName => false,
+    };
+    if ok {
+        Ok((req, After::Nothing))
+    } else {
+        Err(denied().into_response())
+    }
+}
+
+/// The jobs API. Submitting needs EDIT on the experiment the job logs into (MLflow's
+/// `can_update`, what creating a run there needs) or none there yet (creating one is open to
+/// everyone, as in MLflow); a job is then its submitter's: they see, follow and cancel it, and
+/// listing shows each user their own. Admins see and cancel all.
+async fn check_jobs(
+    st: &AppState,
+    auth: &Auth,
+    p: &Principal,
+    req: Request,
+    path: &str,
+) -> Result<(Request, After), Response> {
+    if p.is_admin {
+        return Ok((req, After::Nothing));
+    }
+    if req.method() == Method::POST && path == "/api/v1/jobs" {
+        #[derive(Deserialize, Default)]
+        #[serde(default)]
+        struct SpecName {
+            #[serde(deserialize_with = "de_id")]
+            experiment_name: Option<String>,
+        }
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, JSON_BODY_LIMIT).await.unwrap_or_default();
+        let name = mlp_core::wire::decode_json_body::<SpecName>(&bytes)
+            .unwrap_or_default()
+            .experiment_name
+            .filter(|n| !n.trim().is_empty());
+        let req = Request::from_parts(parts, Body::from(bytes));
+        let exp = match name {
+            // The Default experiment.
+            None => Some("0".to_string()),
+            Some(n) => match st.store.get_experiment_by_name(&n).await {
+                Ok(e) => Some(e.experiment_id),
+                Err(e) if e.code == ErrorCode::ResourceDoesNotExist => None,
+                Err(e) => return Err(ApiError(e).into_response()),
+            },
+        };
+        return match exp {
+            None => Ok((req, After::GrantCreator(ResourceKind::Experiment, None))),
+            Some(id) => {
+                let have = auth
+                    .permission(p, ResourceKind::Experiment, &id)
+                    .await
+                    .map_err(|e| ApiError(e).into_response())?;
+                if have.allows(Edit) {
+                    Ok((req, After::Nothing))
+                } else {
+                    Err(denied().into_response())
+                }
+            }
+        };
+    }
+    if path == "/api/v1/jobs" {
+        // The handler lists only the caller's own (it reads the principal).
+        return Ok((req, After::Nothing));
+    }
+    let (mut parts, body) = req.into_parts();
+    let job_id = RawPathParams::from_request_parts(&mut parts, &())
+        .await
+        .ok()
+        .and_then(|ps| ps.iter().find(|(k, _)| *k == "job_id").map(|(_, v)| v.to_string()))
+        .unwrap_or_default();
+    let req = Request::from_parts(parts, body);
+    let Some(svc) = st.jobs.as_ref() else {
+        return Ok((req, After::Nothing));
+    };
+    match svc.jobs.get_job(&job_id).await {
+        Ok(job) if job.owner.as_deref() == Some(p.username.as_str()) => Ok((req, After::Nothing)),
+        // Someone else's job is as absent as a missing one: ids are not to be probed.
+        Ok(_) => Err(ApiError(Error::not_found(format!("Job '{job_id}' not found"))).into_response()),
+        Err(_) => Ok((req, After::Nothing)),
     }
 }
 
@@ -1081,10 +1325,12 @@ async fn grant_creator(
             #[derive(Deserialize)]
             struct Created {
                 experiment_id: Option<String>,
+                /// A job submitted into a new experiment: `{"job": {"experiment_id": …}}`.
+                job: Option<Box<Created>>,
             }
             let id = serde_json::from_slice::<Created>(&bytes)
                 .ok()
-                .and_then(|c| c.experiment_id);
+                .and_then(|c| c.experiment_id.or(c.job.and_then(|j| j.experiment_id)));
             (id, Response::from_parts(parts, Body::from(bytes)))
         }
     };
@@ -1416,13 +1662,7 @@ async fn create_token(State(st): State<AppState>, req: Request) -> ApiResult<Jso
     if expires_at.is_some_and(|t| t <= now) {
         return Err(ApiError(Error::invalid("expires_at must be in the future.")));
     }
-    let mut raw = [0u8; 32];
-    raw[..16].copy_from_slice(&random16());
-    raw[16..].copy_from_slice(&random16());
-    let secret = format!(
-        "{TOKEN_PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
-    );
+    let secret = format!("{TOKEN_PREFIX}{}", random_secret());
     let token = Token {
         id: uuid::Uuid::now_v7().simple().to_string(),
         user_id: p.id,

@@ -17,7 +17,7 @@ pub fn dialect(sql: &str, sqlite: bool) -> String {
 macro_rules! impl_auth_store {
     ($store:ty, row = $row:ty, reader = $reader:ident, writer = $writer:ident, sqlite = $sqlite:expr) => {
         const _: () = {
-            use mlp_core::auth::{AuthStore, Grant, Permission, ResourceKind, Token, User};
+            use mlp_core::auth::{AuthStore, Grant, JobToken, Permission, ResourceKind, Token, User};
             use mlp_core::{Error, Result};
             use sqlx::Row;
 
@@ -312,6 +312,51 @@ macro_rules! impl_auth_store {
                     if res.rows_affected() == 0 {
                         return Err(Error::not_found(format!("Token '{token_id}' not found")));
                     }
+                    Ok(())
+                }
+
+                async fn create_job_token(&self, t: &JobToken, secret_hash: &str) -> Result<()> {
+                    sqlx::query(q(
+                        "INSERT INTO auth_job_tokens (secret_hash, job_id, run_id, experiment_id, expires_at) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    ))
+                    .bind(secret_hash)
+                    .bind(&t.job_id)
+                    .bind(&t.run_id)
+                    .bind(&t.experiment_id)
+                    .bind(t.expires_at)
+                    .execute(&self.$writer)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(())
+                }
+
+                async fn find_job_token(&self, secret_hash: &str) -> Result<Option<JobToken>> {
+                    let row = sqlx::query(q(
+                        "SELECT job_id, run_id, experiment_id, expires_at FROM auth_job_tokens WHERE secret_hash = $1",
+                    ))
+                    .bind(secret_hash)
+                    .fetch_optional(&self.$reader)
+                    .await
+                    .map_err(db_err)?;
+                    row.map(|r| {
+                        Ok(JobToken {
+                            job_id: r.try_get("job_id").map_err(db_err)?,
+                            run_id: r.try_get("run_id").map_err(db_err)?,
+                            experiment_id: r.try_get("experiment_id").map_err(db_err)?,
+                            expires_at: r.try_get("expires_at").map_err(db_err)?,
+                        })
+                    })
+                    .transpose()
+                }
+
+                async fn delete_job_tokens(&self, job_id: &str, now_ms: i64) -> Result<()> {
+                    sqlx::query(q("DELETE FROM auth_job_tokens WHERE job_id = $1 OR expires_at < $2"))
+                        .bind(job_id)
+                        .bind(now_ms)
+                        .execute(&self.$writer)
+                        .await
+                        .map_err(db_err)?;
                     Ok(())
                 }
             }

@@ -12,6 +12,7 @@ macro_rules! auth_conformance_suite {
             auth::grants_are_unique_replaceable_and_follow_their_resource,
             auth::tokens_are_found_by_hash_and_owned,
             auth::deleting_a_user_removes_grants_and_tokens,
+            auth::job_tokens_are_found_by_hash_and_revoked_with_their_job,
         );
     };
 }
@@ -147,4 +148,23 @@ pub async fn deleting_a_user_removes_grants_and_tokens<S: AuthStore>(s: &S) {
     let u2 = s.create_user("u", "h", false).await.unwrap();
     assert!(s.list_grants(u2.id).await.unwrap().is_empty());
     assert!(s.list_grants(u.id).await.unwrap().is_empty());
+}
+
+pub async fn job_tokens_are_found_by_hash_and_revoked_with_their_job<S: AuthStore>(s: &S) {
+    let t = |job: &str, expires_at| JobToken {
+        job_id: job.into(),
+        run_id: format!("run-{job}"),
+        experiment_id: "7".into(),
+        expires_at,
+    };
+    s.create_job_token(&t("a", 10_000), "ha").await.unwrap();
+    s.create_job_token(&t("b", 10_000), "hb").await.unwrap();
+    s.create_job_token(&t("old", 1_000), "hold").await.unwrap();
+    assert_eq!(s.find_job_token("ha").await.unwrap(), Some(t("a", 10_000)));
+    assert_eq!(s.find_job_token("nope").await.unwrap(), None);
+    // Revoking a's drops a's and every expired one, and leaves b's.
+    s.delete_job_tokens("a", 5_000).await.unwrap();
+    assert_eq!(s.find_job_token("ha").await.unwrap(), None);
+    assert_eq!(s.find_job_token("hold").await.unwrap(), None);
+    assert_eq!(s.find_job_token("hb").await.unwrap(), Some(t("b", 10_000)));
 }

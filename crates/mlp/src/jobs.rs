@@ -46,7 +46,7 @@ pub async fn job_service(
     })
 }
 
-pub fn worker(cfg: &Config, service: JobService) -> anyhow::Result<Arc<Worker>> {
+pub fn worker(cfg: &Config, service: JobService, stores: &Stores) -> anyhow::Result<Arc<Worker>> {
     let w = &cfg.worker;
     let executor: Arc<dyn mlp_jobs::Executor> = match w.executor.as_str() {
         "local" => Arc::new(LocalExecutor {
@@ -105,6 +105,11 @@ pub fn worker(cfg: &Config, service: JobService) -> anyhow::Result<Arc<Worker>> 
             tracking_uri,
             ..WorkerConfig::default()
         },
+        // With auth on the API refuses anonymous calls, so each job gets its own run-scoped
+        // token; the worker writes it to the shared auth store, where every replica finds it.
+        credentials: cfg.auth.enabled.then(|| {
+            Arc::new(mlp_server::auth::JobTokens::new(stores.auth.clone())) as Arc<dyn mlp_jobs::JobCredentials>
+        }),
     }))
 }
 

@@ -290,7 +290,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let stop = tokio_util::sync::CancellationToken::new();
             // The embedded default runs a worker in the server, so jobs run with nothing else started.
             let worker = if cfg.worker.embedded {
-                Some(jobs::spawn_worker(jobs::worker(&cfg, job_service)?, stop.clone()))
+                Some(jobs::spawn_worker(
+                    jobs::worker(&cfg, job_service, &stores)?,
+                    stop.clone(),
+                ))
             } else {
                 None
             };
@@ -316,7 +319,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let service = jobs::job_service(&cfg, &stores, artifacts, false).await?;
             start_metrics(&cfg, &stores, &service, "worker").await?;
             let stop = tokio_util::sync::CancellationToken::new();
-            let handle = jobs::spawn_worker(jobs::worker(&cfg, service)?, stop.clone());
+            let handle = jobs::spawn_worker(jobs::worker(&cfg, service, &stores)?, stop.clone());
             shutdown_signal().await;
             stop.cancel();
             let _ = handle.await;
