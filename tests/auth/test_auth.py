@@ -298,6 +298,78 @@ def test_tokens(server, mlp_only):
                          auth=(user, PW), timeout=10).status_code == 400
 
 
+def test_roles_combine_with_user_grants(server):
+    alice, bob = new_user(server), new_user(server)
+    with as_user(ADMIN, ADMIN_PW):
+        ac, c = admin_client(server), MlflowClient(server.base)
+        exp_a, exp_b = c.create_experiment(uniq("role-a")), c.create_experiment(uniq("role-b"))
+        role = ac.create_role("default", uniq("writers"), description="can write")
+        assert (role.workspace, role.description, role.permissions) == ("default", "can write", [])
+        assert error_code(ac.create_role, "default", role.name) == "RESOURCE_ALREADY_EXISTS"
+        rp = ac.add_role_permission(role.id, "experiment", exp_a, "EDIT")
+        assert (rp.role_id, rp.resource_type, rp.resource_pattern, rp.permission) == \
+            (role.id, "experiment", exp_a, "EDIT")
+        assert error_code(ac.add_role_permission, role.id, "experiment", exp_a, "READ") == \
+            "RESOURCE_ALREADY_EXISTS"
+        assert error_code(ac.add_role_permission, role.id, "workspace", "*", "READ") == "INVALID_PARAMETER_VALUE"
+        assert error_code(ac.add_role_permission, role.id, "experiment", exp_a, "BOGUS") == \
+            "INVALID_PARAMETER_VALUE"
+        deny = ac.add_role_permission(role.id, "experiment", exp_b, "DENY")
+        assert [p.id for p in ac.list_role_permissions(role.id)] == [rp.id, deny.id]
+        assert ac.get_role(role.id).name == role.name
+        assert role.id in [r.id for r in ac.list_roles("default")]
+        assert ac.assign_role(alice, role.id).role_id == role.id
+        assert error_code(ac.assign_role, alice, role.id) == "RESOURCE_ALREADY_EXISTS"
+        assert [r.id for r in ac.list_user_roles(alice)] == [role.id]
+        assert [a.user_id for a in ac.list_role_users(role.id)] == [ac.get_user(alice).id]
+        assert error_code(ac.get_role, 999999) == "RESOURCE_DOES_NOT_EXIST"
+    # EDIT on A through the role; DENY on B beats the default READ and hides B from search.
+    with as_user(alice, PW):
+        c = MlflowClient(server.base)
+        c.log_metric(c.create_run(exp_a).info.run_id, "m", 1.0)
+        denied(c.get_experiment, exp_b)
+        assert exp_b not in [e.experiment_id for e in c.search_experiments()]
+        assert [r.id for r in admin_client(server).list_user_roles(alice)] == [role.id]
+        denied(admin_client(server).create_role, "default", uniq("nope"))
+    with as_user(bob, PW):
+        denied(MlflowClient(server.base).create_run, exp_a)
+        denied(admin_client(server).list_user_roles, alice)
+    # A DENY from a role wins over a direct EDIT; otherwise the highest level wins.
+    with as_user(ADMIN, ADMIN_PW):
+        ac.grant_user_permission(alice, "experiment", exp_b, "EDIT")
+    with as_user(alice, PW):
+        denied(MlflowClient(server.base).create_run, exp_b)
+    with as_user(ADMIN, ADMIN_PW):
+        assert ac.update_role_permission(deny.id, "READ").permission == "READ"
+    with as_user(alice, PW):
+        MlflowClient(server.base).create_run(exp_b)
+    # A workspace admin (MANAGE on workspace *) manages roles and every resource.
+    with as_user(ADMIN, ADMIN_PW):
+        admins = ac.create_role("default", uniq("ws-admins"))
+        ac.add_role_permission(admins.id, "workspace", "*", "MANAGE")
+        ac.assign_role(bob, admins.id)
+    with as_user(bob, PW):
+        MlflowClient(server.base).delete_experiment(exp_b)
+        admin_client(server).delete_role(admins.id)
+    with as_user(bob, PW):
+        denied(MlflowClient(server.base).create_run, exp_a)
+    # Rename, unassign (the role's EDIT goes at once), remove, delete.
+    with as_user(ADMIN, ADMIN_PW):
+        new_name = uniq("renamed")
+        assert ac.update_role(role.id, name=new_name).name == new_name
+        ac.unassign_role(alice, role.id)
+        # MLflow also lists the synthetic `__user_<id>__` role holding direct grants; mlp does not.
+        assert [r.id for r in ac.list_user_roles(alice) if not r.name.startswith("__user_")] == []
+        assert error_code(ac.unassign_role, alice, role.id) == "RESOURCE_DOES_NOT_EXIST"
+    with as_user(alice, PW):
+        denied(MlflowClient(server.base).create_run, exp_a)
+    with as_user(ADMIN, ADMIN_PW):
+        ac.remove_role_permission(rp.id)
+        assert [p.id for p in ac.list_role_permissions(role.id)] == [deny.id]
+        ac.delete_role(role.id)
+        assert error_code(ac.get_role, role.id) == "RESOURCE_DOES_NOT_EXIST"
+
+
 def submit(server, auth, **spec):
     spec = {"kind": "training", "command": ["true"], **spec}
     spec.setdefault("name", uniq("job"))

@@ -19,7 +19,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use base64::Engine;
 use mlp_core::auth::{
-    AuthStore, Grant, JobToken, Permission, ResourceKind, Token, User, validate_password, validate_username,
+    AuthStore, DEFAULT_WORKSPACE, Grant, JobToken, Permission, ResourceKind, Role, RoleAssignment, RolePermission,
+    Token, User, validate_password, validate_username,
 };
 use mlp_core::{Error, ErrorCode};
 use serde::Deserialize;
@@ -245,9 +246,9 @@ impl Auth {
                 Permission::Read,
             );
             return Ok(Arc::new(Grants {
-                admin: false,
                 map,
                 default: Permission::NoPermissions,
+                ..Grants::default()
             }));
         }
         if !p.is_admin {
@@ -259,14 +260,32 @@ impl Auth {
             }
         }
         let mut map = HashMap::new();
+        let mut roles = Vec::new();
+        let (mut workspace_admin, mut has_role) = (false, false);
         if !p.is_admin {
             for g in self.store.list_grants(p.id).await? {
                 map.insert((g.kind, g.resource_id), g.permission);
+            }
+            for role in self.store.list_user_roles(p.id).await? {
+                if role.workspace != DEFAULT_WORKSPACE {
+                    continue;
+                }
+                has_role = true;
+                for rp in role.permissions {
+                    if rp.resource_type == "workspace" {
+                        workspace_admin |= rp.permission == Manage;
+                    } else if let Ok(kind) = ResourceKind::parse(&rp.resource_type) {
+                        roles.push((kind, rp.resource_pattern, rp.permission));
+                    }
+                }
             }
         }
         let grants = Arc::new(Grants {
             admin: p.is_admin,
             map,
+            roles,
+            workspace_admin,
+            has_role,
             default: self.default_permission,
         });
         if !p.is_admin {
@@ -299,22 +318,75 @@ impl Auth {
     }
 }
 
+/// A user's grants and roles, resolved as MLflow 3.17.2 does (`resolve_permissions`,
+/// `fold_grants_for_key`): every grant that matches the resource — the user's own and their
+/// roles', on its id or on `*` — is folded; any DENY wins, otherwise the highest level, and a
+/// positive level is never below the default; no matching grant leaves the default. A role
+/// holding MANAGE on `workspace` `*` makes its users admins of the workspace, which nothing
+/// (not even DENY) restricts.
 struct Grants {
     admin: bool,
     map: HashMap<(ResourceKind, String), Permission>,
+    /// (type, pattern, permission) of the user's roles in the default workspace.
+    roles: Vec<(ResourceKind, String, Permission)>,
+    workspace_admin: bool,
+    has_role: bool,
     default: Permission,
+}
+
+impl Default for Grants {
+    fn default() -> Self {
+        Grants {
+            admin: false,
+            map: HashMap::new(),
+            roles: Vec::new(),
+            workspace_admin: false,
+            has_role: false,
+            default: Permission::NoPermissions,
+        }
+    }
+}
+
+/// MLflow's `PERMISSION_PRIORITY`.
+fn priority(p: Permission) -> i8 {
+    match p {
+        Permission::Deny => -1,
+        Permission::NoPermissions => 0,
+        Permission::Read => 1,
+        Permission::Use => 2,
+        Permission::Edit => 3,
+        Permission::Manage => 4,
+    }
 }
 
 impl Grants {
     fn permission(&self, kind: ResourceKind, id: &str) -> Permission {
-        if self.admin {
+        if self.admin || self.workspace_admin {
             return Permission::Manage;
         }
-        self.map
-            .get(&(kind, id.to_string()))
-            .or_else(|| self.map.get(&(kind, "*".to_string())))
-            .copied()
-            .unwrap_or(self.default)
+        let direct = [id, "*"]
+            .into_iter()
+            .filter_map(|pattern| self.map.get(&(kind, pattern.to_string())).copied());
+        let via_roles = self
+            .roles
+            .iter()
+            .filter(|(k, pattern, _)| *k == kind && (pattern == "*" || pattern == id))
+            .map(|(_, _, p)| *p);
+        let mut best: Option<Permission> = None;
+        for p in direct.chain(via_roles) {
+            if p == Permission::Deny {
+                return Permission::Deny;
+            }
+            if best.is_none_or(|b| priority(p) > priority(b)) {
+                best = Some(p);
+            }
+        }
+        match best {
+            None => self.default,
+            Some(Permission::NoPermissions) => Permission::NoPermissions,
+            Some(p) if priority(self.default) > priority(p) => self.default,
+            Some(p) => p,
+        }
     }
 
     fn can_read(&self, kind: ResourceKind, id: &str) -> bool {
@@ -486,6 +558,10 @@ pub enum Need {
     Search(Filter),
     /// Any user; the creator gets MANAGE on what was created.
     Create(ResourceKind),
+    /// Managing roles: an admin, or a workspace admin (a role with MANAGE on `workspace`).
+    RoleAdmin,
+    /// Reading roles: an admin, or a user holding any role (MLflow's `validate_can_view_roles`).
+    RoleViewer,
     /// The jobs API: submitting needs EDIT on the job's experiment; reading, following and
     /// cancelling a job, being its submitter (admins: every job). See `check_jobs`.
     Jobs,
@@ -645,6 +721,33 @@ pub static RULES: &[Rule] = &[
         "/ajax-api/3.0/mlflow/users/current/permissions",
         Authenticated,
     ),
+    // Roles (MLflow's /api/3.0/mlflow/roles/*): one workspace, `default`
+    r(R, "POST", "/api/3.0/mlflow/roles/create", RoleAdmin),
+    r(R, "POST", "/ajax-api/3.0/mlflow/roles/create", RoleAdmin),
+    r(R, "GET", "/api/3.0/mlflow/roles/get", RoleViewer),
+    r(R, "GET", "/ajax-api/3.0/mlflow/roles/get", RoleViewer),
+    r(R, "GET", "/api/3.0/mlflow/roles/list", RoleViewer),
+    r(R, "GET", "/ajax-api/3.0/mlflow/roles/list", RoleViewer),
+    r(R, "PATCH", "/api/3.0/mlflow/roles/update", RoleAdmin),
+    r(R, "PATCH", "/ajax-api/3.0/mlflow/roles/update", RoleAdmin),
+    r(R, "DELETE", "/api/3.0/mlflow/roles/delete", RoleAdmin),
+    r(R, "DELETE", "/ajax-api/3.0/mlflow/roles/delete", RoleAdmin),
+    r(R, "POST", "/api/3.0/mlflow/roles/permissions/add", RoleAdmin),
+    r(R, "POST", "/ajax-api/3.0/mlflow/roles/permissions/add", RoleAdmin),
+    r(R, "DELETE", "/api/3.0/mlflow/roles/permissions/remove", RoleAdmin),
+    r(R, "DELETE", "/ajax-api/3.0/mlflow/roles/permissions/remove", RoleAdmin),
+    r(R, "GET", "/api/3.0/mlflow/roles/permissions/list", RoleViewer),
+    r(R, "GET", "/ajax-api/3.0/mlflow/roles/permissions/list", RoleViewer),
+    r(R, "PATCH", "/api/3.0/mlflow/roles/permissions/update", RoleAdmin),
+    r(R, "PATCH", "/ajax-api/3.0/mlflow/roles/permissions/update", RoleAdmin),
+    r(R, "POST", "/api/3.0/mlflow/roles/assign", RoleAdmin),
+    r(R, "POST", "/ajax-api/3.0/mlflow/roles/assign", RoleAdmin),
+    r(R, "DELETE", "/api/3.0/mlflow/roles/unassign", RoleAdmin),
+    r(R, "DELETE", "/ajax-api/3.0/mlflow/roles/unassign", RoleAdmin),
+    r(R, "GET", "/api/3.0/mlflow/users/roles/list", AdminOrSelf),
+    r(R, "GET", "/ajax-api/3.0/mlflow/users/roles/list", AdminOrSelf),
+    r(R, "GET", "/api/3.0/mlflow/roles/users/list", RoleAdmin),
+    r(R, "GET", "/ajax-api/3.0/mlflow/roles/users/list", RoleAdmin),
     // Personal access tokens: each user's own
     r(R, "POST", "/api/v1/tokens", Authenticated),
     r(R, "GET", "/api/v1/tokens", Authenticated),
@@ -939,6 +1042,17 @@ async fn check(
     match need {
         Public | Authenticated => Ok((req, After::Nothing)),
         Jobs => check_jobs(st, auth, p, req, path).await,
+        RoleAdmin | RoleViewer => {
+            if p.is_admin {
+                return Ok((req, After::Nothing));
+            }
+            let g = auth.grants(p).await.map_err(|e| ApiError(e).into_response())?;
+            if (need == RoleAdmin && g.workspace_admin) || (need == RoleViewer && g.has_role) {
+                Ok((req, After::Nothing))
+            } else {
+                Err(denied().into_response())
+            }
+        }
         Admin => {
             if p.is_admin {
                 Ok((req, After::Nothing))
@@ -1694,6 +1808,292 @@ async fn revoke_token(
     Ok(Json(json!({})))
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RoleReq {
+    #[serde(deserialize_with = "mlp_core::wire::de_opt_string")]
+    name: Option<String>,
+    #[serde(deserialize_with = "mlp_core::wire::de_opt_string")]
+    workspace: Option<String>,
+    #[serde(deserialize_with = "mlp_core::wire::de_opt_string")]
+    description: Option<String>,
+    #[serde(deserialize_with = "de_id")]
+    role_id: Option<String>,
+    #[serde(deserialize_with = "de_id")]
+    role_permission_id: Option<String>,
+    #[serde(deserialize_with = "mlp_core::wire::de_opt_string")]
+    resource_type: Option<String>,
+    #[serde(deserialize_with = "de_id")]
+    resource_pattern: Option<String>,
+    #[serde(deserialize_with = "mlp_core::wire::de_opt_string")]
+    permission: Option<String>,
+    #[serde(deserialize_with = "mlp_core::wire::de_opt_string")]
+    username: Option<String>,
+}
+
+fn int_param(v: Option<String>, field: &str) -> Result<i64, ApiError> {
+    let v = required(v, field)?;
+    v.trim().parse::<i64>().map_err(|_| {
+        ApiError(Error::invalid(format!(
+            "Invalid value '{v}' for parameter '{field}': expected an integer."
+        )))
+    })
+}
+
+fn role_json(r: &Role) -> Value {
+    json!({
+        "id": r.id,
+        "name": r.name,
+        "workspace": r.workspace,
+        "description": r.description,
+        "permissions": r.permissions.iter().map(role_permission_json).collect::<Vec<_>>(),
+    })
+}
+
+fn role_permission_json(p: &RolePermission) -> Value {
+    json!({
+        "id": p.id,
+        "role_id": p.role_id,
+        "resource_type": p.resource_type,
+        "resource_pattern": p.resource_pattern,
+        "permission": p.permission.as_str(),
+    })
+}
+
+fn assignment_json(a: &RoleAssignment) -> Value {
+    json!({ "id": a.id, "user_id": a.user_id, "role_id": a.role_id })
+}
+
+/// MLflow's resource types; the ones this server has grants on are accepted.
+const MLFLOW_RESOURCE_TYPES: &[&str] = &[
+    "assessment",
+    "experiment",
+    "gateway_endpoint",
+    "gateway_model_definition",
+    "gateway_secret",
+    "logged_model",
+    "mcp_server",
+    "prompt",
+    "prompt_version",
+    "registered_model",
+    "registered_model_version",
+    "review_queue",
+    "run",
+    "scorer",
+    "scorer_version",
+    "trace",
+    "workspace",
+];
+
+/// MLflow's `_validate_permission_for_resource_type` and `_validate_resource_pattern`.
+fn role_grant(resource_type: &str, pattern: &str, permission: &str) -> Result<Permission, ApiError> {
+    let permission = Permission::parse(permission)?;
+    if !MLFLOW_RESOURCE_TYPES.contains(&resource_type) {
+        return Err(ApiError(Error::invalid(format!(
+            "Invalid resource type '{resource_type}'. Valid resource types are: {MLFLOW_RESOURCE_TYPES:?}"
+        ))));
+    }
+    if !["workspace", "experiment", "registered_model"].contains(&resource_type) {
+        return Err(ApiError(Error::invalid(format!(
+            "resource_type '{resource_type}' is not supported: this server has role permissions on 'workspace', 'experiment' and 'registered_model'"
+        ))));
+    }
+    if resource_type == "workspace" {
+        if !matches!(permission, Permission::Use | Permission::Manage) {
+            return Err(ApiError(Error::invalid(format!(
+                "Invalid permission '{}' for resource_type='workspace'. Workspace-wide grants accept only: ('MANAGE', 'USE').",
+                permission.as_str()
+            ))));
+        }
+        if pattern != "*" {
+            return Err(ApiError(Error::invalid(format!(
+                "Invalid resource_pattern '{pattern}' for resource_type='workspace'. This resource type supports only wildcard ('*') grants."
+            ))));
+        }
+    } else if permission == Permission::NoPermissions {
+        return Err(ApiError(Error::invalid(format!(
+            "Invalid permission 'NO_PERMISSIONS' for resource_type='{resource_type}'. Resource-level grants accept only: ('DENY', 'EDIT', 'MANAGE', 'READ', 'USE')."
+        ))));
+    }
+    Ok(permission)
+}
+
+fn non_empty(v: Option<String>, message: &str) -> Result<String, ApiError> {
+    v.filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| ApiError(Error::invalid(message.to_string())))
+}
+
+async fn create_role(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    let name = non_empty(r.name, "Role name cannot be empty.")?;
+    let workspace = non_empty(r.workspace, "Workspace cannot be empty.")?;
+    if name.starts_with("__user_") {
+        return Err(ApiError(Error::invalid(format!(
+            "Role name '{name}' is reserved for per-user grants."
+        ))));
+    }
+    if workspace != DEFAULT_WORKSPACE {
+        return Err(ApiError(Error::invalid(format!(
+            "Workspace '{workspace}' does not exist: this server has one workspace, '{DEFAULT_WORKSPACE}'."
+        ))));
+    }
+    if name.len() > mlp_core::auth::MAX_NAME_LEN || name.contains('\0') {
+        return Err(ApiError(Error::invalid(
+            "A role name must be at most 255 characters, without NUL.",
+        )));
+    }
+    let role = auth
+        .store
+        .create_role(&name, &workspace, r.description.as_deref())
+        .await?;
+    Ok(Json(json!({ "role": role_json(&role) })))
+}
+
+async fn get_role(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    let role = auth.store.get_role(int_param(r.role_id, "role_id")?).await?;
+    Ok(Json(json!({ "role": role_json(&role) })))
+}
+
+async fn list_roles(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    let roles = auth.store.list_roles().await?;
+    let roles: Vec<Value> = roles
+        .iter()
+        .filter(|role| r.workspace.as_deref().is_none_or(|w| w == role.workspace))
+        .map(role_json)
+        .collect();
+    Ok(Json(json!({ "roles": roles })))
+}
+
+async fn update_role(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    let id = int_param(r.role_id, "role_id")?;
+    if r.name.is_none() && r.description.is_none() {
+        return Err(ApiError(Error::invalid(
+            "At least one of 'name' or 'description' must be provided to update a role.",
+        )));
+    }
+    if r.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+        return Err(ApiError(Error::invalid("Role name cannot be empty.")));
+    }
+    let role = auth
+        .store
+        .update_role(id, r.name.as_deref(), r.description.as_deref())
+        .await?;
+    Ok(Json(json!({ "role": role_json(&role) })))
+}
+
+async fn delete_role(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    auth.store.delete_role(int_param(r.role_id, "role_id")?).await?;
+    auth.forget_grants();
+    Ok(Json(json!({})))
+}
+
+async fn add_role_permission(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    let role_id = int_param(r.role_id, "role_id")?;
+    let resource_type = required(r.resource_type, "resource_type")?;
+    let pattern = required(r.resource_pattern, "resource_pattern")?;
+    let permission = role_grant(&resource_type, &pattern, &required(r.permission, "permission")?)?;
+    let rp = auth
+        .store
+        .add_role_permission(role_id, &resource_type, &pattern, permission)
+        .await?;
+    auth.forget_grants();
+    Ok(Json(json!({ "role_permission": role_permission_json(&rp) })))
+}
+
+async fn remove_role_permission(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    auth.store
+        .remove_role_permission(int_param(r.role_permission_id, "role_permission_id")?)
+        .await?;
+    auth.forget_grants();
+    Ok(Json(json!({})))
+}
+
+async fn list_role_permissions(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    let role = auth.store.get_role(int_param(r.role_id, "role_id")?).await?;
+    let perms: Vec<Value> = role.permissions.iter().map(role_permission_json).collect();
+    Ok(Json(json!({ "role_permissions": perms })))
+}
+
+async fn update_role_permission(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    let id = int_param(r.role_permission_id, "role_permission_id")?;
+    let current = auth.store.get_role_permission(id).await?;
+    let permission = role_grant(
+        &current.resource_type,
+        &current.resource_pattern,
+        &required(r.permission, "permission")?,
+    )?;
+    let rp = auth.store.update_role_permission(id, permission).await?;
+    auth.forget_grants();
+    Ok(Json(json!({ "role_permission": role_permission_json(&rp) })))
+}
+
+async fn assign_role(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    let user = auth.store.get_user(&required(r.username, "username")?).await?;
+    let a = auth
+        .store
+        .assign_role(user.id, int_param(r.role_id, "role_id")?)
+        .await?;
+    auth.forget_grants();
+    Ok(Json(json!({ "assignment": assignment_json(&a) })))
+}
+
+async fn unassign_role(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    let user = auth.store.get_user(&required(r.username, "username")?).await?;
+    auth.store
+        .unassign_role(user.id, int_param(r.role_id, "role_id")?)
+        .await?;
+    auth.forget_grants();
+    Ok(Json(json!({})))
+}
+
+async fn list_user_roles(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    let user = auth.store.get_user(&required(r.username, "username")?).await?;
+    let roles: Vec<Value> = auth
+        .store
+        .list_user_roles(user.id)
+        .await?
+        .iter()
+        .map(role_json)
+        .collect();
+    Ok(Json(json!({ "roles": roles })))
+}
+
+async fn list_role_users(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    let a: Vec<Value> = auth
+        .store
+        .list_role_users(int_param(r.role_id, "role_id")?)
+        .await?
+        .iter()
+        .map(assignment_json)
+        .collect();
+    Ok(Json(json!({ "assignments": a })))
+}
+
 /// The user, grant and token endpoints; mounted only with auth on, so that a server without it
 /// answers them 404 as before.
 pub fn routes() -> axum::Router<AppState> {
@@ -1710,7 +2110,20 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/users/permissions/revoke", post(revoke_permission))
         .route("/users/permissions/get", get(get_permission))
         .route("/users/permissions/list", get(list_permissions))
-        .route("/users/current/permissions", get(current_permissions));
+        .route("/users/current/permissions", get(current_permissions))
+        .route("/roles/create", post(create_role))
+        .route("/roles/get", get(get_role))
+        .route("/roles/list", get(list_roles))
+        .route("/roles/update", patch(update_role))
+        .route("/roles/delete", delete(delete_role))
+        .route("/roles/permissions/add", post(add_role_permission))
+        .route("/roles/permissions/remove", delete(remove_role_permission))
+        .route("/roles/permissions/list", get(list_role_permissions))
+        .route("/roles/permissions/update", patch(update_role_permission))
+        .route("/roles/assign", post(assign_role))
+        .route("/roles/unassign", delete(unassign_role))
+        .route("/users/roles/list", get(list_user_roles))
+        .route("/roles/users/list", get(list_role_users));
     axum::Router::new()
         .nest("/api/2.0/mlflow", users.clone())
         .nest("/ajax-api/2.0/mlflow", users)
@@ -1764,7 +2177,10 @@ mod tests {
                         });
                         let nested: Vec<&str> = match (prefixes.as_slice(), path) {
                             (["auth"], p)
-                                if p.starts_with("/users/permissions") || p.starts_with("/users/current/") =>
+                                if p.starts_with("/users/permissions")
+                                    || p.starts_with("/users/current/")
+                                    || p.starts_with("/users/roles/")
+                                    || p.starts_with("/roles/") =>
                             {
                                 vec!["/api/3.0/mlflow", "/ajax-api/3.0/mlflow"]
                             }
@@ -1851,9 +2267,9 @@ mod tests {
             Permission::NoPermissions,
         );
         let g = Grants {
-            admin: false,
             map,
             default: Permission::Read,
+            ..Grants::default()
         };
         assert!(!g.can_read(ResourceKind::Experiment, "1"));
         assert!(g.can_read(ResourceKind::Experiment, "2"));
