@@ -6,6 +6,8 @@ checks that a refused call changed nothing where that matters, not only its stat
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -504,6 +506,61 @@ def test_a_job_logs_to_its_run_with_its_own_token(server, mlp_only):
     r = requests.get(server.url("/api/2.0/mlflow/runs/get"), params={"run_id": job["run_id"]},
                      headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert r.status_code == 401, r.text
+
+
+def mlp(server, *args, user=None, password=None, token=None, stdin=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLP_"))}
+    env["MLP_SERVER"] = server.base
+    if token:
+        env["MLP_TOKEN"] = token
+    elif user:
+        env["MLFLOW_TRACKING_USERNAME"], env["MLFLOW_TRACKING_PASSWORD"] = user, password
+    return subprocess.run([os.environ["MLP_BIN"], *args], env=env, input=stdin, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_user_and_token_commands(server, mlp_only, tmp_path):
+    admin = {"user": ADMIN, "password": ADMIN_PW}
+    name = uniq("cli")
+    pw = tmp_path / "pw"
+    pw.write_text(PW + "\n")
+    r = mlp(server, "user", "create", name, "--password-file", str(pw), **admin)
+    assert r.returncode == 0, r.stderr
+    listed = mlp(server, "user", "list", "--json", **admin)
+    assert {"username": name, "is_admin": False} in [
+        {k: u[k] for k in ("username", "is_admin")} for u in json.loads(listed.stdout)]
+    # Readable errors and a non-zero exit: a duplicate, a non-admin, no credentials.
+    r = mlp(server, "user", "create", name, "--password-file", str(pw), **admin)
+    assert r.returncode != 0 and "RESOURCE_ALREADY_EXISTS" in r.stderr and "already exists" in r.stderr
+    r = mlp(server, "user", "create", uniq("x"), "--password-file", str(pw), user=name, password=PW)
+    assert r.returncode != 0 and "PERMISSION_DENIED" in r.stderr
+    assert "UNAUTHENTICATED" in mlp(server, "user", "list").stderr
+    # set-admin, set-password (own: needs the current one), then log in with the new one.
+    assert mlp(server, "user", "set-admin", name, "true", **admin).returncode == 0
+    assert "yes" in [line.split()[-1] for line in mlp(server, "user", "list", **admin).stdout.splitlines()
+                     if line.startswith(name + " ")]
+    new_pw = tmp_path / "new"
+    new_pw.write_text("another-password-for-tests")
+    r = mlp(server, "user", "set-password", name, "--password-file", str(new_pw), user=name, password=PW)
+    assert r.returncode != 0 and "Current password" in r.stderr
+    r = mlp(server, "user", "set-password", name, "--password-file", str(new_pw), "--current-password-file",
+            str(pw), user=name, password=PW)
+    assert r.returncode == 0, r.stderr
+    # Tokens: the secret on stdout only, listed without it, revoked.
+    r = mlp(server, "token", "create", "laptop", "--expires-in-days", "3", user=name,
+            password="another-password-for-tests")
+    assert r.returncode == 0, r.stderr
+    secret = r.stdout.strip()
+    assert secret.startswith("mlp_") and secret not in r.stderr
+    listed = mlp(server, "token", "list", token=secret)
+    assert "laptop" in listed.stdout and secret not in listed.stdout
+    token_id = json.loads(mlp(server, "token", "list", "--json", token=secret).stdout)[0]["id"]
+    assert mlp(server, "token", "revoke", token_id, token=secret).returncode == 0
+    assert mlp(server, "token", "list", token=secret).returncode != 0
+    r = mlp(server, "token", "revoke", "nope", user=name, password="another-password-for-tests")
+    assert r.returncode != 0 and "RESOURCE_DOES_NOT_EXIST" in r.stderr
+    assert mlp(server, "user", "delete", name, **admin).returncode == 0
+    assert name not in mlp(server, "user", "list", **admin).stdout
 
 
 def test_refuses_to_start_without_an_admin_password(server, mlp_only):

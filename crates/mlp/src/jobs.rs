@@ -217,7 +217,7 @@ fn pairs(items: &[String], what: &str) -> anyhow::Result<BTreeMap<String, String
         .collect()
 }
 
-fn server_url(arg: Option<String>) -> String {
+pub(crate) fn server_url(arg: Option<String>) -> String {
     arg.or_else(|| {
         std::env::var("MLFLOW_TRACKING_URI")
             .ok()
@@ -244,7 +244,7 @@ fn authorization(var: impl Fn(&str) -> Option<String>) -> Option<String> {
 }
 
 /// Sends a request and turns an API error into a readable message.
-async fn call(req: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response> {
+pub(crate) async fn call(req: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response> {
     let resp = req
         .send()
         .await
@@ -259,8 +259,8 @@ async fn call(req: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response>
     bail!("{code} ({status}): {message}")
 }
 
-pub async fn run(args: JobArgs) -> anyhow::Result<()> {
-    let base = server_url(args.server);
+/// An HTTP client sending the credentials of the environment (see [`authorization`]).
+pub(crate) fn api_client() -> anyhow::Result<reqwest::Client> {
     let mut headers = reqwest::header::HeaderMap::new();
     if let Some(value) = authorization(|k| std::env::var(k).ok()) {
         let mut value = reqwest::header::HeaderValue::from_str(&value)
@@ -268,10 +268,15 @@ pub async fn run(args: JobArgs) -> anyhow::Result<()> {
         value.set_sensitive(true);
         headers.insert(reqwest::header::AUTHORIZATION, value);
     }
-    let http = reqwest::Client::builder()
+    Ok(reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .default_headers(headers)
-        .build()?;
+        .build()?)
+}
+
+pub async fn run(args: JobArgs) -> anyhow::Result<()> {
+    let base = server_url(args.server);
+    let http = api_client()?;
     match args.command {
         JobCommand::Submit(s) => {
             let mut spec: JobSpec = match &s.file {

@@ -5,6 +5,7 @@ mod frontend;
 mod jobs;
 mod stores;
 mod telemetry;
+mod users;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -70,6 +71,10 @@ enum Command {
     },
     /// Submit, list, follow and cancel jobs on a running server.
     Job(jobs::JobArgs),
+    /// Manage users on a server with authentication on (admins; set-password also for oneself).
+    User(users::UserArgs),
+    /// Create, list and revoke your personal access tokens.
+    Token(users::TokenArgs),
     /// Check, report and deploy the infrastructure (Terraform + Kubernetes).
     Infra(mlp_infra::cli::InfraArgs),
     /// Apply database migrations and exit (a deploy step): the database of MLP__DATABASE__URL or
@@ -325,6 +330,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let _ = handle.await;
         }
         Command::Job(args) => jobs::run(args).await?,
+        Command::User(args) => users::run_user(args).await?,
+        Command::Token(args) => users::run_token(args).await?,
         Command::Ui {
             host,
             port,
