@@ -563,6 +563,19 @@ def test_user_and_token_commands(server, mlp_only, tmp_path):
     assert name not in mlp(server, "user", "list", **admin).stdout
 
 
+def test_failed_logins_are_throttled_per_user_and_address(server, mlp_only):
+    victim, other = new_user(server), new_user(server)
+    url = server.url("/api/2.0/mlflow/users/current")
+    for _ in range(10):
+        assert requests.get(url, auth=(victim, "wrong-password-123"), timeout=10).status_code == 401
+    # Now even the right password is refused for this user from this address, as a 401 (the
+    # mlflow client retries 429) saying why, without a password hash being checked.
+    r = requests.get(url, auth=(victim, PW), timeout=10)
+    assert r.status_code == 401 and "Too many failed logins" in r.json()["message"]
+    assert 0 < int(r.headers["Retry-After"]) <= 300
+    assert requests.get(url, auth=(other, PW), timeout=10).status_code == 200
+
+
 def test_refuses_to_start_without_an_admin_password(server, mlp_only):
     srv = start(Path(tempfile.mkdtemp(prefix="mlp-auth-nopw-")), admin_password=None)
     try:

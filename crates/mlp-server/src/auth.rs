@@ -49,6 +49,87 @@ const JOB_TOKEN_PREFIX: &str = "mlpj_";
 /// possibly from another process, so this bounds how long a finished job's token still works.
 const JOB_TOKEN_CACHE_TTL: Duration = Duration::from_secs(2);
 
+/// Failed logins: after this many for one username from one address within the window, that
+/// pair is refused without checking the password until the window ends.
+const LOGIN_FAILURES_PER_USER: u32 = 10;
+/// Failed logins from one address, whatever the usernames (guessing names).
+const LOGIN_FAILURES_PER_ADDRESS: u32 = 100;
+const LOGIN_WINDOW: Duration = Duration::from_secs(300);
+/// Tracked (username, address) pairs and addresses; beyond it expired entries are dropped, and
+/// if none are, the oldest half — memory stays bounded whatever an attacker sends.
+const LOGIN_TRACKED_MAX: usize = 20_000;
+
+/// Failed-login counting per (username, client address) and per address. Refusals are 401 like
+/// a wrong password, never 429: MLflow's client retries 429 (and 5xx) with backoff, which would
+/// only add attempts.
+#[derive(Default)]
+pub struct LoginLimiter {
+    /// Key: `u:<address>:<username>` or `a:<address>` → (failures, window start).
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl LoginLimiter {
+    fn keys(username: &str, addr: &str) -> (String, String) {
+        (format!("u:{addr}:{username}"), format!("a:{addr}"))
+    }
+
+    /// Seconds until the pair may try again, when it is throttled.
+    pub fn throttled(&self, username: &str, addr: &str) -> Option<u64> {
+        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if map.is_empty() {
+            return None;
+        }
+        let (user_key, addr_key) = Self::keys(username, addr);
+        let now = Instant::now();
+        let wait = |key: &str, limit: u32| {
+            map.get(key)
+                .filter(|(n, start)| *n >= limit && now < *start + LOGIN_WINDOW)
+                .map(|(_, start)| (*start + LOGIN_WINDOW - now).as_secs().max(1))
+        };
+        wait(&user_key, LOGIN_FAILURES_PER_USER).or_else(|| wait(&addr_key, LOGIN_FAILURES_PER_ADDRESS))
+    }
+
+    pub fn failed(&self, username: &str, addr: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if map.len() >= LOGIN_TRACKED_MAX {
+            map.retain(|_, (_, start)| now < *start + LOGIN_WINDOW);
+            if map.len() >= LOGIN_TRACKED_MAX {
+                let mut starts: Vec<Instant> = map.values().map(|(_, s)| *s).collect();
+                starts.sort();
+                let cut = starts[starts.len() / 2];
+                map.retain(|_, (_, start)| *start > cut);
+            }
+        }
+        let (user_key, addr_key) = Self::keys(username, addr);
+        for key in [user_key, addr_key] {
+            let e = map.entry(key).or_insert((0, now));
+            if now >= e.1 + LOGIN_WINDOW {
+                *e = (0, now);
+            }
+            e.0 += 1;
+        }
+    }
+
+    pub fn succeeded(&self, username: &str, addr: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if !map.is_empty() {
+            map.remove(&Self::keys(username, addr).0);
+        }
+    }
+}
+
+/// The username of Basic credentials, without verifying anything.
+fn basic_username(authorization: &str) -> Option<String> {
+    let (scheme, rest) = authorization.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok()?;
+    let s = String::from_utf8(decoded).ok()?;
+    s.split_once(':').map(|(u, _)| u.to_string())
+}
+
 /// Who is calling, as the handlers see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -83,6 +164,7 @@ pub struct Auth {
     grant_cache: Mutex<HashMap<i64, (Arc<Grants>, Instant)>>,
     /// `run:<id>` / `model:<id>` → experiment id.
     parents: Mutex<HashMap<String, String>>,
+    pub logins: LoginLimiter,
 }
 
 impl Auth {
@@ -97,6 +179,7 @@ impl Auth {
             cache_key,
             grant_cache: Mutex::new(HashMap::new()),
             parents: Mutex::new(HashMap::new()),
+            logins: LoginLimiter::default(),
         }
     }
 
@@ -826,6 +909,25 @@ fn unauthenticated() -> Response {
     resp
 }
 
+/// 401 rather than 429, which MLflow's client would retry.
+fn throttled(wait_secs: u64) -> Response {
+    let mut resp = (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({
+            "error_code": "UNAUTHENTICATED",
+            "message": format!("Too many failed logins for this user from this address; try again in {wait_secs} s."),
+        })),
+    )
+        .into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"mlflow\""),
+    );
+    h.insert(header::RETRY_AFTER, HeaderValue::from(wait_secs));
+    resp
+}
+
 fn denied() -> ApiError {
     ApiError(Error::new(ErrorCode::PermissionDenied, "Permission denied"))
 }
@@ -972,9 +1074,32 @@ pub async fn enforce(State(st): State<AppState>, req: Request, next: Next) -> Re
         return next.run(req).await;
     }
     let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let basic_user = authorization.and_then(basic_username);
+    let addr = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
+    if let Some(user) = &basic_user
+        && let Some(wait) = auth.logins.throttled(user, &addr)
+    {
+        metrics::counter!("mlp_auth_logins_throttled_total").increment(1);
+        tracing::warn!(username = user.as_str(), client = addr, "failed logins throttled");
+        return throttled(wait);
+    }
     let principal = match auth.authenticate(authorization).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return unauthenticated(),
+        Ok(Some(p)) => {
+            if let Some(user) = &basic_user {
+                auth.logins.succeeded(user, &addr);
+            }
+            p
+        }
+        Ok(None) => {
+            if let Some(user) = &basic_user {
+                auth.logins.failed(user, &addr);
+            }
+            return unauthenticated();
+        }
         Err(e) => return ApiError(e).into_response(),
     };
     tracing::Span::current().record("user", principal.username.as_str());
@@ -2285,6 +2410,33 @@ mod tests {
         let body: Fields = mlp_core::wire::decode_json_body(br#"{"experiment_id": 7, "name": "m"}"#).unwrap();
         assert_eq!(body.experiment_id.as_deref(), Some("7"));
         assert_eq!(body.name.as_deref(), Some("m"));
+    }
+
+    #[test]
+    fn failed_logins_throttle_the_pair_then_the_address() {
+        let l = LoginLimiter::default();
+        for _ in 0..LOGIN_FAILURES_PER_USER - 1 {
+            l.failed("alice", "10.0.0.1");
+        }
+        assert_eq!(l.throttled("alice", "10.0.0.1"), None);
+        l.failed("alice", "10.0.0.1");
+        assert!(l.throttled("alice", "10.0.0.1").is_some_and(|s| s <= 300));
+        // Another address, or another user from there, is not throttled by alice's pair.
+        assert_eq!(l.throttled("alice", "10.0.0.2"), None);
+        assert_eq!(l.throttled("bob", "10.0.0.1"), None);
+        // Guessing many usernames from one address throttles the address.
+        for i in 0..LOGIN_FAILURES_PER_ADDRESS {
+            l.failed(&format!("u{i}"), "10.0.0.3");
+        }
+        assert!(l.throttled("carol", "10.0.0.3").is_some());
+        // A success clears the pair (not the address).
+        l.succeeded("alice", "10.0.0.1");
+        assert_eq!(l.throttled("alice", "10.0.0.1"), None);
+        // Memory stays bounded.
+        for i in 0..LOGIN_TRACKED_MAX + 10 {
+            l.failed("x", &format!("a{i}"));
+        }
+        assert!(l.failures.lock().unwrap().len() <= LOGIN_TRACKED_MAX + 2);
     }
 
     #[test]
