@@ -253,6 +253,28 @@ def test_registry_permissions_follow_the_registered_model(server):
         assert got.permission == "EDIT"
 
 
+def test_a_model_version_needs_read_on_its_source_run(server, mlp_only):
+    alice, bob = new_user(server), new_user(server)
+    with as_user(alice, PW):
+        c = MlflowClient(server.base)
+        exp = c.create_experiment(uniq("private"))
+        run = c.create_run(exp).info.run_id
+    with as_user(ADMIN, ADMIN_PW):
+        admin_client(server).grant_user_permission(bob, "experiment", exp, "DENY")
+    name = uniq("bobs")
+    with as_user(bob, PW):
+        c = MlflowClient(server.base)
+        c.create_registered_model(name)
+        # bob owns the model but may not read alice's run: neither by run_id nor by source.
+        denied(c.create_model_version, name, f"runs:/{run}/model", run_id=run)
+        denied(c.create_model_version, name, f"runs:/{run}/model")
+        assert list(c.search_model_versions(f"name = '{name}'")) == []
+    with as_user(ADMIN, ADMIN_PW):
+        admin_client(server).revoke_user_permission(bob, "experiment", exp)
+    with as_user(bob, PW):
+        assert MlflowClient(server.base).create_model_version(name, f"runs:/{run}/model", run_id=run).version == "1"
+
+
 def test_grant_errors(server):
     bob = new_user(server)
     with as_user(ADMIN, ADMIN_PW):

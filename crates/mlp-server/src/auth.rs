@@ -962,6 +962,8 @@ struct Fields {
     path: Option<String>,
     #[serde(deserialize_with = "de_id")]
     source_run_id: Option<String>,
+    #[serde(deserialize_with = "de_id")]
+    source: Option<String>,
 }
 
 /// An id as a string or a number (int64 fields travel as either); anything else reads as absent
@@ -990,7 +992,8 @@ impl Fields {
             resource_type,
             resource_id,
             path,
-            source_run_id
+            source_run_id,
+            source
         );
         if !other.run_ids.is_empty() {
             self.run_ids = other.run_ids;
@@ -1259,6 +1262,19 @@ async fn check(
                     return Err(denied().into_response());
                 }
             }
+            if is("/model-versions/create") {
+                // Registering a version exposes its source to every reader of the registered
+                // model, so the caller must be able to read that source's experiment.
+                if let Some(exp) = source_experiment(st, auth, &f).await
+                    && !auth
+                        .permission(p, ResourceKind::Experiment, &exp)
+                        .await
+                        .map_err(|e| ApiError(e).into_response())?
+                        .allows(Read)
+                {
+                    return Err(denied().into_response());
+                }
+            }
             Ok((req, after))
         }
     }
@@ -1435,6 +1451,38 @@ async fn check_jobs(
         Ok(_) => Err(ApiError(Error::not_found(format!("Job '{job_id}' not found"))).into_response()),
         Err(_) => Ok((req, After::Nothing)),
     }
+}
+
+/// The experiment a model version's source belongs to: its `run_id`, else the run or logged
+/// model named by a `runs:/` or `models:/` source, else a proxied location's experiment.
+/// `None` when there is none to check (the handler validates the source itself).
+async fn source_experiment(st: &AppState, auth: &Auth, f: &Fields) -> Option<String> {
+    let run_exp = |id: String| {
+        auth.parent(format!("run:{id}"), async move {
+            Ok(st.store.get_run(&id).await?.info.experiment_id)
+        })
+    };
+    if let Some(run) = f.run_id.clone().filter(|r| !r.is_empty()) {
+        return run_exp(run).await.ok();
+    }
+    let source = f.source.as_deref()?;
+    if let Some(rest) = source.strip_prefix("runs:/") {
+        let run = rest.trim_start_matches('/').split('/').next()?.to_string();
+        return run_exp(run).await.ok();
+    }
+    if let Some(rest) = source.strip_prefix("models:/") {
+        let id = rest.trim_start_matches('/').split('/').next()?.to_string();
+        // A `models:/name/version` source names a registered model, not a logged model.
+        return st
+            .store
+            .get_logged_model(&id, true)
+            .await
+            .ok()
+            .map(|m| m.info.experiment_id);
+    }
+    let path = source.strip_prefix("mlflow-artifacts:")?.trim_start_matches('/');
+    let first = path.split('/').next()?;
+    first.bytes().all(|b| b.is_ascii_digit()).then(|| first.to_string())
 }
 
 async fn exists(st: &AppState, kind: ResourceKind, id: &str) -> bool {
