@@ -415,6 +415,12 @@ def test_jobs_need_edit_on_their_experiment_and_belong_to_their_submitter(server
     # The Default experiment: READ by default, so no jobs there.
     r = submit(server, (bob, PW))
     assert r.status_code == 403 and r.json()["error_code"] == "PERMISSION_DENIED"
+    # An invalid spec is refused before its experiment is created.
+    bad_name = uniq("never")
+    r = submit(server, (bob, PW), experiment_name=bad_name, command=[])
+    assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    with as_user(ADMIN, ADMIN_PW):
+        assert MlflowClient(server.base).get_experiment_by_name(bad_name) is None
     # A new experiment is open to anyone, as creating one is; its creator gets MANAGE.
     exp_name = uniq("jobs")
     r = submit(server, (bob, PW), experiment_name=exp_name, command=["sleep", "60"])

@@ -1394,41 +1394,55 @@ async fn check_jobs(
         return Ok((req, After::Nothing));
     }
     if req.method() == Method::POST && path == "/api/v1/jobs" {
-        #[derive(Deserialize, Default)]
-        #[serde(default)]
-        struct SpecName {
-            #[serde(deserialize_with = "de_id")]
-            experiment_name: Option<String>,
-        }
         let (parts, body) = req.into_parts();
         let bytes = axum::body::to_bytes(body, JSON_BODY_LIMIT).await.unwrap_or_default();
-        let name = mlp_core::wire::decode_json_body::<SpecName>(&bytes)
-            .unwrap_or_default()
-            .experiment_name
-            .filter(|n| !n.trim().is_empty());
-        let req = Request::from_parts(parts, Body::from(bytes));
-        let exp = match name {
+        let req = Request::from_parts(parts, Body::from(bytes.clone()));
+        // Refused here (400, as the handler would) before anything is created, and so that
+        // what is checked is exactly what the handler will submit.
+        let spec = mlp_core::wire::decode_json_body::<mlp_core::jobs::JobSpec>(&bytes)
+            .map_err(|e| match e.message.strip_prefix("Invalid request") {
+                Some(rest) => Error::invalid(format!("Invalid job spec{rest}")),
+                None => e,
+            })
+            .and_then(|s| s.validate())
+            .map_err(|e| ApiError(e).into_response())?;
+        let name = spec.experiment_name.filter(|n| !n.trim().is_empty());
+        let fail = |e: Error| ApiError(e).into_response();
+        let id = match name {
             // The Default experiment.
-            None => Some("0".to_string()),
+            None => "0".to_string(),
             Some(n) => match st.store.get_experiment_by_name(&n).await {
-                Ok(e) => Some(e.experiment_id),
-                Err(e) if e.code == ErrorCode::ResourceDoesNotExist => None,
-                Err(e) => return Err(ApiError(e).into_response()),
+                Ok(e) => e.experiment_id,
+                // Created here, as the submitter, with their MANAGE, before the job is: had the
+                // job service created it, a concurrent creation by someone else would hand the
+                // submitter MANAGE on that other user's experiment.
+                Err(e) if e.code == ErrorCode::ResourceDoesNotExist => {
+                    match st.store.create_experiment(&n, None, &[]).await {
+                        Ok(id) => {
+                            let grant = Grant {
+                                user_id: p.id,
+                                kind: ResourceKind::Experiment,
+                                resource_id: id.clone(),
+                                permission: Manage,
+                            };
+                            auth.store.put_grant(&grant, true).await.map_err(fail)?;
+                            auth.forget_grants();
+                            id
+                        }
+                        Err(e) if e.code == ErrorCode::ResourceAlreadyExists => {
+                            st.store.get_experiment_by_name(&n).await.map_err(fail)?.experiment_id
+                        }
+                        Err(e) => return Err(fail(e)),
+                    }
+                }
+                Err(e) => return Err(fail(e)),
             },
         };
-        return match exp {
-            None => Ok((req, After::GrantCreator(ResourceKind::Experiment, None))),
-            Some(id) => {
-                let have = auth
-                    .permission(p, ResourceKind::Experiment, &id)
-                    .await
-                    .map_err(|e| ApiError(e).into_response())?;
-                if have.allows(Edit) {
-                    Ok((req, After::Nothing))
-                } else {
-                    Err(denied().into_response())
-                }
-            }
+        let have = auth.permission(p, ResourceKind::Experiment, &id).await.map_err(fail)?;
+        return if have.allows(Edit) {
+            Ok((req, After::Nothing))
+        } else {
+            Err(denied().into_response())
         };
     }
     if path == "/api/v1/jobs" {
@@ -1612,12 +1626,10 @@ async fn grant_creator(
             #[derive(Deserialize)]
             struct Created {
                 experiment_id: Option<String>,
-                /// A job submitted into a new experiment: `{"job": {"experiment_id": …}}`.
-                job: Option<Box<Created>>,
             }
             let id = serde_json::from_slice::<Created>(&bytes)
                 .ok()
-                .and_then(|c| c.experiment_id.or(c.job.and_then(|j| j.experiment_id)));
+                .and_then(|c| c.experiment_id);
             (id, Response::from_parts(parts, Body::from(bytes)))
         }
     };
