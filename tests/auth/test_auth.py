@@ -488,6 +488,13 @@ res = {
     "other_experiment": outcome(lambda: c.get_experiment(os.environ["OTHER_EXP"])),
     "new_run": outcome(lambda: c.create_run(exp_id)),
     "delete_own_run": outcome(lambda: c.delete_run(run_id)),
+    # The registry, with the submitter's permissions, for versions of this run only.
+    "register": outcome(lambda: (c.create_registered_model(os.environ["MODEL"]),
+                                 c.create_model_version(os.environ["MODEL"], f"runs:/{run_id}/out", run_id=run_id))),
+    "read_version": outcome(lambda: c.get_model_version(os.environ["MODEL"], "1")),
+    "register_other_run": outcome(lambda: c.create_model_version(
+        os.environ["MODEL"], f"runs:/{os.environ['OTHER_RUN']}/x", run_id=os.environ["OTHER_RUN"])),
+    "delete_model": outcome(lambda: c.delete_registered_model(os.environ["MODEL"])),
     "search": sorted({r.info.experiment_id for r in c.search_runs([exp_id, os.environ["OTHER_EXP"]])}),
 }
 print("RESULT " + json.dumps(res))
@@ -501,9 +508,10 @@ def test_a_job_logs_to_its_run_with_its_own_token(server, mlp_only):
         c = MlflowClient(server.base)
         other_exp = c.create_experiment(uniq("other"))
         other_run = c.create_run(other_exp).info.run_id
+    model = uniq("job-model")
     r = submit(server, (user, PW), experiment_name=uniq("job-token"),
                command=[sys.executable, "-c", JOB_SCRIPT],
-               env={"OTHER_RUN": other_run, "OTHER_EXP": other_exp})
+               env={"OTHER_RUN": other_run, "OTHER_EXP": other_exp, "MODEL": model})
     assert r.status_code == 200, r.text
     job = wait_job(server, (user, PW), r.json()["job"]["job_id"])
     log = requests.get(server.url(f"/api/v1/jobs/{job['job_id']}/logs"), auth=(user, PW), timeout=10).text
@@ -519,6 +527,10 @@ def test_a_job_logs_to_its_run_with_its_own_token(server, mlp_only):
         "other_experiment": "PERMISSION_DENIED",
         "new_run": "PERMISSION_DENIED",
         "delete_own_run": "PERMISSION_DENIED",
+        "register": "ok",
+        "read_version": "ok",
+        "register_other_run": "PERMISSION_DENIED",
+        "delete_model": "PERMISSION_DENIED",
         "search": [job["experiment_id"]],
     }
     assert token.startswith("mlpj_") and not token.startswith("mlp_")
@@ -527,8 +539,11 @@ def test_a_job_logs_to_its_run_with_its_own_token(server, mlp_only):
         run = c.get_run(job["run_id"])
         assert run.data.metrics == {"loss": 0.25} and run.data.params == {"lr": "0.1"}
         assert c.download_artifacts(job["run_id"], "out/hello.txt", tempfile.mkdtemp()).endswith("hello.txt")
+        assert c.get_model_version(model, "1").run_id == job["run_id"]
     with as_user(ADMIN, ADMIN_PW):
         assert MlflowClient(server.base).get_run(other_run).data.metrics == {}
+        # What the job created in the registry is its submitter's.
+        assert admin_client(server).get_user_permission(user, "registered_model", model).permission == "MANAGE"
     # Revoked when the attempt ended (the server trusts a verified job token for 2 s at most).
     time.sleep(2.5)
     r = requests.get(server.url("/api/2.0/mlflow/runs/get"), params={"run_id": job["run_id"]},

@@ -126,6 +126,8 @@ pub struct JobToken {
     pub experiment_id: String,
     /// Milliseconds since the epoch.
     pub expires_at: i64,
+    /// The job's submitter: registering a model from the run uses their registry permissions.
+    pub owner: Option<String>,
 }
 
 /// The one workspace this server has (MLflow's default when workspaces are off).

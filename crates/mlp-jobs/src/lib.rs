@@ -50,7 +50,7 @@ pub trait Executor: Send + Sync + 'static {
 #[async_trait]
 pub trait JobCredentials: Send + Sync + 'static {
     /// A secret for `MLFLOW_TRACKING_TOKEN`, valid for the run until `expires_at` (ms).
-    async fn mint(&self, job_id: &str, run_id: &str, experiment_id: &str, expires_at: i64) -> Result<String>;
+    async fn mint(&self, job: &Job, run_id: &str, experiment_id: &str, expires_at: i64) -> Result<String>;
     /// Ends every credential of the job (the attempt is over).
     async fn revoke(&self, job_id: &str) -> Result<()>;
 }
@@ -382,7 +382,7 @@ impl Worker {
             // The attempt cannot outlive its timeout plus the stop grace; a minute of slack
             // covers the last log flush. Revoked below as soon as the attempt ends.
             let expires_at = now_ms() + (job.spec.timeout_seconds as i64 + 120) * 1000;
-            match creds.mint(&job.job_id, &run_id, &experiment_id, expires_at).await {
+            match creds.mint(&job, &run_id, &experiment_id, expires_at).await {
                 Ok(secret) => {
                     env.insert("MLFLOW_TRACKING_TOKEN".to_string(), secret);
                 }

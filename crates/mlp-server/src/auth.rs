@@ -543,13 +543,20 @@ impl JobTokens {
 
 #[async_trait::async_trait]
 impl mlp_jobs::JobCredentials for JobTokens {
-    async fn mint(&self, job_id: &str, run_id: &str, experiment_id: &str, expires_at: i64) -> Result<String, Error> {
+    async fn mint(
+        &self,
+        job: &mlp_core::jobs::Job,
+        run_id: &str,
+        experiment_id: &str,
+        expires_at: i64,
+    ) -> Result<String, Error> {
         let secret = format!("{JOB_TOKEN_PREFIX}{}", random_secret());
         let token = JobToken {
-            job_id: job_id.to_string(),
+            job_id: job.job_id.clone(),
             run_id: run_id.to_string(),
             experiment_id: experiment_id.to_string(),
             expires_at,
+            owner: job.owner.clone(),
         };
         self.store.create_job_token(&token, &token_hash(&secret)).await?;
         Ok(secret)
@@ -1118,6 +1125,15 @@ pub async fn enforce(State(st): State<AppState>, req: Request, next: Next) -> Re
                 After::Nothing => resp,
                 After::Filter(f) => filter_response(&auth, &principal, f, resp).await,
                 After::GrantCreator(kind, name) => grant_creator(&auth, &principal, kind, name, resp).await,
+                After::GrantTo(user_id, kind, name) => {
+                    let owner = Principal {
+                        id: user_id,
+                        username: String::new(),
+                        is_admin: false,
+                        scope: None,
+                    };
+                    grant_creator(&auth, &owner, kind, name, resp).await
+                }
                 After::Renamed(old, new) => {
                     if let Err(e) = auth
                         .store
@@ -1151,6 +1167,8 @@ enum After {
     Filter(Filter),
     /// The kind, and the name when the request carries it (a registered model's).
     GrantCreator(ResourceKind, Option<String>),
+    /// The same for another user: a job's submitter, for what the job's token creates.
+    GrantTo(i64, ResourceKind, Option<String>),
     Renamed(String, String),
     Deleted(String),
 }
@@ -1165,7 +1183,7 @@ async fn check(
 ) -> Result<(Request, After), Response> {
     let is = |suffix: &str| path.ends_with(suffix);
     if let Some(scope) = &p.scope {
-        return check_scoped(st, scope, need, req, path).await;
+        return check_scoped(st, auth, scope, need, req, path).await;
     }
     match need {
         Public | Authenticated => Ok((req, After::Nothing)),
@@ -1302,10 +1320,13 @@ async fn on_fields(req: Request, locate: Locate, path: &str) -> Result<(Request,
 }
 
 /// A job's token: it writes its own run (metrics, params, tags, status, artifacts, the logged
-/// models it creates from that run) and reads its experiment. Everything else is refused —
-/// other runs' writes, new runs, deletes, the registry, users, tokens and jobs.
+/// models it creates from that run) and reads its experiment. In the registry it acts with its
+/// submitter's permissions, and only to register versions of its own run (creating the
+/// registered model if needed, for the submitter, and reading it back). Everything else is
+/// refused — other runs' writes, new runs, deletes, users, tokens and jobs.
 async fn check_scoped(
     st: &AppState,
+    auth: &Auth,
     scope: &JobToken,
     need: Need,
     req: Request,
@@ -1313,10 +1334,39 @@ async fn check_scoped(
 ) -> Result<(Request, After), Response> {
     let (perm, locate) = match need {
         Search(f) => return Ok((req, After::Filter(f))),
+        Create(ResourceKind::RegisteredModel) => {
+            let owner = job_owner(auth, scope).await.ok_or_else(|| denied().into_response())?;
+            let (req, f) = read_fields(req, path).await?;
+            return Ok((req, After::GrantTo(owner.id, ResourceKind::RegisteredModel, f.name)));
+        }
         On(perm, locate) if perm != Manage => (perm, locate),
         _ => return Err(denied().into_response()),
     };
     let (req, f) = on_fields(req, locate, path).await?;
+    if locate == L::ModelName {
+        let Some(owner) = job_owner(auth, scope).await else {
+            return Err(denied().into_response());
+        };
+        let name = f.name.clone().unwrap_or_default();
+        let have = auth
+            .permission(&owner, ResourceKind::RegisteredModel, &name)
+            .await
+            .map_err(|e| ApiError(e).into_response())?;
+        let own_source = || {
+            f.run_id.as_deref() == Some(scope.run_id.as_str())
+                || f.source.as_deref().is_some_and(|s| {
+                    s.strip_prefix("runs:/")
+                        .map(|r| r.trim_start_matches('/').split('/').next() == Some(scope.run_id.as_str()))
+                        .unwrap_or(false)
+                })
+        };
+        let ok = have.allows(perm) && (perm == Read || (path.ends_with("/model-versions/create") && own_source()));
+        return if ok {
+            Ok((req, After::Nothing))
+        } else {
+            Err(denied().into_response())
+        };
+    }
     let run_exp = |id: String| async move { st.store.get_run(&id).await.map(|r| r.info.experiment_id).ok() };
     let model = |id: String| async move { st.store.get_logged_model(&id, true).await.ok().map(|m| m.info) };
     let own_exp = |e: Option<&str>| e == Some(scope.experiment_id.as_str());
@@ -1370,7 +1420,7 @@ async fn check_scoped(
                 }
             }
         }
-        L::ModelName => false,
+        L::ModelName => false, // handled above
     };
     if ok {
         Ok((req, After::Nothing))
@@ -1497,6 +1547,12 @@ async fn source_experiment(st: &AppState, auth: &Auth, f: &Fields) -> Option<Str
     let path = source.strip_prefix("mlflow-artifacts:")?.trim_start_matches('/');
     let first = path.split('/').next()?;
     first.bytes().all(|b| b.is_ascii_digit()).then(|| first.to_string())
+}
+
+/// The submitter of a job token's job, as a principal (their own grants and roles apply).
+async fn job_owner(auth: &Auth, scope: &JobToken) -> Option<Principal> {
+    let owner = scope.owner.as_deref()?;
+    auth.store.get_user(owner).await.ok().map(|u| Principal::from(&u))
 }
 
 async fn exists(st: &AppState, kind: ResourceKind, id: &str) -> bool {

@@ -380,14 +380,15 @@ macro_rules! impl_auth_store {
 
                 async fn create_job_token(&self, t: &JobToken, secret_hash: &str) -> Result<()> {
                     sqlx::query(q(
-                        "INSERT INTO auth_job_tokens (secret_hash, job_id, run_id, experiment_id, expires_at) \
-                         VALUES ($1, $2, $3, $4, $5)",
+                        "INSERT INTO auth_job_tokens (secret_hash, job_id, run_id, experiment_id, expires_at, owner) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
                     ))
                     .bind(secret_hash)
                     .bind(&t.job_id)
                     .bind(&t.run_id)
                     .bind(&t.experiment_id)
                     .bind(t.expires_at)
+                    .bind(&t.owner)
                     .execute(&self.$writer)
                     .await
                     .map_err(db_err)?;
@@ -396,7 +397,7 @@ macro_rules! impl_auth_store {
 
                 async fn find_job_token(&self, secret_hash: &str) -> Result<Option<JobToken>> {
                     let row = sqlx::query(q(
-                        "SELECT job_id, run_id, experiment_id, expires_at FROM auth_job_tokens WHERE secret_hash = $1",
+                        "SELECT job_id, run_id, experiment_id, expires_at, owner FROM auth_job_tokens WHERE secret_hash = $1",
                     ))
                     .bind(secret_hash)
                     .fetch_optional(&self.$reader)
@@ -408,6 +409,7 @@ macro_rules! impl_auth_store {
                             run_id: r.try_get("run_id").map_err(db_err)?,
                             experiment_id: r.try_get("experiment_id").map_err(db_err)?,
                             expires_at: r.try_get("expires_at").map_err(db_err)?,
+                            owner: r.try_get("owner").map_err(db_err)?,
                         })
                     })
                     .transpose()

@@ -11,6 +11,8 @@ CREATE TABLE auth_job_tokens (
     job_id        TEXT    NOT NULL,
     run_id        TEXT    NOT NULL,
     experiment_id TEXT    NOT NULL,
+    -- The submitter, whose registry permissions the job uses for models from its run.
+    owner         TEXT,
     expires_at    BIGINT  NOT NULL
 );
 CREATE INDEX auth_job_tokens_job ON auth_job_tokens (job_id);

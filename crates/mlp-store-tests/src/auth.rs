@@ -157,6 +157,7 @@ pub async fn job_tokens_are_found_by_hash_and_revoked_with_their_job<S: AuthStor
         run_id: format!("run-{job}"),
         experiment_id: "7".into(),
         expires_at,
+        owner: (job == "a").then(|| "alice".to_string()),
     };
     s.create_job_token(&t("a", 10_000), "ha").await.unwrap();
     s.create_job_token(&t("b", 10_000), "hb").await.unwrap();
