@@ -1352,15 +1352,25 @@ async fn check_scoped(
             .permission(&owner, ResourceKind::RegisteredModel, &name)
             .await
             .map_err(|e| ApiError(e).into_response())?;
-        let own_source = || {
-            f.run_id.as_deref() == Some(scope.run_id.as_str())
-                || f.source.as_deref().is_some_and(|s| {
-                    s.strip_prefix("runs:/")
-                        .map(|r| r.trim_start_matches('/').split('/').next() == Some(scope.run_id.as_str()))
-                        .unwrap_or(false)
-                })
+        // The version's source is this run (`run_id`, `runs:/<run>/…`) or a logged model it
+        // created (`models:/<model_id>`, what MLflow 3's log_model registers).
+        let first = |s: &str, prefix: &str| {
+            s.strip_prefix(prefix)
+                .and_then(|r| r.trim_start_matches('/').split('/').next())
+                .map(str::to_string)
         };
-        let ok = have.allows(perm) && (perm == Read || (path.ends_with("/model-versions/create") && own_source()));
+        let source = f.source.clone().unwrap_or_default();
+        let own_source = f.run_id.as_deref().is_none_or(|r| r == scope.run_id)
+            && match (first(&source, "runs:/"), first(&source, "models:/")) {
+                (Some(run), _) => run == scope.run_id,
+                (None, Some(model_id)) => st
+                    .store
+                    .get_logged_model(&model_id, true)
+                    .await
+                    .is_ok_and(|m| m.info.source_run_id == scope.run_id),
+                _ => f.run_id.as_deref() == Some(scope.run_id.as_str()),
+            };
+        let ok = have.allows(perm) && (perm == Read || (path.ends_with("/model-versions/create") && own_source));
         return if ok {
             Ok((req, After::Nothing))
         } else {
