@@ -346,6 +346,8 @@ def test_roles_combine_with_user_grants(server):
         assert error_code(ac.assign_role, alice, role.id) == "RESOURCE_ALREADY_EXISTS"
         assert [r.id for r in ac.list_user_roles(alice)] == [role.id]
         assert [a.user_id for a in ac.list_role_users(role.id)] == [ac.get_user(alice).id]
+        listed = requests.get(server.url("/api/2.0/mlflow/users/list"), auth=(ADMIN, ADMIN_PW), timeout=10).json()
+        assert [r["name"] for u in listed["users"] if u["username"] == alice for r in u["roles"]] == [role.name]
         assert error_code(ac.get_role, 999999) == "RESOURCE_DOES_NOT_EXIST"
     # EDIT on A through the role; DENY on B beats the default READ and hides B from search.
     with as_user(alice, PW):

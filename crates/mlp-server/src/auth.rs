@@ -1822,15 +1822,21 @@ async fn current_user(State(st): State<AppState>, req: Request) -> ApiResult<Jso
     Ok(Json(json!({ "user": user_json(&user), "is_basic_auth": true })))
 }
 
-async fn list_users(State(st): State<AppState>) -> ApiResult<Json<Value>> {
+async fn list_users(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
     let auth = auth_of(&st)?;
-    let users: Vec<Value> = auth
-        .store
-        .list_users()
-        .await?
-        .iter()
-        .map(|u| json!({ "id": u.id, "username": u.username, "is_admin": u.is_admin, "roles": [] }))
-        .collect();
+    let p = caller(req.extensions())?;
+    // As MLflow: each user's roles for admins, workspace admins (one workspace here) and the
+    // user themself; others see the users without their roles.
+    let sees_all = p.is_admin || auth.grants(&p).await?.workspace_admin;
+    let mut users = Vec::new();
+    for u in auth.store.list_users().await? {
+        let roles: Vec<Value> = if sees_all || u.id == p.id {
+            auth.store.list_user_roles(u.id).await?.iter().map(role_json).collect()
+        } else {
+            Vec::new()
+        };
+        users.push(json!({ "id": u.id, "username": u.username, "is_admin": u.is_admin, "roles": roles }));
+    }
     Ok(Json(json!({ "users": users })))
 }
 
