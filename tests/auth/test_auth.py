@@ -5,7 +5,12 @@ checks that a refused call changed nothing where that matters, not only its stat
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -248,6 +253,28 @@ def test_registry_permissions_follow_the_registered_model(server):
         assert got.permission == "EDIT"
 
 
+def test_a_model_version_needs_read_on_its_source_run(server, mlp_only):
+    alice, bob = new_user(server), new_user(server)
+    with as_user(alice, PW):
+        c = MlflowClient(server.base)
+        exp = c.create_experiment(uniq("private"))
+        run = c.create_run(exp).info.run_id
+    with as_user(ADMIN, ADMIN_PW):
+        admin_client(server).grant_user_permission(bob, "experiment", exp, "DENY")
+    name = uniq("bobs")
+    with as_user(bob, PW):
+        c = MlflowClient(server.base)
+        c.create_registered_model(name)
+        # bob owns the model but may not read alice's run: neither by run_id nor by source.
+        denied(c.create_model_version, name, f"runs:/{run}/model", run_id=run)
+        denied(c.create_model_version, name, f"runs:/{run}/model")
+        assert list(c.search_model_versions(f"name = '{name}'")) == []
+    with as_user(ADMIN, ADMIN_PW):
+        admin_client(server).revoke_user_permission(bob, "experiment", exp)
+    with as_user(bob, PW):
+        assert MlflowClient(server.base).create_model_version(name, f"runs:/{run}/model", run_id=run).version == "1"
+
+
 def test_grant_errors(server):
     bob = new_user(server)
     with as_user(ADMIN, ADMIN_PW):
@@ -295,14 +322,303 @@ def test_tokens(server, mlp_only):
                          auth=(user, PW), timeout=10).status_code == 400
 
 
-def test_jobs_need_admin(server, mlp_only):
-    user = new_user(server)
-    spec = {"name": "nope", "kind": "training", "command": ["true"]}
-    r = requests.post(server.url("/api/v1/jobs"), json=spec, auth=(user, PW), timeout=10)
+def test_roles_combine_with_user_grants(server):
+    alice, bob = new_user(server), new_user(server)
+    with as_user(ADMIN, ADMIN_PW):
+        ac, c = admin_client(server), MlflowClient(server.base)
+        exp_a, exp_b = c.create_experiment(uniq("role-a")), c.create_experiment(uniq("role-b"))
+        role = ac.create_role("default", uniq("writers"), description="can write")
+        assert (role.workspace, role.description, role.permissions) == ("default", "can write", [])
+        assert error_code(ac.create_role, "default", role.name) == "RESOURCE_ALREADY_EXISTS"
+        rp = ac.add_role_permission(role.id, "experiment", exp_a, "EDIT")
+        assert (rp.role_id, rp.resource_type, rp.resource_pattern, rp.permission) == \
+            (role.id, "experiment", exp_a, "EDIT")
+        assert error_code(ac.add_role_permission, role.id, "experiment", exp_a, "READ") == \
+            "RESOURCE_ALREADY_EXISTS"
+        assert error_code(ac.add_role_permission, role.id, "workspace", "*", "READ") == "INVALID_PARAMETER_VALUE"
+        assert error_code(ac.add_role_permission, role.id, "experiment", exp_a, "BOGUS") == \
+            "INVALID_PARAMETER_VALUE"
+        deny = ac.add_role_permission(role.id, "experiment", exp_b, "DENY")
+        assert [p.id for p in ac.list_role_permissions(role.id)] == [rp.id, deny.id]
+        assert ac.get_role(role.id).name == role.name
+        assert role.id in [r.id for r in ac.list_roles("default")]
+        assert ac.assign_role(alice, role.id).role_id == role.id
+        assert error_code(ac.assign_role, alice, role.id) == "RESOURCE_ALREADY_EXISTS"
+        assert [r.id for r in ac.list_user_roles(alice)] == [role.id]
+        assert [a.user_id for a in ac.list_role_users(role.id)] == [ac.get_user(alice).id]
+        listed = requests.get(server.url("/api/2.0/mlflow/users/list"), auth=(ADMIN, ADMIN_PW), timeout=10).json()
+        assert [r["name"] for u in listed["users"] if u["username"] == alice for r in u["roles"]] == [role.name]
+        assert error_code(ac.get_role, 999999) == "RESOURCE_DOES_NOT_EXIST"
+    # EDIT on A through the role; DENY on B beats the default READ and hides B from search.
+    with as_user(alice, PW):
+        c = MlflowClient(server.base)
+        c.log_metric(c.create_run(exp_a).info.run_id, "m", 1.0)
+        denied(c.get_experiment, exp_b)
+        assert exp_b not in [e.experiment_id for e in c.search_experiments()]
+        assert [r.id for r in admin_client(server).list_user_roles(alice)] == [role.id]
+        denied(admin_client(server).create_role, "default", uniq("nope"))
+    with as_user(bob, PW):
+        denied(MlflowClient(server.base).create_run, exp_a)
+        denied(admin_client(server).list_user_roles, alice)
+    # A DENY from a role wins over a direct EDIT; otherwise the highest level wins.
+    with as_user(ADMIN, ADMIN_PW):
+        ac.grant_user_permission(alice, "experiment", exp_b, "EDIT")
+    with as_user(alice, PW):
+        denied(MlflowClient(server.base).create_run, exp_b)
+    with as_user(ADMIN, ADMIN_PW):
+        assert ac.update_role_permission(deny.id, "READ").permission == "READ"
+    with as_user(alice, PW):
+        MlflowClient(server.base).create_run(exp_b)
+    # A workspace admin (MANAGE on workspace *) manages roles and every resource.
+    with as_user(ADMIN, ADMIN_PW):
+        admins = ac.create_role("default", uniq("ws-admins"))
+        ac.add_role_permission(admins.id, "workspace", "*", "MANAGE")
+        ac.assign_role(bob, admins.id)
+    with as_user(bob, PW):
+        MlflowClient(server.base).delete_experiment(exp_b)
+        admin_client(server).delete_role(admins.id)
+    with as_user(bob, PW):
+        denied(MlflowClient(server.base).create_run, exp_a)
+    # Rename, unassign (the role's EDIT goes at once), remove, delete.
+    with as_user(ADMIN, ADMIN_PW):
+        new_name = uniq("renamed")
+        assert ac.update_role(role.id, name=new_name).name == new_name
+        ac.unassign_role(alice, role.id)
+        # MLflow also lists the synthetic `__user_<id>__` role holding direct grants; mlp does not.
+        assert [r.id for r in ac.list_user_roles(alice) if not r.name.startswith("__user_")] == []
+        assert error_code(ac.unassign_role, alice, role.id) == "RESOURCE_DOES_NOT_EXIST"
+    with as_user(alice, PW):
+        denied(MlflowClient(server.base).create_run, exp_a)
+    with as_user(ADMIN, ADMIN_PW):
+        ac.remove_role_permission(rp.id)
+        assert [p.id for p in ac.list_role_permissions(role.id)] == [deny.id]
+        ac.delete_role(role.id)
+        assert error_code(ac.get_role, role.id) == "RESOURCE_DOES_NOT_EXIST"
+
+
+def submit(server, auth, **spec):
+    spec = {"kind": "training", "command": ["true"], **spec}
+    spec.setdefault("name", uniq("job"))
+    return requests.post(server.url("/api/v1/jobs"), json=spec, auth=auth, timeout=30)
+
+
+def wait_job(server, auth, job_id: str, timeout: float = 90) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = requests.get(server.url(f"/api/v1/jobs/{job_id}"), auth=auth, timeout=10).json()["job"]
+        if job["state"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            return job
+        time.sleep(0.3)
+    raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+def test_jobs_need_edit_on_their_experiment_and_belong_to_their_submitter(server, mlp_only):
+    bob, carol, dave = new_user(server), new_user(server), new_user(server)
+    # The Default experiment: READ by default, so no jobs there.
+    r = submit(server, (bob, PW))
     assert r.status_code == 403 and r.json()["error_code"] == "PERMISSION_DENIED"
-    assert requests.get(server.url("/api/v1/jobs"), auth=(user, PW), timeout=10).status_code == 403
-    listed = requests.get(server.url("/api/v1/jobs"), auth=(ADMIN, ADMIN_PW), timeout=10)
-    assert listed.status_code == 200 and all(j["spec"]["name"] != "nope" for j in listed.json()["jobs"])
+    # An invalid spec is refused before its experiment is created.
+    bad_name = uniq("never")
+    r = submit(server, (bob, PW), experiment_name=bad_name, command=[])
+    assert r.status_code == 400 and r.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    with as_user(ADMIN, ADMIN_PW):
+        assert MlflowClient(server.base).get_experiment_by_name(bad_name) is None
+    # A new experiment is open to anyone, as creating one is; its creator gets MANAGE.
+    exp_name = uniq("jobs")
+    r = submit(server, (bob, PW), experiment_name=exp_name, command=["sleep", "60"])
+    assert r.status_code == 200, r.text
+    bob_job = r.json()["job"]
+    assert bob_job["owner"] == bob
+    with as_user(ADMIN, ADMIN_PW):
+        ac = admin_client(server)
+        assert ac.get_user_permission(bob, "experiment", bob_job["experiment_id"]).permission == "MANAGE"
+        ac.grant_user_permission(carol, "experiment", bob_job["experiment_id"], "EDIT")
+    # EDIT lets carol submit into it; READ does not let dave.
+    r = submit(server, (carol, PW), experiment_name=exp_name, command=["sleep", "60"])
+    assert r.status_code == 200, r.text
+    carol_job = r.json()["job"]
+    assert submit(server, (dave, PW), experiment_name=exp_name).status_code == 403
+    # Each sees their own jobs; another's is as absent as a missing one.
+    for user, mine, theirs in ((bob, bob_job, carol_job), (carol, carol_job, bob_job)):
+        listed = requests.get(server.url("/api/v1/jobs"), auth=(user, PW), timeout=10).json()["jobs"]
+        assert [j["job_id"] for j in listed] == [mine["job_id"]]
+        r = requests.get(server.url(f"/api/v1/jobs/{theirs['job_id']}"), auth=(user, PW), timeout=10)
+        assert r.status_code == 404
+        for path in ("cancel", "logs"):
+            method = requests.post if path == "cancel" else requests.get
+            kwargs = {"json": {}} if path == "cancel" else {}
+            r = method(server.url(f"/api/v1/jobs/{theirs['job_id']}/{path}"), auth=(user, PW), timeout=10, **kwargs)
+            assert r.status_code == 404, (path, r.text)
+    assert requests.get(server.url(f"/api/v1/jobs/{bob_job['job_id']}"), auth=(carol, PW),
+                        timeout=10).json().get("job") is None
+    # Carol's cancel attempt left bob's job alone; bob cancels his own, the admin carol's.
+    assert not requests.get(server.url(f"/api/v1/jobs/{bob_job['job_id']}"), auth=(bob, PW),
+                            timeout=10).json()["job"]["cancel_requested"]
+    r = requests.post(server.url(f"/api/v1/jobs/{bob_job['job_id']}/cancel"), json={}, auth=(bob, PW), timeout=10)
+    assert r.status_code == 200, r.text
+    r = requests.post(server.url(f"/api/v1/jobs/{carol_job['job_id']}/cancel"), json={}, auth=(ADMIN, ADMIN_PW),
+                      timeout=10)
+    assert r.status_code == 200, r.text
+    everyone = requests.get(server.url("/api/v1/jobs"), params={"max_results": 1000}, auth=(ADMIN, ADMIN_PW),
+                            timeout=10).json()["jobs"]
+    assert {bob_job["job_id"], carol_job["job_id"]} <= {j["job_id"] for j in everyone}
+    assert wait_job(server, (bob, PW), bob_job["job_id"])["state"] == "CANCELLED"
+
+
+JOB_SCRIPT = r"""
+import json, os, mlflow
+from mlflow import MlflowClient
+
+c = MlflowClient()
+run_id, exp_id = os.environ["MLFLOW_RUN_ID"], os.environ["MLFLOW_EXPERIMENT_ID"]
+with mlflow.start_run(run_id=run_id):
+    mlflow.log_metric("loss", 0.25)
+    mlflow.log_param("lr", "0.1")
+    mlflow.log_text("hello", "out/hello.txt")
+
+def outcome(fn):
+    try:
+        fn()
+        return "ok"
+    except Exception as e:
+        return getattr(e, "error_code", None) or type(e).__name__
+
+res = {
+    "own_experiment": outcome(lambda: c.get_experiment(exp_id)),
+    "other_run_write": outcome(lambda: c.log_metric(os.environ["OTHER_RUN"], "x", 1.0)),
+    "other_run_read": outcome(lambda: c.get_run(os.environ["OTHER_RUN"])),
+    "other_experiment": outcome(lambda: c.get_experiment(os.environ["OTHER_EXP"])),
+    "new_run": outcome(lambda: c.create_run(exp_id)),
+    "delete_own_run": outcome(lambda: c.delete_run(run_id)),
+    # The registry, with the submitter's permissions, for versions of this run only.
+    "register": outcome(lambda: (c.create_registered_model(os.environ["MODEL"]),
+                                 c.create_model_version(os.environ["MODEL"], f"runs:/{run_id}/out", run_id=run_id))),
+    "read_version": outcome(lambda: c.get_model_version(os.environ["MODEL"], "1")),
+    "register_other_run": outcome(lambda: c.create_model_version(
+        os.environ["MODEL"], f"runs:/{os.environ['OTHER_RUN']}/x", run_id=os.environ["OTHER_RUN"])),
+    "delete_model": outcome(lambda: c.delete_registered_model(os.environ["MODEL"])),
+    "search": sorted({r.info.experiment_id for r in c.search_runs([exp_id, os.environ["OTHER_EXP"]])}),
+}
+print("RESULT " + json.dumps(res))
+print("TOKEN " + os.environ["MLFLOW_TRACKING_TOKEN"])
+"""
+
+
+def test_a_job_logs_to_its_run_with_its_own_token(server, mlp_only):
+    user = new_user(server)
+    with as_user(ADMIN, ADMIN_PW):
+        c = MlflowClient(server.base)
+        other_exp = c.create_experiment(uniq("other"))
+        other_run = c.create_run(other_exp).info.run_id
+    model = uniq("job-model")
+    r = submit(server, (user, PW), experiment_name=uniq("job-token"),
+               command=[sys.executable, "-c", JOB_SCRIPT],
+               env={"OTHER_RUN": other_run, "OTHER_EXP": other_exp, "MODEL": model})
+    assert r.status_code == 200, r.text
+    job = wait_job(server, (user, PW), r.json()["job"]["job_id"])
+    log = requests.get(server.url(f"/api/v1/jobs/{job['job_id']}/logs"), auth=(user, PW), timeout=10).text
+    assert job["state"] == "SUCCEEDED", (job, log, requests.get(
+        server.url(f"/api/v1/jobs/{job['job_id']}/logs"), params={"stream": "stderr"}, auth=(user, PW),
+        timeout=10).text[-3000:])
+    lines = dict(line.split(" ", 1) for line in log.splitlines() if line.startswith(("RESULT ", "TOKEN ")))
+    res, token = json.loads(lines["RESULT"]), lines["TOKEN"]
+    assert res == {
+        "own_experiment": "ok",
+        "other_run_write": "PERMISSION_DENIED",
+        "other_run_read": "PERMISSION_DENIED",
+        "other_experiment": "PERMISSION_DENIED",
+        "new_run": "PERMISSION_DENIED",
+        "delete_own_run": "PERMISSION_DENIED",
+        "register": "ok",
+        "read_version": "ok",
+        "register_other_run": "PERMISSION_DENIED",
+        "delete_model": "PERMISSION_DENIED",
+        "search": [job["experiment_id"]],
+    }
+    assert token.startswith("mlpj_") and not token.startswith("mlp_")
+    with as_user(user, PW):
+        c = MlflowClient(server.base)
+        run = c.get_run(job["run_id"])
+        assert run.data.metrics == {"loss": 0.25} and run.data.params == {"lr": "0.1"}
+        assert c.download_artifacts(job["run_id"], "out/hello.txt", tempfile.mkdtemp()).endswith("hello.txt")
+        assert c.get_model_version(model, "1").run_id == job["run_id"]
+    with as_user(ADMIN, ADMIN_PW):
+        assert MlflowClient(server.base).get_run(other_run).data.metrics == {}
+        # What the job created in the registry is its submitter's.
+        assert admin_client(server).get_user_permission(user, "registered_model", model).permission == "MANAGE"
+    # Revoked when the attempt ended (the server trusts a verified job token for 2 s at most).
+    time.sleep(2.5)
+    r = requests.get(server.url("/api/2.0/mlflow/runs/get"), params={"run_id": job["run_id"]},
+                     headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert r.status_code == 401, r.text
+
+
+def mlp(server, *args, user=None, password=None, token=None, stdin=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLP_"))}
+    env["MLP_SERVER"] = server.base
+    if token:
+        env["MLP_TOKEN"] = token
+    elif user:
+        env["MLFLOW_TRACKING_USERNAME"], env["MLFLOW_TRACKING_PASSWORD"] = user, password
+    return subprocess.run([os.environ["MLP_BIN"], *args], env=env, input=stdin, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_user_and_token_commands(server, mlp_only, tmp_path):
+    admin = {"user": ADMIN, "password": ADMIN_PW}
+    name = uniq("cli")
+    pw = tmp_path / "pw"
+    pw.write_text(PW + "\n")
+    r = mlp(server, "user", "create", name, "--password-file", str(pw), **admin)
+    assert r.returncode == 0, r.stderr
+    listed = mlp(server, "user", "list", "--json", **admin)
+    assert {"username": name, "is_admin": False} in [
+        {k: u[k] for k in ("username", "is_admin")} for u in json.loads(listed.stdout)]
+    # Readable errors and a non-zero exit: a duplicate, a non-admin, no credentials.
+    r = mlp(server, "user", "create", name, "--password-file", str(pw), **admin)
+    assert r.returncode != 0 and "RESOURCE_ALREADY_EXISTS" in r.stderr and "already exists" in r.stderr
+    r = mlp(server, "user", "create", uniq("x"), "--password-file", str(pw), user=name, password=PW)
+    assert r.returncode != 0 and "PERMISSION_DENIED" in r.stderr
+    assert "UNAUTHENTICATED" in mlp(server, "user", "list").stderr
+    # set-admin, set-password (own: needs the current one), then log in with the new one.
+    assert mlp(server, "user", "set-admin", name, "true", **admin).returncode == 0
+    assert "yes" in [line.split()[-1] for line in mlp(server, "user", "list", **admin).stdout.splitlines()
+                     if line.startswith(name + " ")]
+    new_pw = tmp_path / "new"
+    new_pw.write_text("another-password-for-tests")
+    r = mlp(server, "user", "set-password", name, "--password-file", str(new_pw), user=name, password=PW)
+    assert r.returncode != 0 and "Current password" in r.stderr
+    r = mlp(server, "user", "set-password", name, "--password-file", str(new_pw), "--current-password-file",
+            str(pw), user=name, password=PW)
+    assert r.returncode == 0, r.stderr
+    # Tokens: the secret on stdout only, listed without it, revoked.
+    r = mlp(server, "token", "create", "laptop", "--expires-in-days", "3", user=name,
+            password="another-password-for-tests")
+    assert r.returncode == 0, r.stderr
+    secret = r.stdout.strip()
+    assert secret.startswith("mlp_") and secret not in r.stderr
+    listed = mlp(server, "token", "list", token=secret)
+    assert "laptop" in listed.stdout and secret not in listed.stdout
+    token_id = json.loads(mlp(server, "token", "list", "--json", token=secret).stdout)[0]["id"]
+    assert mlp(server, "token", "revoke", token_id, token=secret).returncode == 0
+    assert mlp(server, "token", "list", token=secret).returncode != 0
+    r = mlp(server, "token", "revoke", "nope", user=name, password="another-password-for-tests")
+    assert r.returncode != 0 and "RESOURCE_DOES_NOT_EXIST" in r.stderr
+    assert mlp(server, "user", "delete", name, **admin).returncode == 0
+    assert name not in mlp(server, "user", "list", **admin).stdout
+
+
+def test_failed_logins_are_throttled_per_user_and_address(server, mlp_only):
+    victim, other = new_user(server), new_user(server)
+    url = server.url("/api/2.0/mlflow/users/current")
+    for _ in range(10):
+        assert requests.get(url, auth=(victim, "wrong-password-123"), timeout=10).status_code == 401
+    # Now even the right password is refused for this user from this address, as a 401 (the
+    # mlflow client retries 429) saying why, without a password hash being checked.
+    r = requests.get(url, auth=(victim, PW), timeout=10)
+    assert r.status_code == 401 and "Too many failed logins" in r.json()["message"]
+    assert 0 < int(r.headers["Retry-After"]) <= 300
+    assert requests.get(url, auth=(other, PW), timeout=10).status_code == 200
 
 
 def test_refuses_to_start_without_an_admin_password(server, mlp_only):

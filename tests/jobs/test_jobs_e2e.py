@@ -336,3 +336,69 @@ def test_cancel_a_long_job(mlp, client):
     # Cancelling an ended job changes nothing.
     mlp("cancel", job_id, check=False)
     assert mlp.get(job_id)["state"] == "CANCELLED"
+
+
+# ---------------------------------------------------------------------------------------------
+# With authentication on: the job's process logs with its own run-scoped token
+# ---------------------------------------------------------------------------------------------
+
+def test_training_job_with_auth_on_logs_and_registers_with_its_own_token(tmp_path):
+    import signal
+    import socket
+    import subprocess
+    import time
+
+    from mlflow import MlflowClient
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    uri = f"http://127.0.0.1:{port}"
+    (tmp_path / "admin-pw").write_text("admin-password-for-jobs")
+    (tmp_path / "user-pw").write_text("user-password-for-jobs")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLP__", "MLFLOW_"))}
+    server_env = {**env, "MLP__AUTH__ENABLED": "true", "MLP__AUTH__ADMIN_PASSWORD_FILE": str(tmp_path / "admin-pw"),
+                  "MLP__METRICS__PORT": "0", "MLP__REDIS__URL": ""}
+    with open(tmp_path / "server.log", "wb") as log:
+        proc = subprocess.Popen([os.environ["MLP_BIN"], "server", "--port", str(port), "--data-dir",
+                                 str(tmp_path / "data")], env=server_env, stdout=log, stderr=subprocess.STDOUT,
+                                cwd=str(REPO), start_new_session=True)
+    try:
+        for _ in range(300):
+            try:
+                if requests.get(uri + "/health", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+
+        def mlp(*args, user, password):
+            cli_env = {**env, "MLP_SERVER": uri, "MLFLOW_TRACKING_USERNAME": user, "MLFLOW_TRACKING_PASSWORD": password}
+            return subprocess.run([os.environ["MLP_BIN"], *args], env=cli_env, capture_output=True, text=True,
+                                  timeout=300, cwd=str(REPO))
+
+        r = mlp("user", "create", "trainer", "--password-file", str(tmp_path / "user-pw"),
+                user="admin", password="admin-password-for-jobs")
+        assert r.returncode == 0, r.stderr
+        model, experiment = unique("auth-digits"), unique("auth-train")
+        r = mlp("job", "submit", "--wait", "--name", "train-auth", "--kind", "training", "--experiment", experiment,
+                "--", PYTHON, "examples/train_job.py", "--epochs", "2", "--register-as", model,
+                user="trainer", password="user-password-for-jobs")
+        job_id = r.stdout.strip().splitlines()[0] if r.stdout.strip() else ""
+        logs = mlp("job", "logs", job_id, "--stream", "stderr", user="trainer", password="user-password-for-jobs")
+        if r.returncode != 0:
+            print(logs.stdout[-4000:])
+        assert r.returncode == 0, r.stderr
+        os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"] = \
+            "trainer", "user-password-for-jobs"
+        try:
+            c = MlflowClient(tracking_uri=uri, registry_uri=uri)
+            job = json.loads(mlp("job", "get", job_id, user="trainer", password="user-password-for-jobs").stdout)
+            run = c.get_run(job["run_id"])
+            assert run.info.status == "FINISHED" and "final_val_accuracy" in run.data.metrics
+            assert c.get_model_version(model, "1").run_id == job["run_id"]
+        finally:
+            os.environ.pop("MLFLOW_TRACKING_USERNAME", None)
+            os.environ.pop("MLFLOW_TRACKING_PASSWORD", None)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)

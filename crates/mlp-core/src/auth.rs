@@ -118,6 +118,51 @@ pub struct Token {
     pub expires_at: Option<i64>,
 }
 
+/// A job attempt's credential: it may write `run_id` and read `experiment_id`, nothing else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobToken {
+    pub job_id: String,
+    pub run_id: String,
+    pub experiment_id: String,
+    /// Milliseconds since the epoch.
+    pub expires_at: i64,
+    /// The job's submitter: registering a model from the run uses their registry permissions.
+    pub owner: Option<String>,
+}
+
+/// The one workspace this server has (MLflow's default when workspaces are off).
+pub const DEFAULT_WORKSPACE: &str = "default";
+
+/// A role (MLflow 3.17.2's RBAC): named per workspace, holding permissions on resource patterns,
+/// assigned to users.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub id: i64,
+    pub name: String,
+    pub workspace: String,
+    pub description: Option<String>,
+    pub permissions: Vec<RolePermission>,
+}
+
+/// One permission of a role: on every resource of a type (`*`) or on one id. `resource_type` is
+/// `experiment`, `registered_model`, or `workspace` (with `*`: USE is membership, MANAGE makes
+/// the role's users admins of the workspace).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolePermission {
+    pub id: i64,
+    pub role_id: i64,
+    pub resource_type: String,
+    pub resource_pattern: String,
+    pub permission: Permission,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleAssignment {
+    pub id: i64,
+    pub user_id: i64,
+    pub role_id: i64,
+}
+
 /// The longest username and token name accepted (MLflow's column is 255).
 pub const MAX_NAME_LEN: usize = 255;
 
@@ -176,6 +221,38 @@ pub trait AuthStore: Send + Sync + 'static {
     async fn find_token(&self, secret_hash: &str) -> Result<Option<(Token, User)>>;
     /// `RESOURCE_DOES_NOT_EXIST` unless the user owns a token with this id.
     async fn delete_token(&self, user_id: i64, token_id: &str) -> Result<()>;
+
+    async fn create_job_token(&self, token: &JobToken, secret_hash: &str) -> Result<()>;
+    /// The job token with this hash, expired or not (the caller checks the expiry).
+    async fn find_job_token(&self, secret_hash: &str) -> Result<Option<JobToken>>;
+    /// Removes every token of the job; also drops expired tokens of any job, which keeps the
+    /// table to the attempts running now.
+    async fn delete_job_tokens(&self, job_id: &str, now_ms: i64) -> Result<()>;
+
+    /// `RESOURCE_ALREADY_EXISTS` when the workspace has a role of that name.
+    async fn create_role(&self, name: &str, workspace: &str, description: Option<&str>) -> Result<Role>;
+    /// `RESOURCE_DOES_NOT_EXIST` when there is no such role (so for every role method).
+    async fn get_role(&self, role_id: i64) -> Result<Role>;
+    async fn list_roles(&self) -> Result<Vec<Role>>;
+    async fn update_role(&self, role_id: i64, name: Option<&str>, description: Option<&str>) -> Result<Role>;
+    /// Removes the role with its permissions and assignments.
+    async fn delete_role(&self, role_id: i64) -> Result<()>;
+    /// `RESOURCE_ALREADY_EXISTS` when the role has a permission on that type and pattern.
+    async fn add_role_permission(
+        &self,
+        role_id: i64,
+        resource_type: &str,
+        resource_pattern: &str,
+        permission: Permission,
+    ) -> Result<RolePermission>;
+    async fn get_role_permission(&self, id: i64) -> Result<RolePermission>;
+    async fn update_role_permission(&self, id: i64, permission: Permission) -> Result<RolePermission>;
+    async fn remove_role_permission(&self, id: i64) -> Result<()>;
+    /// `RESOURCE_ALREADY_EXISTS` when already assigned.
+    async fn assign_role(&self, user_id: i64, role_id: i64) -> Result<RoleAssignment>;
+    async fn unassign_role(&self, user_id: i64, role_id: i64) -> Result<()>;
+    async fn list_user_roles(&self, user_id: i64) -> Result<Vec<Role>>;
+    async fn list_role_users(&self, role_id: i64) -> Result<Vec<RoleAssignment>>;
 }
 
 #[cfg(test)]

@@ -263,12 +263,17 @@ pub struct Job {
     /// Until when the worker running it holds it; past that, another worker may take it over.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lease_expires_at: Option<i64>,
+    /// The user who submitted it (`None` when submitted with authentication off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct JobQuery {
     pub state: Option<JobState>,
     pub kind: Option<JobKind>,
+    /// Only the jobs this user submitted.
+    pub owner: Option<String>,
     pub page: PageRequest,
 }
 
@@ -361,6 +366,7 @@ mod tests {
             cancel_requested,
             worker_id: Some("w".into()),
             lease_expires_at: Some(1),
+            owner: None,
         }
     }
 

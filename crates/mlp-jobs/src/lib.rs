@@ -43,6 +43,18 @@ pub trait Executor: Send + Sync + 'static {
     fn describe(&self) -> String;
 }
 
+/// Issues each attempt its own credential when the server has authentication on: a token that
+/// may write only the job's run and read its experiment, so that the job's MLflow calls work
+/// without the submitter's credentials. Implemented by the server's auth module, which owns the
+/// token format; the worker only mints, hands over and revokes.
+#[async_trait]
+pub trait JobCredentials: Send + Sync + 'static {
+    /// A secret for `MLFLOW_TRACKING_TOKEN`, valid for the run until `expires_at` (ms).
+    async fn mint(&self, job: &Job, run_id: &str, experiment_id: &str, expires_at: i64) -> Result<String>;
+    /// Ends every credential of the job (the attempt is over).
+    async fn revoke(&self, job_id: &str) -> Result<()>;
+}
+
 /// The artifact-store path behind a run's `mlflow-artifacts:/…` URI.
 pub fn proxied_path(artifact_uri: &str) -> Option<String> {
     artifact_uri
@@ -61,6 +73,11 @@ pub struct JobService {
 
 impl JobService {
     pub async fn submit(&self, spec: JobSpec) -> Result<Job> {
+        self.submit_as(spec, None).await
+    }
+
+    /// Submits on behalf of `owner` (the authenticated user), who may then see and cancel it.
+    pub async fn submit_as(&self, spec: JobSpec, spec_owner: Option<String>) -> Result<Job> {
         let spec = spec.validate()?;
         let experiment_id = match spec.experiment_name.as_deref().filter(|n| !n.trim().is_empty()) {
             None => "0".to_string(),
@@ -113,6 +130,7 @@ impl JobService {
             cancel_requested: false,
             worker_id: None,
             lease_expires_at: None,
+            owner: spec_owner,
         };
         // The run (SCHEDULED) and the job in one transaction: no run is left without its job.
         let job = self.jobs.insert_job_with_run(&job, &run).await?;
@@ -208,6 +226,8 @@ pub struct Worker {
     pub service: JobService,
     pub executor: Arc<dyn Executor>,
     pub config: WorkerConfig,
+    /// With authentication on: each attempt gets a run-scoped token as MLFLOW_TRACKING_TOKEN.
+    pub credentials: Option<Arc<dyn JobCredentials>>,
 }
 
 impl Worker {
@@ -355,9 +375,32 @@ impl Worker {
         let mut env = BTreeMap::new();
         env.insert("MLFLOW_TRACKING_URI".to_string(), self.config.tracking_uri.clone());
         env.insert("MLFLOW_RUN_ID".to_string(), run_id.clone());
-        env.insert("MLFLOW_EXPERIMENT_ID".to_string(), experiment_id);
+        env.insert("MLFLOW_EXPERIMENT_ID".to_string(), experiment_id.clone());
         env.insert("MLP_JOB_ID".to_string(), job.job_id.clone());
         env.insert("MLP_JOB_ATTEMPT".to_string(), job.attempts.to_string());
+        if let Some(creds) = &self.credentials {
+            // The attempt cannot outlive its timeout plus the stop grace; a minute of slack
+            // covers the last log flush. Revoked below as soon as the attempt ends.
+            let expires_at = now_ms() + (job.spec.timeout_seconds as i64 + 120) * 1000;
+            match creds.mint(&job, &run_id, &experiment_id, expires_at).await {
+                Ok(secret) => {
+                    env.insert("MLFLOW_TRACKING_TOKEN".to_string(), secret);
+                }
+                Err(e) => {
+                    // Without it every MLflow call of the job would be refused: fail the attempt
+                    // as an infrastructure problem (retried) rather than run it blind.
+                    tracing::warn!(job_id = job.job_id, error = %e, "cannot issue the job's token");
+                    let outcome = Outcome {
+                        state: JobState::Failed,
+                        exit_code: None,
+                        reason: Some(format!("infrastructure: cannot issue the job's token: {}", e.message)),
+                    };
+                    self.record_end(&job, &worker_id, &run_id, kind, attempt_started, outcome)
+                        .await;
+                    return;
+                }
+            }
+        }
         let attempt = Attempt {
             number: job.attempts,
             env,
@@ -409,6 +452,12 @@ impl Worker {
         let outcome = self.executor.run(&job, &attempt, cancel.clone()).await;
         cancel.cancel();
         let _ = heartbeat.await;
+        if let Some(creds) = &self.credentials
+            && let Err(e) = creds.revoke(&job.job_id).await
+        {
+            // It still expires with the job's timeout.
+            tracing::warn!(job_id = job.job_id, error = %e, "cannot revoke the job's token");
+        }
 
         if shutdown.is_cancelled() && outcome.state == JobState::Cancelled {
             // Not the user's cancel: leave the job RUNNING so its lease runs out and another
@@ -416,10 +465,25 @@ impl Worker {
             tracing::info!(job_id = job.job_id, "worker shutting down; the job will be taken over");
             return;
         }
+        self.record_end(&job, &worker_id, &run_id, kind, attempt_started, outcome)
+            .await;
+    }
+
+    async fn record_end(
+        &self,
+        job: &Job,
+        worker_id: &str,
+        run_id: &str,
+        kind: &'static str,
+        attempt_started: std::time::Instant,
+        outcome: Outcome,
+    ) {
+        let tracking = &self.service.tracking;
+        let run_id = run_id.to_string();
         match self
             .service
             .jobs
-            .finish_attempt(&job.job_id, &worker_id, &outcome, now_ms())
+            .finish_attempt(&job.job_id, worker_id, &outcome, now_ms())
             .await
         {
             Ok(done) => {

@@ -46,6 +46,7 @@ fn job(spec: JobSpec) -> Job {
         cancel_requested: false,
         worker_id: Some("w1".into()),
         lease_expires_at: None,
+        owner: None,
     }
 }
 

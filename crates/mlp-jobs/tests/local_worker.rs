@@ -61,6 +61,7 @@ fn worker_with_env(
             log_flush_every: Duration::from_millis(200),
             worker_env,
         }),
+        credentials: None,
         config: WorkerConfig {
             lease,
             poll: Duration::from_millis(100),

@@ -18,7 +18,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use base64::Engine;
-use mlp_core::auth::{AuthStore, Grant, Permission, ResourceKind, Token, User, validate_password, validate_username};
+use mlp_core::auth::{
+    AuthStore, DEFAULT_WORKSPACE, Grant, JobToken, Permission, ResourceKind, Role, RoleAssignment, RolePermission,
+    Token, User, validate_password, validate_username,
+};
 use mlp_core::{Error, ErrorCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -40,6 +43,92 @@ const GRANT_TTL: Duration = Duration::from_secs(10);
 const PARENTS_MAX: usize = 100_000;
 /// What a token's secret starts with, so that a leaked one is recognisable (secret scanners).
 const TOKEN_PREFIX: &str = "mlp_";
+/// A job attempt's token: a different prefix, so it is told apart before any lookup.
+const JOB_TOKEN_PREFIX: &str = "mlpj_";
+/// How long a verified job token is trusted here: the worker revokes it when the attempt ends,
+/// possibly from another process, so this bounds how long a finished job's token still works.
+const JOB_TOKEN_CACHE_TTL: Duration = Duration::from_secs(2);
+
+/// Failed logins: after this many for one username from one address within the window, that
+/// pair is refused without checking the password until the window ends.
+const LOGIN_FAILURES_PER_USER: u32 = 10;
+/// Failed logins from one address, whatever the usernames (guessing names).
+const LOGIN_FAILURES_PER_ADDRESS: u32 = 100;
+const LOGIN_WINDOW: Duration = Duration::from_secs(300);
+/// Tracked (username, address) pairs and addresses; beyond it expired entries are dropped, and
+/// if none are, the oldest half — memory stays bounded whatever an attacker sends.
+const LOGIN_TRACKED_MAX: usize = 20_000;
+
+/// Failed-login counting per (username, client address) and per address. Refusals are 401 like
+/// a wrong password, never 429: MLflow's client retries 429 (and 5xx) with backoff, which would
+/// only add attempts.
+#[derive(Default)]
+pub struct LoginLimiter {
+    /// Key: `u:<address>:<username>` or `a:<address>` → (failures, window start).
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl LoginLimiter {
+    fn keys(username: &str, addr: &str) -> (String, String) {
+        (format!("u:{addr}:{username}"), format!("a:{addr}"))
+    }
+
+    /// Seconds until the pair may try again, when it is throttled.
+    pub fn throttled(&self, username: &str, addr: &str) -> Option<u64> {
+        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if map.is_empty() {
+            return None;
+        }
+        let (user_key, addr_key) = Self::keys(username, addr);
+        let now = Instant::now();
+        let wait = |key: &str, limit: u32| {
+            map.get(key)
+                .filter(|(n, start)| *n >= limit && now < *start + LOGIN_WINDOW)
+                .map(|(_, start)| (*start + LOGIN_WINDOW - now).as_secs().max(1))
+        };
+        wait(&user_key, LOGIN_FAILURES_PER_USER).or_else(|| wait(&addr_key, LOGIN_FAILURES_PER_ADDRESS))
+    }
+
+    pub fn failed(&self, username: &str, addr: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if map.len() >= LOGIN_TRACKED_MAX {
+            map.retain(|_, (_, start)| now < *start + LOGIN_WINDOW);
+            if map.len() >= LOGIN_TRACKED_MAX {
+                let mut starts: Vec<Instant> = map.values().map(|(_, s)| *s).collect();
+                starts.sort();
+                let cut = starts[starts.len() / 2];
+                map.retain(|_, (_, start)| *start > cut);
+            }
+        }
+        let (user_key, addr_key) = Self::keys(username, addr);
+        for key in [user_key, addr_key] {
+            let e = map.entry(key).or_insert((0, now));
+            if now >= e.1 + LOGIN_WINDOW {
+                *e = (0, now);
+            }
+            e.0 += 1;
+        }
+    }
+
+    pub fn succeeded(&self, username: &str, addr: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if !map.is_empty() {
+            map.remove(&Self::keys(username, addr).0);
+        }
+    }
+}
+
+/// The username of Basic credentials, without verifying anything.
+fn basic_username(authorization: &str) -> Option<String> {
+    let (scheme, rest) = authorization.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok()?;
+    let s = String::from_utf8(decoded).ok()?;
+    s.split_once(':').map(|(u, _)| u.to_string())
+}
 
 /// Who is calling, as the handlers see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +136,8 @@ pub struct Principal {
     pub id: i64,
     pub username: String,
     pub is_admin: bool,
+    /// A job's token: the caller may write this run and read its experiment, nothing else.
+    pub scope: Option<Arc<JobToken>>,
 }
 
 impl From<&User> for Principal {
@@ -55,6 +146,7 @@ impl From<&User> for Principal {
             id: u.id,
             username: u.username.clone(),
             is_admin: u.is_admin,
+            scope: None,
         }
     }
 }
@@ -72,6 +164,7 @@ pub struct Auth {
     grant_cache: Mutex<HashMap<i64, (Arc<Grants>, Instant)>>,
     /// `run:<id>` / `model:<id>` → experiment id.
     parents: Mutex<HashMap<String, String>>,
+    pub logins: LoginLimiter,
 }
 
 impl Auth {
@@ -86,6 +179,7 @@ impl Auth {
             cache_key,
             grant_cache: Mutex::new(HashMap::new()),
             parents: Mutex::new(HashMap::new()),
+            logins: LoginLimiter::default(),
         }
     }
 
@@ -133,11 +227,16 @@ impl Auth {
     }
 
     fn remember(&self, slot: [u8; 32], p: &Principal) {
+        let ttl = if p.scope.is_some() {
+            JOB_TOKEN_CACHE_TTL
+        } else {
+            CACHE_TTL
+        };
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if cache.len() >= CACHE_MAX {
             cache.clear();
         }
-        cache.insert(slot, (p.clone(), Instant::now() + CACHE_TTL));
+        cache.insert(slot, (p.clone(), Instant::now() + ttl));
     }
 
     /// Forgets every verified credential: after a password, admin flag, user or token change,
@@ -178,6 +277,19 @@ impl Auth {
                 return Ok(None);
             }
             Principal::from(&user)
+        } else if scheme.eq_ignore_ascii_case("bearer") && rest.trim().starts_with(JOB_TOKEN_PREFIX) {
+            let Some(token) = self.store.find_job_token(&token_hash(rest.trim())).await? else {
+                return Ok(None);
+            };
+            if token.expires_at <= now_ms() {
+                return Ok(None);
+            }
+            Principal {
+                id: -1,
+                username: format!("job:{}", token.job_id),
+                is_admin: false,
+                scope: Some(Arc::new(token)),
+            }
         } else if scheme.eq_ignore_ascii_case("bearer") {
             let secret = rest.trim();
             if !secret.starts_with(TOKEN_PREFIX) {
@@ -209,6 +321,19 @@ impl Auth {
     /// All of the caller's grants, from the cache when fresh: a request then costs no query
     /// for its permission.
     async fn grants(&self, p: &Principal) -> Result<Arc<Grants>, Error> {
+        if let Some(scope) = &p.scope {
+            // A job reads its own experiment only; searches are filtered to it.
+            let mut map = HashMap::new();
+            map.insert(
+                (ResourceKind::Experiment, scope.experiment_id.clone()),
+                Permission::Read,
+            );
+            return Ok(Arc::new(Grants {
+                map,
+                default: Permission::NoPermissions,
+                ..Grants::default()
+            }));
+        }
         if !p.is_admin {
             let cache = self.grant_cache.lock().unwrap_or_else(|e| e.into_inner());
             if let Some((g, until)) = cache.get(&p.id)
@@ -218,14 +343,32 @@ impl Auth {
             }
         }
         let mut map = HashMap::new();
+        let mut roles = Vec::new();
+        let (mut workspace_admin, mut has_role) = (false, false);
         if !p.is_admin {
             for g in self.store.list_grants(p.id).await? {
                 map.insert((g.kind, g.resource_id), g.permission);
+            }
+            for role in self.store.list_user_roles(p.id).await? {
+                if role.workspace != DEFAULT_WORKSPACE {
+                    continue;
+                }
+                has_role = true;
+                for rp in role.permissions {
+                    if rp.resource_type == "workspace" {
+                        workspace_admin |= rp.permission == Manage;
+                    } else if let Ok(kind) = ResourceKind::parse(&rp.resource_type) {
+                        roles.push((kind, rp.resource_pattern, rp.permission));
+                    }
+                }
             }
         }
         let grants = Arc::new(Grants {
             admin: p.is_admin,
             map,
+            roles,
+            workspace_admin,
+            has_role,
             default: self.default_permission,
         });
         if !p.is_admin {
@@ -258,22 +401,75 @@ impl Auth {
     }
 }
 
+/// A user's grants and roles, resolved as MLflow 3.17.2 does (`resolve_permissions`,
+/// `fold_grants_for_key`): every grant that matches the resource — the user's own and their
+/// roles', on its id or on `*` — is folded; any DENY wins, otherwise the highest level, and a
+/// positive level is never below the default; no matching grant leaves the default. A role
+/// holding MANAGE on `workspace` `*` makes its users admins of the workspace, which nothing
+/// (not even DENY) restricts.
 struct Grants {
     admin: bool,
     map: HashMap<(ResourceKind, String), Permission>,
+    /// (type, pattern, permission) of the user's roles in the default workspace.
+    roles: Vec<(ResourceKind, String, Permission)>,
+    workspace_admin: bool,
+    has_role: bool,
     default: Permission,
+}
+
+impl Default for Grants {
+    fn default() -> Self {
+        Grants {
+            admin: false,
+            map: HashMap::new(),
+            roles: Vec::new(),
+            workspace_admin: false,
+            has_role: false,
+            default: Permission::NoPermissions,
+        }
+    }
+}
+
+/// MLflow's `PERMISSION_PRIORITY`.
+fn priority(p: Permission) -> i8 {
+    match p {
+        Permission::Deny => -1,
+        Permission::NoPermissions => 0,
+        Permission::Read => 1,
+        Permission::Use => 2,
+        Permission::Edit => 3,
+        Permission::Manage => 4,
+    }
 }
 
 impl Grants {
     fn permission(&self, kind: ResourceKind, id: &str) -> Permission {
-        if self.admin {
+        if self.admin || self.workspace_admin {
             return Permission::Manage;
         }
-        self.map
-            .get(&(kind, id.to_string()))
-            .or_else(|| self.map.get(&(kind, "*".to_string())))
-            .copied()
-            .unwrap_or(self.default)
+        let direct = [id, "*"]
+            .into_iter()
+            .filter_map(|pattern| self.map.get(&(kind, pattern.to_string())).copied());
+        let via_roles = self
+            .roles
+            .iter()
+            .filter(|(k, pattern, _)| *k == kind && (pattern == "*" || pattern == id))
+            .map(|(_, _, p)| *p);
+        let mut best: Option<Permission> = None;
+        for p in direct.chain(via_roles) {
+            if p == Permission::Deny {
+                return Permission::Deny;
+            }
+            if best.is_none_or(|b| priority(p) > priority(b)) {
+                best = Some(p);
+            }
+        }
+        match best {
+            None => self.default,
+            Some(Permission::NoPermissions) => Permission::NoPermissions,
+            Some(p) if priority(self.default) > priority(p) => self.default,
+            Some(p) => p,
+        }
     }
 
     fn can_read(&self, kind: ResourceKind, id: &str) -> bool {
@@ -332,6 +528,51 @@ async fn verify_password(password: String, hash: String) -> bool {
 fn token_hash(secret: &str) -> String {
     let d = Sha256::digest(secret.as_bytes());
     d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Mints and revokes job tokens in the auth store, for the worker (`mlp_jobs::JobCredentials`).
+pub struct JobTokens {
+    store: Arc<dyn AuthStore>,
+}
+
+impl JobTokens {
+    pub fn new(store: Arc<dyn AuthStore>) -> Self {
+        JobTokens { store }
+    }
+}
+
+#[async_trait::async_trait]
+impl mlp_jobs::JobCredentials for JobTokens {
+    async fn mint(
+        &self,
+        job: &mlp_core::jobs::Job,
+        run_id: &str,
+        experiment_id: &str,
+        expires_at: i64,
+    ) -> Result<String, Error> {
+        let secret = format!("{JOB_TOKEN_PREFIX}{}", random_secret());
+        let token = JobToken {
+            job_id: job.job_id.clone(),
+            run_id: run_id.to_string(),
+            experiment_id: experiment_id.to_string(),
+            expires_at,
+            owner: job.owner.clone(),
+        };
+        self.store.create_job_token(&token, &token_hash(&secret)).await?;
+        Ok(secret)
+    }
+
+    async fn revoke(&self, job_id: &str) -> Result<(), Error> {
+        self.store.delete_job_tokens(job_id, now_ms()).await
+    }
+}
+
+/// 256 random bits, URL-safe.
+fn random_secret() -> String {
+    let mut raw = [0u8; 32];
+    raw[..16].copy_from_slice(&random16());
+    raw[16..].copy_from_slice(&random16());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -407,8 +648,12 @@ pub enum Need {
     Search(Filter),
     /// Any user; the creator gets MANAGE on what was created.
     Create(ResourceKind),
-    /// The jobs API: EDIT on the job's experiment and the `jobs` capability, which only admins
-    /// have until roles can grant it; admin therefore decides alone today.
+    /// Managing roles: an admin, or a workspace admin (a role with MANAGE on `workspace`).
+    RoleAdmin,
+    /// Reading roles: an admin, or a user holding any role (MLflow's `validate_can_view_roles`).
+    RoleViewer,
+    /// The jobs API: submitting needs EDIT on the job's experiment; reading, following and
+    /// cancelling a job, being its submitter (admins: every job). See `check_jobs`.
     Jobs,
 }
 
@@ -566,6 +811,33 @@ pub static RULES: &[Rule] = &[
         "/ajax-api/3.0/mlflow/users/current/permissions",
         Authenticated,
     ),
+    // Roles (MLflow's /api/3.0/mlflow/roles/*): one workspace, `default`
+    r(R, "POST", "/api/3.0/mlflow/roles/create", RoleAdmin),
+    r(R, "POST", "/ajax-api/3.0/mlflow/roles/create", RoleAdmin),
+    r(R, "GET", "/api/3.0/mlflow/roles/get", RoleViewer),
+    r(R, "GET", "/ajax-api/3.0/mlflow/roles/get", RoleViewer),
+    r(R, "GET", "/api/3.0/mlflow/roles/list", RoleViewer),
+    r(R, "GET", "/ajax-api/3.0/mlflow/roles/list", RoleViewer),
+    r(R, "PATCH", "/api/3.0/mlflow/roles/update", RoleAdmin),
+    r(R, "PATCH", "/ajax-api/3.0/mlflow/roles/update", RoleAdmin),
+    r(R, "DELETE", "/api/3.0/mlflow/roles/delete", RoleAdmin),
+    r(R, "DELETE", "/ajax-api/3.0/mlflow/roles/delete", RoleAdmin),
+    r(R, "POST", "/api/3.0/mlflow/roles/permissions/add", RoleAdmin),
+    r(R, "POST", "/ajax-api/3.0/mlflow/roles/permissions/add", RoleAdmin),
+    r(R, "DELETE", "/api/3.0/mlflow/roles/permissions/remove", RoleAdmin),
+    r(R, "DELETE", "/ajax-api/3.0/mlflow/roles/permissions/remove", RoleAdmin),
+    r(R, "GET", "/api/3.0/mlflow/roles/permissions/list", RoleViewer),
+    r(R, "GET", "/ajax-api/3.0/mlflow/roles/permissions/list", RoleViewer),
+    r(R, "PATCH", "/api/3.0/mlflow/roles/permissions/update", RoleAdmin),
+    r(R, "PATCH", "/ajax-api/3.0/mlflow/roles/permissions/update", RoleAdmin),
+    r(R, "POST", "/api/3.0/mlflow/roles/assign", RoleAdmin),
+    r(R, "POST", "/ajax-api/3.0/mlflow/roles/assign", RoleAdmin),
+    r(R, "DELETE", "/api/3.0/mlflow/roles/unassign", RoleAdmin),
+    r(R, "DELETE", "/ajax-api/3.0/mlflow/roles/unassign", RoleAdmin),
+    r(R, "GET", "/api/3.0/mlflow/users/roles/list", AdminOrSelf),
+    r(R, "GET", "/ajax-api/3.0/mlflow/users/roles/list", AdminOrSelf),
+    r(R, "GET", "/api/3.0/mlflow/roles/users/list", RoleAdmin),
+    r(R, "GET", "/ajax-api/3.0/mlflow/roles/users/list", RoleAdmin),
     // Personal access tokens: each user's own
     r(R, "POST", "/api/v1/tokens", Authenticated),
     r(R, "GET", "/api/v1/tokens", Authenticated),
@@ -644,6 +916,25 @@ fn unauthenticated() -> Response {
     resp
 }
 
+/// 401 rather than 429, which MLflow's client would retry.
+fn throttled(wait_secs: u64) -> Response {
+    let mut resp = (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({
+            "error_code": "UNAUTHENTICATED",
+            "message": format!("Too many failed logins for this user from this address; try again in {wait_secs} s."),
+        })),
+    )
+        .into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"mlflow\""),
+    );
+    h.insert(header::RETRY_AFTER, HeaderValue::from(wait_secs));
+    resp
+}
+
 fn denied() -> ApiError {
     ApiError(Error::new(ErrorCode::PermissionDenied, "Permission denied"))
 }
@@ -676,6 +967,10 @@ struct Fields {
     resource_id: Option<String>,
     #[serde(deserialize_with = "de_id")]
     path: Option<String>,
+    #[serde(deserialize_with = "de_id")]
+    source_run_id: Option<String>,
+    #[serde(deserialize_with = "de_id")]
+    source: Option<String>,
 }
 
 /// An id as a string or a number (int64 fields travel as either); anything else reads as absent
@@ -703,7 +998,9 @@ impl Fields {
             username,
             resource_type,
             resource_id,
-            path
+            path,
+            source_run_id,
+            source
         );
         if !other.run_ids.is_empty() {
             self.run_ids = other.run_ids;
@@ -787,9 +1084,32 @@ pub async fn enforce(State(st): State<AppState>, req: Request, next: Next) -> Re
         return next.run(req).await;
     }
     let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let basic_user = authorization.and_then(basic_username);
+    let addr = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
+    if let Some(user) = &basic_user
+        && let Some(wait) = auth.logins.throttled(user, &addr)
+    {
+        metrics::counter!("mlp_auth_logins_throttled_total").increment(1);
+        tracing::warn!(username = user.as_str(), client = addr, "failed logins throttled");
+        return throttled(wait);
+    }
     let principal = match auth.authenticate(authorization).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return unauthenticated(),
+        Ok(Some(p)) => {
+            if let Some(user) = &basic_user {
+                auth.logins.succeeded(user, &addr);
+            }
+            p
+        }
+        Ok(None) => {
+            if let Some(user) = &basic_user {
+                auth.logins.failed(user, &addr);
+            }
+            return unauthenticated();
+        }
         Err(e) => return ApiError(e).into_response(),
     };
     tracing::Span::current().record("user", principal.username.as_str());
@@ -805,6 +1125,15 @@ pub async fn enforce(State(st): State<AppState>, req: Request, next: Next) -> Re
                 After::Nothing => resp,
                 After::Filter(f) => filter_response(&auth, &principal, f, resp).await,
                 After::GrantCreator(kind, name) => grant_creator(&auth, &principal, kind, name, resp).await,
+                After::GrantTo(user_id, kind, name) => {
+                    let owner = Principal {
+                        id: user_id,
+                        username: String::new(),
+                        is_admin: false,
+                        scope: None,
+                    };
+                    grant_creator(&auth, &owner, kind, name, resp).await
+                }
                 After::Renamed(old, new) => {
                     if let Err(e) = auth
                         .store
@@ -838,6 +1167,8 @@ enum After {
     Filter(Filter),
     /// The kind, and the name when the request carries it (a registered model's).
     GrantCreator(ResourceKind, Option<String>),
+    /// The same for another user: a job's submitter, for what the job's token creates.
+    GrantTo(i64, ResourceKind, Option<String>),
     Renamed(String, String),
     Deleted(String),
 }
@@ -851,9 +1182,24 @@ async fn check(
     path: &str,
 ) -> Result<(Request, After), Response> {
     let is = |suffix: &str| path.ends_with(suffix);
+    if let Some(scope) = &p.scope {
+        return check_scoped(st, auth, scope, need, req, path).await;
+    }
     match need {
         Public | Authenticated => Ok((req, After::Nothing)),
-        Admin | Jobs => {
+        Jobs => check_jobs(st, auth, p, req, path).await,
+        RoleAdmin | RoleViewer => {
+            if p.is_admin {
+                return Ok((req, After::Nothing));
+            }
+            let g = auth.grants(p).await.map_err(|e| ApiError(e).into_response())?;
+            if (need == RoleAdmin && g.workspace_admin) || (need == RoleViewer && g.has_role) {
+                Ok((req, After::Nothing))
+            } else {
+                Err(denied().into_response())
+            }
+        }
+        Admin => {
             if p.is_admin {
                 Ok((req, After::Nothing))
             } else {
@@ -898,22 +1244,7 @@ async fn check(
             }
         }
         On(perm, locate) => {
-            let (req, f) = match locate {
-                L::LoggedModel | L::ArtifactPath => {
-                    let name = if locate == L::LoggedModel { "model_id" } else { "path" };
-                    let (mut parts, body) = req.into_parts();
-                    let value = RawPathParams::from_request_parts(&mut parts, &())
-                        .await
-                        .ok()
-                        .and_then(|ps| ps.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()));
-                    let fields = Fields {
-                        path: value,
-                        ..Fields::default()
-                    };
-                    (Request::from_parts(parts, body), fields)
-                }
-                _ => read_fields(req, path).await?,
-            };
+            let (req, f) = on_fields(req, locate, path).await?;
             let after = if is("/registered-models/rename") {
                 match (&f.name, &f.new_name) {
                     (Some(old), Some(new)) => After::Renamed(old.clone(), new.clone()),
@@ -949,9 +1280,289 @@ async fn check(
                     return Err(denied().into_response());
                 }
             }
+            if is("/model-versions/create") {
+                // Registering a version exposes its source to every reader of the registered
+                // model, so the caller must be able to read that source's experiment.
+                if let Some(exp) = source_experiment(st, auth, &f).await
+                    && !auth
+                        .permission(p, ResourceKind::Experiment, &exp)
+                        .await
+                        .map_err(|e| ApiError(e).into_response())?
+                        .allows(Read)
+                {
+                    return Err(denied().into_response());
+                }
+            }
             Ok((req, after))
         }
     }
+}
+
+/// The fields of an `On` rule: the path parameter for logged models and proxied artifacts, the
+/// query or body otherwise.
+async fn on_fields(req: Request, locate: Locate, path: &str) -> Result<(Request, Fields), Response> {
+    match locate {
+        L::LoggedModel | L::ArtifactPath => {
+            let name = if locate == L::LoggedModel { "model_id" } else { "path" };
+            let (mut parts, body) = req.into_parts();
+            let value = RawPathParams::from_request_parts(&mut parts, &())
+                .await
+                .ok()
+                .and_then(|ps| ps.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()));
+            let fields = Fields {
+                path: value,
+                ..Fields::default()
+            };
+            Ok((Request::from_parts(parts, body), fields))
+        }
+        _ => read_fields(req, path).await,
+    }
+}
+
+/// A job's token: it writes its own run (metrics, params, tags, status, artifacts, the logged
+/// models it creates from that run) and reads its experiment. In the registry it acts with its
+/// submitter's permissions, and only to register versions of its own run (creating the
+/// registered model if needed, for the submitter, and reading it back). Everything else is
+/// refused — other runs' writes, new runs, deletes, users, tokens and jobs.
+async fn check_scoped(
+    st: &AppState,
+    auth: &Auth,
+    scope: &JobToken,
+    need: Need,
+    req: Request,
+    path: &str,
+) -> Result<(Request, After), Response> {
+    let (perm, locate) = match need {
+        Search(f) => return Ok((req, After::Filter(f))),
+        Create(ResourceKind::RegisteredModel) => {
+            let owner = job_owner(auth, scope).await.ok_or_else(|| denied().into_response())?;
+            let (req, f) = read_fields(req, path).await?;
+            return Ok((req, After::GrantTo(owner.id, ResourceKind::RegisteredModel, f.name)));
+        }
+        On(perm, locate) if perm != Manage => (perm, locate),
+        _ => return Err(denied().into_response()),
+    };
+    let (req, f) = on_fields(req, locate, path).await?;
+    if locate == L::ModelName {
+        let Some(owner) = job_owner(auth, scope).await else {
+            return Err(denied().into_response());
+        };
+        let name = f.name.clone().unwrap_or_default();
+        let have = auth
+            .permission(&owner, ResourceKind::RegisteredModel, &name)
+            .await
+            .map_err(|e| ApiError(e).into_response())?;
+        // The version's source is this run (`run_id`, `runs:/<run>/…`) or a logged model it
+        // created (`models:/<model_id>`, what MLflow 3's log_model registers).
+        let first = |s: &str, prefix: &str| {
+            s.strip_prefix(prefix)
+                .and_then(|r| r.trim_start_matches('/').split('/').next())
+                .map(str::to_string)
+        };
+        let source = f.source.clone().unwrap_or_default();
+        let own_source = f.run_id.as_deref().is_none_or(|r| r == scope.run_id)
+            && match (first(&source, "runs:/"), first(&source, "models:/")) {
+                (Some(run), _) => run == scope.run_id,
+                (None, Some(model_id)) => st
+                    .store
+                    .get_logged_model(&model_id, true)
+                    .await
+                    .is_ok_and(|m| m.info.source_run_id == scope.run_id),
+                _ => f.run_id.as_deref() == Some(scope.run_id.as_str()),
+            };
+        let ok = have.allows(perm) && (perm == Read || (path.ends_with("/model-versions/create") && own_source));
+        return if ok {
+            Ok((req, After::Nothing))
+        } else {
+            Err(denied().into_response())
+        };
+    }
+    let run_exp = |id: String| async move { st.store.get_run(&id).await.map(|r| r.info.experiment_id).ok() };
+    let model = |id: String| async move { st.store.get_logged_model(&id, true).await.ok().map(|m| m.info) };
+    let own_exp = |e: Option<&str>| e == Some(scope.experiment_id.as_str());
+    let ok = match locate {
+        L::Run => {
+            let id = f.run_id.clone().or(f.run_uuid.clone()).unwrap_or_default();
+            id == scope.run_id || (perm == Read && own_exp(run_exp(id).await.as_deref()))
+        }
+        L::Runs => {
+            let mut all = perm == Read && !f.run_ids.is_empty();
+            for id in &f.run_ids {
+                all = all && own_exp(run_exp(id.clone()).await.as_deref());
+            }
+            all
+        }
+        L::Experiment => {
+            own_exp(f.experiment_id.as_deref())
+                && (perm == Read
+                    // MLflow 3's log_model creates a logged model from the active run.
+                    || (path.ends_with("/logged-models") && f.source_run_id.as_deref() == Some(&scope.run_id)))
+        }
+        L::ExperimentName => {
+            let name = f.experiment_name.clone().unwrap_or_default();
+            let e = st
+                .store
+                .get_experiment_by_name(&name)
+                .await
+                .ok()
+                .map(|e| e.experiment_id);
+            perm == Read && own_exp(e.as_deref())
+        }
+        L::LoggedModel => match model(f.path.clone().unwrap_or_default()).await {
+            Some(m) if perm == Read => own_exp(Some(&m.experiment_id)),
+            Some(m) => own_exp(Some(&m.experiment_id)) && m.source_run_id == scope.run_id,
+            None => false,
+        },
+        L::ArtifactPath | L::ArtifactListing => {
+            let p = f.path.clone().unwrap_or_default();
+            let parts: Vec<&str> = p.trim_start_matches('/').split('/').collect();
+            if !own_exp(parts.first().copied()) {
+                false
+            } else if perm == Read {
+                true
+            } else {
+                match (parts.get(1), parts.get(2)) {
+                    (Some(run), _) if *run == scope.run_id => true,
+                    (Some(&"models"), Some(id)) => model(id.to_string())
+                        .await
+                        .is_some_and(|m| m.source_run_id == scope.run_id),
+                    _ => false,
+                }
+            }
+        }
+        L::ModelName => false, // handled above
+    };
+    if ok {
+        Ok((req, After::Nothing))
+    } else {
+        Err(denied().into_response())
+    }
+}
+
+/// The jobs API. Submitting needs EDIT on the experiment the job logs into (MLflow's
+/// `can_update`, what creating a run there needs) or none there yet (creating one is open to
+/// everyone, as in MLflow); a job is then its submitter's: they see, follow and cancel it, and
+/// listing shows each user their own. Admins see and cancel all.
+async fn check_jobs(
+    st: &AppState,
+    auth: &Auth,
+    p: &Principal,
+    req: Request,
+    path: &str,
+) -> Result<(Request, After), Response> {
+    if p.is_admin {
+        return Ok((req, After::Nothing));
+    }
+    if req.method() == Method::POST && path == "/api/v1/jobs" {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, JSON_BODY_LIMIT).await.unwrap_or_default();
+        let req = Request::from_parts(parts, Body::from(bytes.clone()));
+        // Refused here (400, as the handler would) before anything is created, and so that
+        // what is checked is exactly what the handler will submit.
+        let spec = mlp_core::wire::decode_json_body::<mlp_core::jobs::JobSpec>(&bytes)
+            .map_err(|e| match e.message.strip_prefix("Invalid request") {
+                Some(rest) => Error::invalid(format!("Invalid job spec{rest}")),
+                None => e,
+            })
+            .and_then(|s| s.validate())
+            .map_err(|e| ApiError(e).into_response())?;
+        let name = spec.experiment_name.filter(|n| !n.trim().is_empty());
+        let fail = |e: Error| ApiError(e).into_response();
+        let id = match name {
+            // The Default experiment.
+            None => "0".to_string(),
+            Some(n) => match st.store.get_experiment_by_name(&n).await {
+                Ok(e) => e.experiment_id,
+                // Created here, as the submitter, with their MANAGE, before the job is: had the
+                // job service created it, a concurrent creation by someone else would hand the
+                // submitter MANAGE on that other user's experiment.
+                Err(e) if e.code == ErrorCode::ResourceDoesNotExist => {
+                    match st.store.create_experiment(&n, None, &[]).await {
+                        Ok(id) => {
+                            let grant = Grant {
+                                user_id: p.id,
+                                kind: ResourceKind::Experiment,
+                                resource_id: id.clone(),
+                                permission: Manage,
+                            };
+                            auth.store.put_grant(&grant, true).await.map_err(fail)?;
+                            auth.forget_grants();
+                            id
+                        }
+                        Err(e) if e.code == ErrorCode::ResourceAlreadyExists => {
+                            st.store.get_experiment_by_name(&n).await.map_err(fail)?.experiment_id
+                        }
+                        Err(e) => return Err(fail(e)),
+                    }
+                }
+                Err(e) => return Err(fail(e)),
+            },
+        };
+        let have = auth.permission(p, ResourceKind::Experiment, &id).await.map_err(fail)?;
+        return if have.allows(Edit) {
+            Ok((req, After::Nothing))
+        } else {
+            Err(denied().into_response())
+        };
+    }
+    if path == "/api/v1/jobs" {
+        // The handler lists only the caller's own (it reads the principal).
+        return Ok((req, After::Nothing));
+    }
+    let (mut parts, body) = req.into_parts();
+    let job_id = RawPathParams::from_request_parts(&mut parts, &())
+        .await
+        .ok()
+        .and_then(|ps| ps.iter().find(|(k, _)| *k == "job_id").map(|(_, v)| v.to_string()))
+        .unwrap_or_default();
+    let req = Request::from_parts(parts, body);
+    let Some(svc) = st.jobs.as_ref() else {
+        return Ok((req, After::Nothing));
+    };
+    match svc.jobs.get_job(&job_id).await {
+        Ok(job) if job.owner.as_deref() == Some(p.username.as_str()) => Ok((req, After::Nothing)),
+        // Someone else's job is as absent as a missing one: ids are not to be probed.
+        Ok(_) => Err(ApiError(Error::not_found(format!("Job '{job_id}' not found"))).into_response()),
+        Err(_) => Ok((req, After::Nothing)),
+    }
+}
+
+/// The experiment a model version's source belongs to: its `run_id`, else the run or logged
+/// model named by a `runs:/` or `models:/` source, else a proxied location's experiment.
+/// `None` when there is none to check (the handler validates the source itself).
+async fn source_experiment(st: &AppState, auth: &Auth, f: &Fields) -> Option<String> {
+    let run_exp = |id: String| {
+        auth.parent(format!("run:{id}"), async move {
+            Ok(st.store.get_run(&id).await?.info.experiment_id)
+        })
+    };
+    if let Some(run) = f.run_id.clone().filter(|r| !r.is_empty()) {
+        return run_exp(run).await.ok();
+    }
+    let source = f.source.as_deref()?;
+    if let Some(rest) = source.strip_prefix("runs:/") {
+        let run = rest.trim_start_matches('/').split('/').next()?.to_string();
+        return run_exp(run).await.ok();
+    }
+    if let Some(rest) = source.strip_prefix("models:/") {
+        let id = rest.trim_start_matches('/').split('/').next()?.to_string();
+        // A `models:/name/version` source names a registered model, not a logged model.
+        return st
+            .store
+            .get_logged_model(&id, true)
+            .await
+            .ok()
+            .map(|m| m.info.experiment_id);
+    }
+    let path = source.strip_prefix("mlflow-artifacts:")?.trim_start_matches('/');
+    let first = path.split('/').next()?;
+    first.bytes().all(|b| b.is_ascii_digit()).then(|| first.to_string())
+}
+
+/// The submitter of a job token's job, as a principal (their own grants and roles apply).
+async fn job_owner(auth: &Auth, scope: &JobToken) -> Option<Principal> {
+    let owner = scope.owner.as_deref()?;
+    auth.store.get_user(owner).await.ok().map(|u| Principal::from(&u))
 }
 
 async fn exists(st: &AppState, kind: ResourceKind, id: &str) -> bool {
@@ -1211,15 +1822,21 @@ async fn current_user(State(st): State<AppState>, req: Request) -> ApiResult<Jso
     Ok(Json(json!({ "user": user_json(&user), "is_basic_auth": true })))
 }
 
-async fn list_users(State(st): State<AppState>) -> ApiResult<Json<Value>> {
+async fn list_users(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
     let auth = auth_of(&st)?;
-    let users: Vec<Value> = auth
-        .store
-        .list_users()
-        .await?
-        .iter()
-        .map(|u| json!({ "id": u.id, "username": u.username, "is_admin": u.is_admin, "roles": [] }))
-        .collect();
+    let p = caller(req.extensions())?;
+    // As MLflow: each user's roles for admins, workspace admins (one workspace here) and the
+    // user themself; others see the users without their roles.
+    let sees_all = p.is_admin || auth.grants(&p).await?.workspace_admin;
+    let mut users = Vec::new();
+    for u in auth.store.list_users().await? {
+        let roles: Vec<Value> = if sees_all || u.id == p.id {
+            auth.store.list_user_roles(u.id).await?.iter().map(role_json).collect()
+        } else {
+            Vec::new()
+        };
+        users.push(json!({ "id": u.id, "username": u.username, "is_admin": u.is_admin, "roles": roles }));
+    }
     Ok(Json(json!({ "users": users })))
 }
 
@@ -1416,13 +2033,7 @@ async fn create_token(State(st): State<AppState>, req: Request) -> ApiResult<Jso
     if expires_at.is_some_and(|t| t <= now) {
         return Err(ApiError(Error::invalid("expires_at must be in the future.")));
     }
-    let mut raw = [0u8; 32];
-    raw[..16].copy_from_slice(&random16());
-    raw[16..].copy_from_slice(&random16());
-    let secret = format!(
-        "{TOKEN_PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
-    );
+    let secret = format!("{TOKEN_PREFIX}{}", random_secret());
     let token = Token {
         id: uuid::Uuid::now_v7().simple().to_string(),
         user_id: p.id,
@@ -1454,6 +2065,292 @@ async fn revoke_token(
     Ok(Json(json!({})))
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RoleReq {
+    #[serde(deserialize_with = "mlp_core::wire::de_opt_string")]
+    name: Option<String>,
+    #[serde(deserialize_with = "mlp_core::wire::de_opt_string")]
+    workspace: Option<String>,
+    #[serde(deserialize_with = "mlp_core::wire::de_opt_string")]
+    description: Option<String>,
+    #[serde(deserialize_with = "de_id")]
+    role_id: Option<String>,
+    #[serde(deserialize_with = "de_id")]
+    role_permission_id: Option<String>,
+    #[serde(deserialize_with = "mlp_core::wire::de_opt_string")]
+    resource_type: Option<String>,
+    #[serde(deserialize_with = "de_id")]
+    resource_pattern: Option<String>,
+    #[serde(deserialize_with = "mlp_core::wire::de_opt_string")]
+    permission: Option<String>,
+    #[serde(deserialize_with = "mlp_core::wire::de_opt_string")]
+    username: Option<String>,
+}
+
+fn int_param(v: Option<String>, field: &str) -> Result<i64, ApiError> {
+    let v = required(v, field)?;
+    v.trim().parse::<i64>().map_err(|_| {
+        ApiError(Error::invalid(format!(
+            "Invalid value '{v}' for parameter '{field}': expected an integer."
+        )))
+    })
+}
+
+fn role_json(r: &Role) -> Value {
+    json!({
+        "id": r.id,
+        "name": r.name,
+        "workspace": r.workspace,
+        "description": r.description,
+        "permissions": r.permissions.iter().map(role_permission_json).collect::<Vec<_>>(),
+    })
+}
+
+fn role_permission_json(p: &RolePermission) -> Value {
+    json!({
+        "id": p.id,
+        "role_id": p.role_id,
+        "resource_type": p.resource_type,
+        "resource_pattern": p.resource_pattern,
+        "permission": p.permission.as_str(),
+    })
+}
+
+fn assignment_json(a: &RoleAssignment) -> Value {
+    json!({ "id": a.id, "user_id": a.user_id, "role_id": a.role_id })
+}
+
+/// MLflow's resource types; the ones this server has grants on are accepted.
+const MLFLOW_RESOURCE_TYPES: &[&str] = &[
+    "assessment",
+    "experiment",
+    "gateway_endpoint",
+    "gateway_model_definition",
+    "gateway_secret",
+    "logged_model",
+    "mcp_server",
+    "prompt",
+    "prompt_version",
+    "registered_model",
+    "registered_model_version",
+    "review_queue",
+    "run",
+    "scorer",
+    "scorer_version",
+    "trace",
+    "workspace",
+];
+
+/// MLflow's `_validate_permission_for_resource_type` and `_validate_resource_pattern`.
+fn role_grant(resource_type: &str, pattern: &str, permission: &str) -> Result<Permission, ApiError> {
+    let permission = Permission::parse(permission)?;
+    if !MLFLOW_RESOURCE_TYPES.contains(&resource_type) {
+        return Err(ApiError(Error::invalid(format!(
+            "Invalid resource type '{resource_type}'. Valid resource types are: {MLFLOW_RESOURCE_TYPES:?}"
+        ))));
+    }
+    if !["workspace", "experiment", "registered_model"].contains(&resource_type) {
+        return Err(ApiError(Error::invalid(format!(
+            "resource_type '{resource_type}' is not supported: this server has role permissions on 'workspace', 'experiment' and 'registered_model'"
+        ))));
+    }
+    if resource_type == "workspace" {
+        if !matches!(permission, Permission::Use | Permission::Manage) {
+            return Err(ApiError(Error::invalid(format!(
+                "Invalid permission '{}' for resource_type='workspace'. Workspace-wide grants accept only: ('MANAGE', 'USE').",
+                permission.as_str()
+            ))));
+        }
+        if pattern != "*" {
+            return Err(ApiError(Error::invalid(format!(
+                "Invalid resource_pattern '{pattern}' for resource_type='workspace'. This resource type supports only wildcard ('*') grants."
+            ))));
+        }
+    } else if permission == Permission::NoPermissions {
+        return Err(ApiError(Error::invalid(format!(
+            "Invalid permission 'NO_PERMISSIONS' for resource_type='{resource_type}'. Resource-level grants accept only: ('DENY', 'EDIT', 'MANAGE', 'READ', 'USE')."
+        ))));
+    }
+    Ok(permission)
+}
+
+fn non_empty(v: Option<String>, message: &str) -> Result<String, ApiError> {
+    v.filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| ApiError(Error::invalid(message.to_string())))
+}
+
+async fn create_role(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    let name = non_empty(r.name, "Role name cannot be empty.")?;
+    let workspace = non_empty(r.workspace, "Workspace cannot be empty.")?;
+    if name.starts_with("__user_") {
+        return Err(ApiError(Error::invalid(format!(
+            "Role name '{name}' is reserved for per-user grants."
+        ))));
+    }
+    if workspace != DEFAULT_WORKSPACE {
+        return Err(ApiError(Error::invalid(format!(
+            "Workspace '{workspace}' does not exist: this server has one workspace, '{DEFAULT_WORKSPACE}'."
+        ))));
+    }
+    if name.len() > mlp_core::auth::MAX_NAME_LEN || name.contains('\0') {
+        return Err(ApiError(Error::invalid(
+            "A role name must be at most 255 characters, without NUL.",
+        )));
+    }
+    let role = auth
+        .store
+        .create_role(&name, &workspace, r.description.as_deref())
+        .await?;
+    Ok(Json(json!({ "role": role_json(&role) })))
+}
+
+async fn get_role(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    let role = auth.store.get_role(int_param(r.role_id, "role_id")?).await?;
+    Ok(Json(json!({ "role": role_json(&role) })))
+}
+
+async fn list_roles(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    let roles = auth.store.list_roles().await?;
+    let roles: Vec<Value> = roles
+        .iter()
+        .filter(|role| r.workspace.as_deref().is_none_or(|w| w == role.workspace))
+        .map(role_json)
+        .collect();
+    Ok(Json(json!({ "roles": roles })))
+}
+
+async fn update_role(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    let id = int_param(r.role_id, "role_id")?;
+    if r.name.is_none() && r.description.is_none() {
+        return Err(ApiError(Error::invalid(
+            "At least one of 'name' or 'description' must be provided to update a role.",
+        )));
+    }
+    if r.name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+        return Err(ApiError(Error::invalid("Role name cannot be empty.")));
+    }
+    let role = auth
+        .store
+        .update_role(id, r.name.as_deref(), r.description.as_deref())
+        .await?;
+    Ok(Json(json!({ "role": role_json(&role) })))
+}
+
+async fn delete_role(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    auth.store.delete_role(int_param(r.role_id, "role_id")?).await?;
+    auth.forget_grants();
+    Ok(Json(json!({})))
+}
+
+async fn add_role_permission(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    let role_id = int_param(r.role_id, "role_id")?;
+    let resource_type = required(r.resource_type, "resource_type")?;
+    let pattern = required(r.resource_pattern, "resource_pattern")?;
+    let permission = role_grant(&resource_type, &pattern, &required(r.permission, "permission")?)?;
+    let rp = auth
+        .store
+        .add_role_permission(role_id, &resource_type, &pattern, permission)
+        .await?;
+    auth.forget_grants();
+    Ok(Json(json!({ "role_permission": role_permission_json(&rp) })))
+}
+
+async fn remove_role_permission(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    auth.store
+        .remove_role_permission(int_param(r.role_permission_id, "role_permission_id")?)
+        .await?;
+    auth.forget_grants();
+    Ok(Json(json!({})))
+}
+
+async fn list_role_permissions(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    let role = auth.store.get_role(int_param(r.role_id, "role_id")?).await?;
+    let perms: Vec<Value> = role.permissions.iter().map(role_permission_json).collect();
+    Ok(Json(json!({ "role_permissions": perms })))
+}
+
+async fn update_role_permission(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    let id = int_param(r.role_permission_id, "role_permission_id")?;
+    let current = auth.store.get_role_permission(id).await?;
+    let permission = role_grant(
+        &current.resource_type,
+        &current.resource_pattern,
+        &required(r.permission, "permission")?,
+    )?;
+    let rp = auth.store.update_role_permission(id, permission).await?;
+    auth.forget_grants();
+    Ok(Json(json!({ "role_permission": role_permission_json(&rp) })))
+}
+
+async fn assign_role(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    let user = auth.store.get_user(&required(r.username, "username")?).await?;
+    let a = auth
+        .store
+        .assign_role(user.id, int_param(r.role_id, "role_id")?)
+        .await?;
+    auth.forget_grants();
+    Ok(Json(json!({ "assignment": assignment_json(&a) })))
+}
+
+async fn unassign_role(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    let user = auth.store.get_user(&required(r.username, "username")?).await?;
+    auth.store
+        .unassign_role(user.id, int_param(r.role_id, "role_id")?)
+        .await?;
+    auth.forget_grants();
+    Ok(Json(json!({})))
+}
+
+async fn list_user_roles(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    let user = auth.store.get_user(&required(r.username, "username")?).await?;
+    let roles: Vec<Value> = auth
+        .store
+        .list_user_roles(user.id)
+        .await?
+        .iter()
+        .map(role_json)
+        .collect();
+    Ok(Json(json!({ "roles": roles })))
+}
+
+async fn list_role_users(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
+    let auth = auth_of(&st)?;
+    let (_, r): (_, RoleReq) = body(req).await?;
+    let a: Vec<Value> = auth
+        .store
+        .list_role_users(int_param(r.role_id, "role_id")?)
+        .await?
+        .iter()
+        .map(assignment_json)
+        .collect();
+    Ok(Json(json!({ "assignments": a })))
+}
+
 /// The user, grant and token endpoints; mounted only with auth on, so that a server without it
 /// answers them 404 as before.
 pub fn routes() -> axum::Router<AppState> {
@@ -1470,7 +2367,20 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/users/permissions/revoke", post(revoke_permission))
         .route("/users/permissions/get", get(get_permission))
         .route("/users/permissions/list", get(list_permissions))
-        .route("/users/current/permissions", get(current_permissions));
+        .route("/users/current/permissions", get(current_permissions))
+        .route("/roles/create", post(create_role))
+        .route("/roles/get", get(get_role))
+        .route("/roles/list", get(list_roles))
+        .route("/roles/update", patch(update_role))
+        .route("/roles/delete", delete(delete_role))
+        .route("/roles/permissions/add", post(add_role_permission))
+        .route("/roles/permissions/remove", delete(remove_role_permission))
+        .route("/roles/permissions/list", get(list_role_permissions))
+        .route("/roles/permissions/update", patch(update_role_permission))
+        .route("/roles/assign", post(assign_role))
+        .route("/roles/unassign", delete(unassign_role))
+        .route("/users/roles/list", get(list_user_roles))
+        .route("/roles/users/list", get(list_role_users));
     axum::Router::new()
         .nest("/api/2.0/mlflow", users.clone())
         .nest("/ajax-api/2.0/mlflow", users)
@@ -1524,7 +2434,10 @@ mod tests {
                         });
                         let nested: Vec<&str> = match (prefixes.as_slice(), path) {
                             (["auth"], p)
-                                if p.starts_with("/users/permissions") || p.starts_with("/users/current/") =>
+                                if p.starts_with("/users/permissions")
+                                    || p.starts_with("/users/current/")
+                                    || p.starts_with("/users/roles/")
+                                    || p.starts_with("/roles/") =>
                             {
                                 vec!["/api/3.0/mlflow", "/ajax-api/3.0/mlflow"]
                             }
@@ -1611,9 +2524,9 @@ mod tests {
             Permission::NoPermissions,
         );
         let g = Grants {
-            admin: false,
             map,
             default: Permission::Read,
+            ..Grants::default()
         };
         assert!(!g.can_read(ResourceKind::Experiment, "1"));
         assert!(g.can_read(ResourceKind::Experiment, "2"));
@@ -1629,6 +2542,33 @@ mod tests {
         let body: Fields = mlp_core::wire::decode_json_body(br#"{"experiment_id": 7, "name": "m"}"#).unwrap();
         assert_eq!(body.experiment_id.as_deref(), Some("7"));
         assert_eq!(body.name.as_deref(), Some("m"));
+    }
+
+    #[test]
+    fn failed_logins_throttle_the_pair_then_the_address() {
+        let l = LoginLimiter::default();
+        for _ in 0..LOGIN_FAILURES_PER_USER - 1 {
+            l.failed("alice", "10.0.0.1");
+        }
+        assert_eq!(l.throttled("alice", "10.0.0.1"), None);
+        l.failed("alice", "10.0.0.1");
+        assert!(l.throttled("alice", "10.0.0.1").is_some_and(|s| s <= 300));
+        // Another address, or another user from there, is not throttled by alice's pair.
+        assert_eq!(l.throttled("alice", "10.0.0.2"), None);
+        assert_eq!(l.throttled("bob", "10.0.0.1"), None);
+        // Guessing many usernames from one address throttles the address.
+        for i in 0..LOGIN_FAILURES_PER_ADDRESS {
+            l.failed(&format!("u{i}"), "10.0.0.3");
+        }
+        assert!(l.throttled("carol", "10.0.0.3").is_some());
+        // A success clears the pair (not the address).
+        l.succeeded("alice", "10.0.0.1");
+        assert_eq!(l.throttled("alice", "10.0.0.1"), None);
+        // Memory stays bounded.
+        for i in 0..LOGIN_TRACKED_MAX + 10 {
+            l.failed("x", &format!("a{i}"));
+        }
+        assert!(l.failures.lock().unwrap().len() <= LOGIN_TRACKED_MAX + 2);
     }
 
     #[test]

@@ -27,9 +27,13 @@ fn service(st: &AppState) -> Result<&JobService, ApiError> {
     })
 }
 
-pub async fn submit(State(st): State<AppState>, input: Input) -> ApiResult<Json<Value>> {
+/// The authenticated caller, when auth is on.
+type Caller = Option<axum::Extension<crate::auth::Principal>>;
+
+pub async fn submit(State(st): State<AppState>, caller: Caller, input: Input) -> ApiResult<Json<Value>> {
     let spec: JobSpec = input.parse_as("Invalid job spec")?;
-    let job = service(&st)?.submit(spec).await?;
+    let owner = caller.map(|axum::Extension(p)| p.username);
+    let job = service(&st)?.submit_as(spec, owner).await?;
     Ok(Json(json!({ "job": job })))
 }
 
@@ -46,8 +50,10 @@ struct ListReq {
     page_token: Option<String>,
 }
 
-pub async fn list(State(st): State<AppState>, input: Input) -> ApiResult<Json<Value>> {
+pub async fn list(State(st): State<AppState>, caller: Caller, input: Input) -> ApiResult<Json<Value>> {
     let r: ListReq = input.parse()?;
+    // Each user sees the jobs they submitted; admins (and a server without auth) see all.
+    let owner = caller.and_then(|axum::Extension(p)| (!p.is_admin).then_some(p.username));
     let svc = service(&st)?;
     let state = match r.state.as_deref().filter(|s| !s.is_empty()) {
         None => None,
@@ -72,6 +78,7 @@ pub async fn list(State(st): State<AppState>, input: Input) -> ApiResult<Json<Va
         .list_jobs(&JobQuery {
             state,
             kind,
+            owner,
             page: PageRequest { offset, limit },
         })
         .await?;

@@ -17,7 +17,9 @@ pub fn dialect(sql: &str, sqlite: bool) -> String {
 macro_rules! impl_auth_store {
     ($store:ty, row = $row:ty, reader = $reader:ident, writer = $writer:ident, sqlite = $sqlite:expr) => {
         const _: () = {
-            use mlp_core::auth::{AuthStore, Grant, Permission, ResourceKind, Token, User};
+            use mlp_core::auth::{
+                AuthStore, Grant, JobToken, Permission, ResourceKind, Role, RoleAssignment, RolePermission, Token, User,
+            };
             use mlp_core::{Error, Result};
             use sqlx::Row;
 
@@ -42,6 +44,67 @@ macro_rules! impl_auth_store {
                     created_at: r.try_get("created_at").map_err(db_err)?,
                     expires_at: r.try_get("expires_at").map_err(db_err)?,
                 })
+            }
+
+            fn role_permission_of(r: &$row) -> Result<RolePermission> {
+                let permission: String = r.try_get("permission").map_err(db_err)?;
+                Ok(RolePermission {
+                    id: r.try_get("id").map_err(db_err)?,
+                    role_id: r.try_get("role_id").map_err(db_err)?,
+                    resource_type: r.try_get("resource_type").map_err(db_err)?,
+                    resource_pattern: r.try_get("resource_pattern").map_err(db_err)?,
+                    permission: Permission::parse(&permission)?,
+                })
+            }
+
+            fn no_role(role_id: i64) -> Error {
+                Error::not_found(format!("Role with id={role_id} not found"))
+            }
+
+            fn no_role_permission(id: i64) -> Error {
+                Error::not_found(format!("Role permission with id={id} not found"))
+            }
+
+            impl $store {
+                /// Roles from `rows` (id, name, workspace, description) with their permissions,
+                /// read in one more query.
+                async fn roles_with_permissions(&self, rows: Vec<$row>) -> Result<Vec<Role>> {
+                    let mut roles = Vec::with_capacity(rows.len());
+                    for r in &rows {
+                        roles.push(Role {
+                            id: r.try_get("id").map_err(db_err)?,
+                            name: r.try_get("name").map_err(db_err)?,
+                            workspace: r.try_get("workspace").map_err(db_err)?,
+                            description: r.try_get("description").map_err(db_err)?,
+                            permissions: Vec::new(),
+                        });
+                    }
+                    if roles.is_empty() {
+                        return Ok(roles);
+                    }
+                    let perms = sqlx::query(q(
+                        "SELECT id, role_id, resource_type, resource_pattern, permission FROM auth_role_permissions ORDER BY id",
+                    ))
+                    .fetch_all(&self.$reader)
+                    .await
+                    .map_err(db_err)?;
+                    for p in &perms {
+                        let p = role_permission_of(p)?;
+                        if let Some(role) = roles.iter_mut().find(|r| r.id == p.role_id) {
+                            role.permissions.push(p);
+                        }
+                    }
+                    Ok(roles)
+                }
+
+                async fn role_rows(&self, sql: &'static str, id: Option<i64>) -> Result<Vec<Role>> {
+                    let mut query = sqlx::query(q(sql));
+                    if let Some(id) = id {
+                        query = query.bind(id);
+                    }
+                    let rows = query.fetch_all(&self.$reader).await.map_err(db_err)?;
+                    self.roles_with_permissions(rows).await
+                }
             }
 
             fn no_user(username: &str) -> Error {
@@ -312,6 +375,282 @@ macro_rules! impl_auth_store {
                     if res.rows_affected() == 0 {
                         return Err(Error::not_found(format!("Token '{token_id}' not found")));
                     }
+                    Ok(())
+                }
+
+                async fn create_job_token(&self, t: &JobToken, secret_hash: &str) -> Result<()> {
+                    sqlx::query(q(
+                        "INSERT INTO auth_job_tokens (secret_hash, job_id, run_id, experiment_id, expires_at, owner) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    ))
+                    .bind(secret_hash)
+                    .bind(&t.job_id)
+                    .bind(&t.run_id)
+                    .bind(&t.experiment_id)
+                    .bind(t.expires_at)
+                    .bind(&t.owner)
+                    .execute(&self.$writer)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(())
+                }
+
+                async fn find_job_token(&self, secret_hash: &str) -> Result<Option<JobToken>> {
+                    let row = sqlx::query(q(
+                        "SELECT job_id, run_id, experiment_id, expires_at, owner FROM auth_job_tokens WHERE secret_hash = $1",
+                    ))
+                    .bind(secret_hash)
+                    .fetch_optional(&self.$reader)
+                    .await
+                    .map_err(db_err)?;
+                    row.map(|r| {
+                        Ok(JobToken {
+                            job_id: r.try_get("job_id").map_err(db_err)?,
+                            run_id: r.try_get("run_id").map_err(db_err)?,
+                            experiment_id: r.try_get("experiment_id").map_err(db_err)?,
+                            expires_at: r.try_get("expires_at").map_err(db_err)?,
+                            owner: r.try_get("owner").map_err(db_err)?,
+                        })
+                    })
+                    .transpose()
+                }
+
+                async fn create_role(&self, name: &str, workspace: &str, description: Option<&str>) -> Result<Role> {
+                    let res = sqlx::query(q(
+                        "INSERT INTO auth_roles (name, workspace, description) VALUES ($1, $2, $3)",
+                    ))
+                    .bind(name)
+                    .bind(workspace)
+                    .bind(description)
+                    .execute(&self.$writer)
+                    .await;
+                    match res {
+                        Ok(_) => {}
+                        Err(e) if is_unique_violation(&e) => {
+                            return Err(Error::already_exists(format!(
+                                "Role (name={name}, workspace={workspace}) already exists."
+                            )));
+                        }
+                        Err(e) => return Err(db_err(e)),
+                    }
+                    let id: i64 = sqlx::query_scalar(q("SELECT id FROM auth_roles WHERE workspace = $1 AND name = $2"))
+                        .bind(workspace)
+                        .bind(name)
+                        .fetch_one(&self.$writer)
+                        .await
+                        .map_err(db_err)?;
+                    Ok(Role {
+                        id,
+                        name: name.to_string(),
+                        workspace: workspace.to_string(),
+                        description: description.map(str::to_string),
+                        permissions: Vec::new(),
+                    })
+                }
+
+                async fn get_role(&self, role_id: i64) -> Result<Role> {
+                    self.role_rows("SELECT id, name, workspace, description FROM auth_roles WHERE id = $1", Some(role_id))
+                        .await?
+                        .pop()
+                        .ok_or_else(|| no_role(role_id))
+                }
+
+                async fn list_roles(&self) -> Result<Vec<Role>> {
+                    self.role_rows("SELECT id, name, workspace, description FROM auth_roles ORDER BY id", None)
+                        .await
+                }
+
+                async fn update_role(&self, role_id: i64, name: Option<&str>, description: Option<&str>) -> Result<Role> {
+                    let res = sqlx::query(q(
+                        "UPDATE auth_roles SET name = COALESCE($1, name), description = COALESCE($2, description) WHERE id = $3",
+                    ))
+                    .bind(name)
+                    .bind(description)
+                    .bind(role_id)
+                    .execute(&self.$writer)
+                    .await;
+                    match res {
+                        Ok(r) if r.rows_affected() == 0 => return Err(no_role(role_id)),
+                        Ok(_) => {}
+                        Err(e) if is_unique_violation(&e) => {
+                            let role = self.get_role(role_id).await?;
+                            return Err(Error::already_exists(format!(
+                                "Role with name={} already exists in workspace={}",
+                                name.unwrap_or_default(),
+                                role.workspace
+                            )));
+                        }
+                        Err(e) => return Err(db_err(e)),
+                    }
+                    self.get_role(role_id).await
+                }
+
+                async fn delete_role(&self, role_id: i64) -> Result<()> {
+                    // Permissions and assignments go by ON DELETE CASCADE.
+                    let res = sqlx::query(q("DELETE FROM auth_roles WHERE id = $1"))
+                        .bind(role_id)
+                        .execute(&self.$writer)
+                        .await
+                        .map_err(db_err)?;
+                    if res.rows_affected() == 0 {
+                        return Err(no_role(role_id));
+                    }
+                    Ok(())
+                }
+
+                async fn add_role_permission(
+                    &self,
+                    role_id: i64,
+                    resource_type: &str,
+                    resource_pattern: &str,
+                    permission: Permission,
+                ) -> Result<RolePermission> {
+                    let res = sqlx::query(q(
+                        "INSERT INTO auth_role_permissions (role_id, resource_type, resource_pattern, permission) \
+                         VALUES ($1, $2, $3, $4)",
+                    ))
+                    .bind(role_id)
+                    .bind(resource_type)
+                    .bind(resource_pattern)
+                    .bind(permission.as_str())
+                    .execute(&self.$writer)
+                    .await;
+                    match res {
+                        Ok(_) => {}
+                        Err(e) if is_unique_violation(&e) => {
+                            return Err(Error::already_exists(format!(
+                                "Role permission (role_id={role_id}, resource_type={resource_type}, resource_pattern={resource_pattern}) already exists."
+                            )));
+                        }
+                        Err(e) if is_foreign_key_violation(&e) => return Err(no_role(role_id)),
+                        Err(e) => return Err(db_err(e)),
+                    }
+                    let row = sqlx::query(q(
+                        "SELECT id, role_id, resource_type, resource_pattern, permission FROM auth_role_permissions \
+                         WHERE role_id = $1 AND resource_type = $2 AND resource_pattern = $3",
+                    ))
+                    .bind(role_id)
+                    .bind(resource_type)
+                    .bind(resource_pattern)
+                    .fetch_one(&self.$writer)
+                    .await
+                    .map_err(db_err)?;
+                    role_permission_of(&row)
+                }
+
+                async fn get_role_permission(&self, id: i64) -> Result<RolePermission> {
+                    let row = sqlx::query(q(
+                        "SELECT id, role_id, resource_type, resource_pattern, permission FROM auth_role_permissions WHERE id = $1",
+                    ))
+                    .bind(id)
+                    .fetch_optional(&self.$writer)
+                    .await
+                    .map_err(db_err)?;
+                    row.as_ref().map(role_permission_of).unwrap_or_else(|| Err(no_role_permission(id)))
+                }
+
+                async fn update_role_permission(&self, id: i64, permission: Permission) -> Result<RolePermission> {
+                    let res = sqlx::query(q("UPDATE auth_role_permissions SET permission = $1 WHERE id = $2"))
+                        .bind(permission.as_str())
+                        .bind(id)
+                        .execute(&self.$writer)
+                        .await
+                        .map_err(db_err)?;
+                    if res.rows_affected() == 0 {
+                        return Err(no_role_permission(id));
+                    }
+                    self.get_role_permission(id).await
+                }
+
+                async fn remove_role_permission(&self, id: i64) -> Result<()> {
+                    let res = sqlx::query(q("DELETE FROM auth_role_permissions WHERE id = $1"))
+                        .bind(id)
+                        .execute(&self.$writer)
+                        .await
+                        .map_err(db_err)?;
+                    if res.rows_affected() == 0 {
+                        return Err(no_role_permission(id));
+                    }
+                    Ok(())
+                }
+
+                async fn assign_role(&self, user_id: i64, role_id: i64) -> Result<RoleAssignment> {
+                    self.get_role(role_id).await?;
+                    let res = sqlx::query(q("INSERT INTO auth_user_roles (user_id, role_id) VALUES ($1, $2)"))
+                        .bind(user_id)
+                        .bind(role_id)
+                        .execute(&self.$writer)
+                        .await;
+                    match res {
+                        Ok(_) => {}
+                        Err(e) if is_unique_violation(&e) => {
+                            return Err(Error::already_exists(format!(
+                                "User role assignment (user_id={user_id}, role_id={role_id}) already exists"
+                            )));
+                        }
+                        Err(e) if is_foreign_key_violation(&e) => {
+                            return Err(Error::not_found(format!("User with id={user_id} not found")));
+                        }
+                        Err(e) => return Err(db_err(e)),
+                    }
+                    let id: i64 = sqlx::query_scalar(q("SELECT id FROM auth_user_roles WHERE user_id = $1 AND role_id = $2"))
+                        .bind(user_id)
+                        .bind(role_id)
+                        .fetch_one(&self.$writer)
+                        .await
+                        .map_err(db_err)?;
+                    Ok(RoleAssignment { id, user_id, role_id })
+                }
+
+                async fn unassign_role(&self, user_id: i64, role_id: i64) -> Result<()> {
+                    let res = sqlx::query(q("DELETE FROM auth_user_roles WHERE user_id = $1 AND role_id = $2"))
+                        .bind(user_id)
+                        .bind(role_id)
+                        .execute(&self.$writer)
+                        .await
+                        .map_err(db_err)?;
+                    if res.rows_affected() == 0 {
+                        return Err(Error::not_found(format!(
+                            "User role assignment (user_id={user_id}, role_id={role_id}) not found"
+                        )));
+                    }
+                    Ok(())
+                }
+
+                async fn list_user_roles(&self, user_id: i64) -> Result<Vec<Role>> {
+                    self.role_rows(
+                        "SELECT r.id, r.name, r.workspace, r.description FROM auth_roles r \
+                         JOIN auth_user_roles a ON a.role_id = r.id WHERE a.user_id = $1 ORDER BY r.id",
+                        Some(user_id),
+                    )
+                    .await
+                }
+
+                async fn list_role_users(&self, role_id: i64) -> Result<Vec<RoleAssignment>> {
+                    self.get_role(role_id).await?;
+                    let rows = sqlx::query(q("SELECT id, user_id, role_id FROM auth_user_roles WHERE role_id = $1 ORDER BY id"))
+                        .bind(role_id)
+                        .fetch_all(&self.$reader)
+                        .await
+                        .map_err(db_err)?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok(RoleAssignment {
+                                id: r.try_get("id").map_err(db_err)?,
+                                user_id: r.try_get("user_id").map_err(db_err)?,
+                                role_id: r.try_get("role_id").map_err(db_err)?,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn delete_job_tokens(&self, job_id: &str, now_ms: i64) -> Result<()> {
+                    sqlx::query(q("DELETE FROM auth_job_tokens WHERE job_id = $1 OR expires_at < $2"))
+                        .bind(job_id)
+                        .bind(now_ms)
+                        .execute(&self.$writer)
+                        .await
+                        .map_err(db_err)?;
                     Ok(())
                 }
             }

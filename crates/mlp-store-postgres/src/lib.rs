@@ -49,6 +49,11 @@ const MIGRATIONS: &[migrations::Migration] = &[
     (3, "jobs", include_str!("../migrations/0003_jobs.sql")),
     (4, "long_values", include_str!("../migrations/0004_long_values.sql")),
     (5, "auth", include_str!("../migrations/0005_auth.sql")),
+    (
+        6,
+        "auth_jobs_roles",
+        include_str!("../migrations/0006_auth_jobs_roles.sql"),
+    ),
 ];
 
 /// The advisory lock key held while migrating (any constant unique to this application).

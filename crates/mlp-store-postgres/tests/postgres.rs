@@ -38,7 +38,7 @@ async fn replicas_migrating_at_once_apply_each_migration_once() {
         .fetch_all(stores[0].pool())
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
     // Re-running is a no-op.
     stores[0].migrate().await.unwrap();
     let default = stores[1].get_experiment("0").await.unwrap();
@@ -196,6 +196,7 @@ async fn job_store_lifecycle() {
         cancel_requested: false,
         worker_id: None,
         lease_expires_at: None,
+        owner: None,
     };
     store.insert_job(&job).await.unwrap();
     assert_eq!(store.get_job("j-1").await.unwrap(), job);
@@ -216,6 +217,7 @@ async fn job_store_lifecycle() {
         .list_jobs(&JobQuery {
             state: Some(JobState::Queued),
             kind: None,
+            owner: None,
             page: mlp_core::store::PageRequest { offset: 0, limit: 10 },
         })
         .await

@@ -35,6 +35,11 @@ const MIGRATIONS: &[migrations::Migration] = &[
     (3, "jobs", include_str!("../migrations/0003_jobs.sql")),
     (4, "exact_doubles", include_str!("../migrations/0004_exact_doubles.sql")),
     (5, "auth", include_str!("../migrations/0005_auth.sql")),
+    (
+        6,
+        "auth_jobs_roles",
+        include_str!("../migrations/0006_auth_jobs_roles.sql"),
+    ),
 ];
 
 #[derive(Clone)]

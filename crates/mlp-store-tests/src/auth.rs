@@ -12,6 +12,8 @@ macro_rules! auth_conformance_suite {
             auth::grants_are_unique_replaceable_and_follow_their_resource,
             auth::tokens_are_found_by_hash_and_owned,
             auth::deleting_a_user_removes_grants_and_tokens,
+            auth::job_tokens_are_found_by_hash_and_revoked_with_their_job,
+            auth::roles_hold_permissions_and_are_assigned,
         );
     };
 }
@@ -147,4 +149,80 @@ pub async fn deleting_a_user_removes_grants_and_tokens<S: AuthStore>(s: &S) {
     let u2 = s.create_user("u", "h", false).await.unwrap();
     assert!(s.list_grants(u2.id).await.unwrap().is_empty());
     assert!(s.list_grants(u.id).await.unwrap().is_empty());
+}
+
+pub async fn job_tokens_are_found_by_hash_and_revoked_with_their_job<S: AuthStore>(s: &S) {
+    let t = |job: &str, expires_at| JobToken {
+        job_id: job.into(),
+        run_id: format!("run-{job}"),
+        experiment_id: "7".into(),
+        expires_at,
+        owner: (job == "a").then(|| "alice".to_string()),
+    };
+    s.create_job_token(&t("a", 10_000), "ha").await.unwrap();
+    s.create_job_token(&t("b", 10_000), "hb").await.unwrap();
+    s.create_job_token(&t("old", 1_000), "hold").await.unwrap();
+    assert_eq!(s.find_job_token("ha").await.unwrap(), Some(t("a", 10_000)));
+    assert_eq!(s.find_job_token("nope").await.unwrap(), None);
+    // Revoking a's drops a's and every expired one, and leaves b's.
+    s.delete_job_tokens("a", 5_000).await.unwrap();
+    assert_eq!(s.find_job_token("ha").await.unwrap(), None);
+    assert_eq!(s.find_job_token("hold").await.unwrap(), None);
+    assert_eq!(s.find_job_token("hb").await.unwrap(), Some(t("b", 10_000)));
+}
+
+pub async fn roles_hold_permissions_and_are_assigned<S: AuthStore>(s: &S) {
+    let u = s.create_user("u", "h", false).await.unwrap();
+    let r = s.create_role("writers", "default", Some("w")).await.unwrap();
+    let dup = s.create_role("writers", "default", None).await.unwrap_err();
+    assert_eq!(dup.code, ErrorCode::ResourceAlreadyExists);
+    let p1 = s
+        .add_role_permission(r.id, "experiment", "7", Permission::Edit)
+        .await
+        .unwrap();
+    let p2 = s
+        .add_role_permission(r.id, "registered_model", "*", Permission::Deny)
+        .await
+        .unwrap();
+    let again = s
+        .add_role_permission(r.id, "experiment", "7", Permission::Read)
+        .await
+        .unwrap_err();
+    assert_eq!(again.code, ErrorCode::ResourceAlreadyExists);
+    assert_eq!(s.get_role(r.id).await.unwrap().permissions, [p1.clone(), p2.clone()]);
+    let p1 = s.update_role_permission(p1.id, Permission::Manage).await.unwrap();
+    assert_eq!(p1.permission, Permission::Manage);
+    let a = s.assign_role(u.id, r.id).await.unwrap();
+    assert_eq!(
+        s.assign_role(u.id, r.id).await.unwrap_err().code,
+        ErrorCode::ResourceAlreadyExists
+    );
+    assert_eq!(s.list_role_users(r.id).await.unwrap(), [a]);
+    let roles = s.list_user_roles(u.id).await.unwrap();
+    assert_eq!(roles.len(), 1);
+    assert_eq!(roles[0].permissions, [p1, p2.clone()]);
+    let renamed = s.update_role(r.id, Some("editors"), None).await.unwrap();
+    assert_eq!(
+        (renamed.name.as_str(), renamed.description.as_deref()),
+        ("editors", Some("w"))
+    );
+    s.remove_role_permission(p2.id).await.unwrap();
+    assert_eq!(
+        s.remove_role_permission(p2.id).await.unwrap_err().code,
+        ErrorCode::ResourceDoesNotExist
+    );
+    s.unassign_role(u.id, r.id).await.unwrap();
+    assert!(s.list_user_roles(u.id).await.unwrap().is_empty());
+    s.assign_role(u.id, r.id).await.unwrap();
+    // Deleting the role takes its permissions and assignments with it.
+    s.delete_role(r.id).await.unwrap();
+    assert_eq!(
+        s.get_role(r.id).await.unwrap_err().code,
+        ErrorCode::ResourceDoesNotExist
+    );
+    assert!(s.list_user_roles(u.id).await.unwrap().is_empty());
+    assert_eq!(
+        s.assign_role(u.id, r.id).await.unwrap_err().code,
+        ErrorCode::ResourceDoesNotExist
+    );
 }

@@ -29,6 +29,7 @@ fn job(id: &str, created_at: i64, max_retries: u32) -> Job {
         cancel_requested: false,
         worker_id: None,
         lease_expires_at: None,
+        owner: None,
     }
 }
 
@@ -123,6 +124,7 @@ pub async fn list_and_count_jobs<S: JobStore>(s: &S) {
         .list_jobs(&JobQuery {
             state: Some(JobState::Queued),
             kind: None,
+            owner: None,
             page: PageRequest { offset: 0, limit: 3 },
         })
         .await
@@ -146,6 +148,22 @@ pub async fn list_and_count_jobs<S: JobStore>(s: &S) {
         s.get_job("nope").await.unwrap_err().code,
         mlp_core::ErrorCode::ResourceDoesNotExist
     );
+    // Each user's own: the owner is stored and filters the listing.
+    s.insert_job(&Job {
+        owner: Some("bob".into()),
+        ..job("o1", 3_000, 0)
+    })
+    .await
+    .unwrap();
+    assert_eq!(s.get_job("o1").await.unwrap().owner.as_deref(), Some("bob"));
+    let bobs = |owner: &str| JobQuery {
+        owner: Some(owner.into()),
+        page: PageRequest { offset: 0, limit: 10 },
+        ..Default::default()
+    };
+    let listed = s.list_jobs(&bobs("bob")).await.unwrap().items;
+    assert_eq!(listed.iter().map(|j| j.job_id.as_str()).collect::<Vec<_>>(), ["o1"]);
+    assert!(s.list_jobs(&bobs("carol")).await.unwrap().items.is_empty());
 }
 
 /// A job's run and its row are written together: a failure on either side leaves neither (here

@@ -46,7 +46,7 @@ pub async fn job_service(
     })
 }
 
-pub fn worker(cfg: &Config, service: JobService) -> anyhow::Result<Arc<Worker>> {
+pub fn worker(cfg: &Config, service: JobService, stores: &Stores) -> anyhow::Result<Arc<Worker>> {
     let w = &cfg.worker;
     let executor: Arc<dyn mlp_jobs::Executor> = match w.executor.as_str() {
         "local" => Arc::new(LocalExecutor {
@@ -105,6 +105,11 @@ pub fn worker(cfg: &Config, service: JobService) -> anyhow::Result<Arc<Worker>> 
             tracking_uri,
             ..WorkerConfig::default()
         },
+        // With auth on the API refuses anonymous calls, so each job gets its own run-scoped
+        // token; the worker writes it to the shared auth store, where every replica finds it.
+        credentials: cfg.auth.enabled.then(|| {
+            Arc::new(mlp_server::auth::JobTokens::new(stores.auth.clone())) as Arc<dyn mlp_jobs::JobCredentials>
+        }),
     }))
 }
 
@@ -212,7 +217,7 @@ fn pairs(items: &[String], what: &str) -> anyhow::Result<BTreeMap<String, String
         .collect()
 }
 
-fn server_url(arg: Option<String>) -> String {
+pub(crate) fn server_url(arg: Option<String>) -> String {
     arg.or_else(|| {
         std::env::var("MLFLOW_TRACKING_URI")
             .ok()
@@ -239,7 +244,7 @@ fn authorization(var: impl Fn(&str) -> Option<String>) -> Option<String> {
 }
 
 /// Sends a request and turns an API error into a readable message.
-async fn call(req: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response> {
+pub(crate) async fn call(req: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response> {
     let resp = req
         .send()
         .await
@@ -254,8 +259,8 @@ async fn call(req: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response>
     bail!("{code} ({status}): {message}")
 }
 
-pub async fn run(args: JobArgs) -> anyhow::Result<()> {
-    let base = server_url(args.server);
+/// An HTTP client sending the credentials of the environment (see [`authorization`]).
+pub(crate) fn api_client() -> anyhow::Result<reqwest::Client> {
     let mut headers = reqwest::header::HeaderMap::new();
     if let Some(value) = authorization(|k| std::env::var(k).ok()) {
         let mut value = reqwest::header::HeaderValue::from_str(&value)
@@ -263,10 +268,15 @@ pub async fn run(args: JobArgs) -> anyhow::Result<()> {
         value.set_sensitive(true);
         headers.insert(reqwest::header::AUTHORIZATION, value);
     }
-    let http = reqwest::Client::builder()
+    Ok(reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .default_headers(headers)
-        .build()?;
+        .build()?)
+}
+
+pub async fn run(args: JobArgs) -> anyhow::Result<()> {
+    let base = server_url(args.server);
+    let http = api_client()?;
     match args.command {
         JobCommand::Submit(s) => {
             let mut spec: JobSpec = match &s.file {

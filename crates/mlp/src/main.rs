@@ -5,6 +5,7 @@ mod frontend;
 mod jobs;
 mod stores;
 mod telemetry;
+mod users;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -70,6 +71,10 @@ enum Command {
     },
     /// Submit, list, follow and cancel jobs on a running server.
     Job(jobs::JobArgs),
+    /// Manage users on a server with authentication on (admins; set-password also for oneself).
+    User(users::UserArgs),
+    /// Create, list and revoke your personal access tokens.
+    Token(users::TokenArgs),
     /// Check, report and deploy the infrastructure (Terraform + Kubernetes).
     Infra(mlp_infra::cli::InfraArgs),
     /// Apply database migrations and exit (a deploy step): the database of MLP__DATABASE__URL or
@@ -290,7 +295,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let stop = tokio_util::sync::CancellationToken::new();
             // The embedded default runs a worker in the server, so jobs run with nothing else started.
             let worker = if cfg.worker.embedded {
-                Some(jobs::spawn_worker(jobs::worker(&cfg, job_service)?, stop.clone()))
+                Some(jobs::spawn_worker(
+                    jobs::worker(&cfg, job_service, &stores)?,
+                    stop.clone(),
+                ))
             } else {
                 None
             };
@@ -316,12 +324,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let service = jobs::job_service(&cfg, &stores, artifacts, false).await?;
             start_metrics(&cfg, &stores, &service, "worker").await?;
             let stop = tokio_util::sync::CancellationToken::new();
-            let handle = jobs::spawn_worker(jobs::worker(&cfg, service)?, stop.clone());
+            let handle = jobs::spawn_worker(jobs::worker(&cfg, service, &stores)?, stop.clone());
             shutdown_signal().await;
             stop.cancel();
             let _ = handle.await;
         }
         Command::Job(args) => jobs::run(args).await?,
+        Command::User(args) => users::run_user(args).await?,
+        Command::Token(args) => users::run_token(args).await?,
         Command::Ui {
             host,
             port,

@@ -12,6 +12,7 @@ rand() { head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c "$1"; }
 gen() { [ -s "$dir/$1" ] || printf '%s' "$2" > "$dir/$1"; }
 gen postgres-password "$(rand 32)"
 gen redis-password "$(rand 32)"
+gen admin-password "$(rand 32)"
 gen minio-root-user "mlp-$(rand 8)"
 gen minio-root-password "$(rand 40)"
 if [ ! -s "$dir/aws-credentials" ]; then

@@ -46,7 +46,7 @@ def test_no_plaintext_secrets(rendered, env):
 def test_cloud_secrets_come_from_external_secrets(rendered, env):
     docs = docs_for(rendered, env)
     targets = {(d["spec"].get("target") or {}).get("name") for d in k8slib.find(docs, "ExternalSecret")}
-    assert {"mlp-database", "mlp-redis"} <= targets
+    assert {"mlp-database", "mlp-redis", "mlp-admin"} <= targets
     for es in k8slib.find(docs, "ExternalSecret"):
         assert es["apiVersion"] == "external-secrets.io/v1"
         assert es["spec"]["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "platform-secrets"}
@@ -94,3 +94,28 @@ def test_prod_is_highly_available(rendered):
         assert k8slib.find(docs, "PodDisruptionBudget", name), f"PDB for {name}"
     hpa = k8slib.find(docs, "HorizontalPodAutoscaler", "mlp-backend")[0]
     assert hpa["spec"]["minReplicas"] >= 3
+
+
+@pytest.mark.parametrize("env", k8slib.ENVS)
+def test_auth_is_on_with_the_admin_password_from_a_secret(rendered, env):
+    """Issue 14 replaced issue 13's escape flag: the API listens on the pod network because every
+    call is authenticated, and the first admin's password is a mounted Secret (generated locally,
+    from Secrets Manager in the cloud), never a literal."""
+    docs = docs_for(rendered, env)
+    config = k8slib.find(docs, "ConfigMap", "mlp-config", prefix=True)[0]["data"]
+    assert config["MLP__AUTH__ENABLED"] == "true"
+    assert "MLP__SERVER__UNSAFE_ALLOW_UNAUTHENTICATED_NETWORK" not in config
+    assert "MLP__AUTH__ADMIN_PASSWORD" not in config
+    path = config["MLP__AUTH__ADMIN_PASSWORD_FILE"]
+    backend = k8slib.find(docs, "Deployment", "mlp-backend")[0]["spec"]["template"]["spec"]
+    server = next(c for c in backend["containers"] if c["name"] == "server")
+    mount = next(m for m in server["volumeMounts"] if path.startswith(m["mountPath"] + "/"))
+    volume = next(v for v in backend["volumes"] if v["name"] == mount["name"])
+    if env == "local":
+        # The generated Secret's name carries its content hash, and the volume follows it.
+        secret = k8slib.find(docs, "Secret", "mlp-admin", prefix=True)[0]
+        assert volume["secret"]["secretName"] == secret["metadata"]["name"]
+    else:
+        assert volume["secret"]["secretName"] == "mlp-admin"
+        es = k8slib.find(docs, "ExternalSecret", "mlp-admin")[0]
+        assert es["spec"]["data"][0]["remoteRef"]["key"] == f"ml-platform/{env}/mlp-admin"

@@ -14,7 +14,7 @@ use crate::runs::insert_run;
 type Sql = mlp_store_sql::Sql<Db>;
 
 const JOB_COLUMNS: &str = "job_id, spec, state, created_at, started_at, finished_at, attempts, exit_code, reason, \
-     run_id, experiment_id, cancel_requested, worker_id, lease_expires_at";
+     run_id, experiment_id, cancel_requested, worker_id, lease_expires_at, owner";
 
 fn job_from_row(row: &DbRow) -> Result<Job> {
     let spec: JobSpec = serde_json::from_str(row.get::<&str, _>("spec"))
@@ -34,6 +34,7 @@ fn job_from_row(row: &DbRow) -> Result<Job> {
         cancel_requested: row.get::<i64, _>("cancel_requested") != 0,
         worker_id: row.get("worker_id"),
         lease_expires_at: row.get("lease_expires_at"),
+        owner: row.get("owner"),
     })
 }
 
@@ -44,7 +45,7 @@ fn not_found(job_id: &str) -> Error {
 async fn insert_job_row<'e>(db: impl sqlx::Executor<'e, Database = Db>, job: &Job) -> Result<()> {
     let spec = serde_json::to_string(&job.spec).map_err(|e| Error::internal(e.to_string()))?;
     sqlx::query(
-        "INSERT INTO jobs (job_id, name, kind, spec, state, created_at, attempts, run_id, experiment_id) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
+        "INSERT INTO jobs (job_id, name, kind, spec, state, created_at, attempts, run_id, experiment_id, owner) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9)",
     )
     .bind(&job.job_id)
     .bind(&job.spec.name)
@@ -54,6 +55,7 @@ async fn insert_job_row<'e>(db: impl sqlx::Executor<'e, Database = Db>, job: &Jo
     .bind(job.created_at)
     .bind(&job.run_id)
     .bind(&job.experiment_id)
+    .bind(&job.owner)
     .execute(db)
     .await
     .map_err(db_err)?;
@@ -99,6 +101,9 @@ impl JobStore for Store {
         }
         if let Some(k) = q.kind {
             sql.push(" AND kind = ").text_arg(k.as_str());
+        }
+        if let Some(o) = &q.owner {
+            sql.push(" AND owner = ").text_arg(o);
         }
         sql.push(" ORDER BY created_at DESC, job_id LIMIT ")
             .arg(mlp_store_sql::Arg::Int(q.page.limit as i64 + 1))
