@@ -37,13 +37,15 @@ pub fn backend(url: &str) -> anyhow::Result<Backend> {
     }
 }
 
-/// The PostgreSQL options from the configuration, with the password read from its file.
+/// The PostgreSQL options from the configuration, with the password read from its file (and read
+/// again by the store while it runs, so that a rotated password is picked up).
 pub fn postgres_options(cfg: &Config, url: &str) -> anyhow::Result<PgOptions> {
     let mut opts = PgOptions::new(url);
     if let Some(file) = &cfg.database.password_file {
         let pw = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read the database password file {}", file.display()))?;
         opts.password = Some(pw.trim().to_string());
+        opts.password_file = Some(file.clone());
     }
     opts.max_connections = cfg.database.max_connections.max(1);
     opts.acquire_timeout = Duration::from_millis(cfg.database.acquire_timeout_ms.max(1));
@@ -113,6 +115,7 @@ mod tests {
         cfg.database.password_file = Some(file);
         let opts = postgres_options(&cfg, "postgresql://mlp@db/mlp").unwrap();
         assert_eq!(opts.password.as_deref(), Some("s3cr3t-pw"));
+        assert_eq!(opts.password_file.as_deref(), cfg.database.password_file.as_deref());
         assert!(!format!("{opts:?}").contains("s3cr3t"));
         cfg.database.password_file = Some(dir.path().join("missing"));
         assert!(postgres_options(&cfg, "postgresql://mlp@db/mlp").is_err());

@@ -10,7 +10,9 @@ import pytest
 
 import tfmodel as t
 
-TF_ENV = {**os.environ, "TF_CLI_CONFIG_FILE": "/dev/null", "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1", "TF_INPUT": "0"}
+# endpoint_public_access_cidrs has no default: it is the network of whoever applies.
+TF_ENV = {**os.environ, "TF_CLI_CONFIG_FILE": "/dev/null", "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1", "TF_INPUT": "0",
+          "TF_VAR_endpoint_public_access_cidrs": '["203.0.113.0/24"]'}
 
 
 def terraform(*args, cwd):

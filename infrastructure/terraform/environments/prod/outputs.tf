@@ -51,8 +51,12 @@ output "certificate_validation" {
 # Contract with infrastructure/kubernetes/scripts/infra-outputs-from-terraform.sh:
 # exactly the keys of overlays/<env>/infra-outputs.env, all non-secret strings.
 output "kubernetes_infra_outputs" {
-  description = "Non-secret settings the Kubernetes overlay of this environment consumes (infra-outputs.env)."
-  value = {
+  description = "Non-secret settings the Kubernetes overlay of this environment consumes (infra-outputs.env; also annotations of the Argo CD cluster secret)."
+  value       = local.kubernetes_infra_outputs
+}
+
+locals {
+  kubernetes_infra_outputs = {
     ENVIRONMENT           = var.environment
     AWS_REGION            = var.aws_region
     VPC_CIDR              = module.network.vpc_cidr
