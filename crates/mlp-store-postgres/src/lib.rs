@@ -322,6 +322,11 @@ impl PgStore {
         })
     }
 
+    /// Open and idle connections of the pool (the `mlp_store_pool_connections` gauges).
+    pub fn pool_stats(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
     /// The pool, for tests and tools.
     pub fn pool(&self) -> &PgPool {
         &self.pool

@@ -61,6 +61,8 @@ pub struct Stores {
     pub registry: Arc<dyn RegistryStore>,
     pub jobs: Arc<dyn JobStore>,
     pub auth: Arc<dyn AuthStore>,
+    /// Open and idle connections of the store's pool(s), for the pool gauges.
+    pub pool_stats: Arc<dyn Fn() -> (u32, usize) + Send + Sync>,
 }
 
 /// Opens the configured store (migrating it).
@@ -70,22 +72,26 @@ pub async fn open_stores(cfg: &Config) -> anyhow::Result<Stores> {
     match backend(&url)? {
         Backend::Sqlite => {
             let store = Arc::new(SqliteStore::open(&url, ARTIFACT_ROOT).await.with_context(context)?);
+            let pool = store.clone();
             Ok(Stores {
                 tracking: store.clone(),
                 registry: store.clone(),
                 jobs: store.clone(),
                 auth: store,
+                pool_stats: Arc::new(move || pool.pool_stats()),
             })
         }
         Backend::Postgres => {
             let opts = postgres_options(cfg, &url)?;
             tracing::info!(options = ?opts, "opening PostgreSQL");
             let store = Arc::new(PgStore::open(&opts).await.with_context(context)?);
+            let pool = store.clone();
             Ok(Stores {
                 tracking: store.clone(),
                 registry: store.clone(),
                 jobs: store.clone(),
                 auth: store,
+                pool_stats: Arc::new(move || pool.pool_stats()),
             })
         }
     }
