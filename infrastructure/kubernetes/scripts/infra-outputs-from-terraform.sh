@@ -5,7 +5,7 @@
 # Contract with the Terraform side: the environment's root module exposes one
 # output, `kubernetes_infra_outputs`, a map(string) whose keys are exactly the
 # keys of infra-outputs.env (AWS_REGION, VPC_CIDR, DATABASE_SUBNETS_CIDR,
-# CACHE_SUBNETS_CIDR, DATABASE_URL, DATABASE_SECRET_ARN, REDIS_URL,
+# CACHE_SUBNETS_CIDR, DATABASE_URL, DATABASE_SECRET_ARN, DATABASE_ADMIN_SECRET_ARN, REDIS_URL,
 # REDIS_SECRET_NAME, ARTIFACTS_ROOT, BACKUP_S3_URI, INGRESS_HOST,
 # ACM_CERTIFICATE_ARN, ENVIRONMENT). None of them is secret.
 #
@@ -20,7 +20,7 @@ command -v terraform >/dev/null || { echo "terraform is required" >&2; exit 1; }
 command -v jq >/dev/null || { echo "jq is required" >&2; exit 1; }
 
 json="$(terraform -chdir="$repo/infrastructure/terraform/environments/$env" output -json kubernetes_infra_outputs)"
-required=(ENVIRONMENT AWS_REGION VPC_CIDR DATABASE_SUBNETS_CIDR CACHE_SUBNETS_CIDR DATABASE_URL DATABASE_SECRET_ARN
+required=(ENVIRONMENT AWS_REGION VPC_CIDR DATABASE_SUBNETS_CIDR CACHE_SUBNETS_CIDR DATABASE_URL DATABASE_SECRET_ARN DATABASE_ADMIN_SECRET_ARN
           REDIS_URL REDIS_SECRET_NAME ARTIFACTS_ROOT BACKUP_S3_URI INGRESS_HOST ACM_CERTIFICATE_ARN)
 for k in "${required[@]}"; do
   jq -e --arg k "$k" 'has($k) and (.[$k] | type == "string") and (.[$k] | length > 0)' <<<"$json" >/dev/null \

@@ -52,3 +52,9 @@ variable "secret_store" {
   }
 }
 
+
+variable "app_password_version" {
+  description = "Version of the application role's password; increase it to rotate the password (cloud). The local variant generates the password once."
+  type        = number
+  default     = 1
+}
