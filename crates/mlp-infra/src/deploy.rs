@@ -432,6 +432,112 @@ pub fn plan_up_local(layout: &Layout, api_url: Option<String>, timeout: &str) ->
     }
     let gen_secrets = kind_dir.join("generate-local-secrets.sh").display().to_string();
     steps.push(run("local secrets", &["bash", &gen_secrets]));
+    // The add-ons whose CRDs the overlay uses (velero.io Schedule, monitoring.coreos.com
+    // ServiceMonitor/PrometheusRule), installed before it; `mlp infra check` (XL-003) reads these
+    // steps as what the local environment installs.
+    let aws_credentials = layout
+        .kubernetes
+        .join("overlays/local/secrets/aws-credentials")
+        .display()
+        .to_string();
+    let cred_arg = format!("credentials.secretContents.cloud={aws_credentials}");
+    steps.push(run(
+        "velero (file-system backups into MinIO)",
+        &[
+            "helm",
+            "--kube-context",
+            &ctx,
+            "upgrade",
+            "--install",
+            "velero",
+            "velero",
+            "--repo",
+            "https://vmware-tanzu.github.io/helm-charts",
+            "--version",
+            "10.0.10",
+            "--namespace",
+            "velero",
+            "--create-namespace",
+            "--set",
+            "deployNodeAgent=true",
+            "--set",
+            "initContainers[0].name=velero-plugin-for-aws",
+            "--set",
+            "initContainers[0].image=velero/velero-plugin-for-aws:v1.12.1",
+            "--set",
+            "initContainers[0].volumeMounts[0].mountPath=/target",
+            "--set",
+            "initContainers[0].volumeMounts[0].name=plugins",
+            "--set",
+            "configuration.backupStorageLocation[0].name=default",
+            "--set",
+            "configuration.backupStorageLocation[0].provider=aws",
+            "--set",
+            "configuration.backupStorageLocation[0].bucket=velero",
+            "--set",
+            "configuration.backupStorageLocation[0].config.region=us-east-1",
+            "--set",
+            "configuration.backupStorageLocation[0].config.s3ForcePathStyle=true",
+            "--set",
+            "configuration.backupStorageLocation[0].config.s3Url=http://minio.ml-platform.svc.cluster.local:9000",
+            "--set",
+            "snapshotsEnabled=false",
+            "--set-file",
+            &cred_arg,
+        ],
+    ));
+    steps.push(run(
+        "monitoring (Prometheus operator and its CRDs)",
+        &[
+            "helm",
+            "--kube-context",
+            &ctx,
+            "upgrade",
+            "--install",
+            "kube-prometheus-stack",
+            "kube-prometheus-stack",
+            "--repo",
+            "https://prometheus-community.github.io/helm-charts",
+            "--version",
+            "72.6.2",
+            "--namespace",
+            "monitoring",
+            "--create-namespace",
+            "--set",
+            "grafana.enabled=false",
+            "--set",
+            "prometheus.prometheusSpec.serviceMonitorSelectorNilUsesHelmValues=false",
+            "--set",
+            "prometheus.prometheusSpec.podMonitorSelectorNilUsesHelmValues=false",
+            "--set",
+            "prometheus.prometheusSpec.ruleSelectorNilUsesHelmValues=false",
+            "--set",
+            "prometheus.prometheusSpec.retention=2d",
+            "--set-string",
+            "prometheus.prometheusSpec.externalLabels.environment=local",
+            "--wait",
+        ],
+    ));
+    steps.push(run(
+        "argo cd (the in-cluster destination is registered by default)",
+        &[
+            "helm",
+            "--kube-context",
+            &ctx,
+            "upgrade",
+            "--install",
+            "argocd",
+            "argo-cd",
+            "--repo",
+            "https://argoproj.github.io/argo-helm",
+            "--version",
+            "8.1.3",
+            "--namespace",
+            "argocd",
+            "--create-namespace",
+            "--wait",
+        ],
+    ));
     steps.push(Step {
         name: "check kube context".into(),
         op: Op::CheckContext(ctx.clone()),

@@ -161,7 +161,7 @@ impl IpSet {
     }
 }
 
-fn ipblock_set(ib: &Value) -> IpSet {
+pub(crate) fn ipblock_set(ib: &Value) -> IpSet {
     let mut s = ib["cidr"].as_str().and_then(IpSet::cidr).unwrap_or_default();
     for e in ib["except"].as_array().into_iter().flatten().filter_map(Value::as_str) {
         if let Some(x) = IpSet::cidr(e) {

@@ -82,10 +82,7 @@ fn dry_run_every_environment_and_action() {
                         "confirmation comes first"
                     );
                     if *env == "local" {
-                        assert!(
-                            text.contains("kubectl --context kind-ml-platform-local apply -k"),
-                            "{text}"
-                        );
+                        assert!(text.contains("kubectl --context kind-ml-platform apply -k"), "{text}");
                     } else {
                         assert!(
                             text.contains(&format!("patch application ml-platform-{env}")),
