@@ -87,9 +87,17 @@ locals {
   }
 }
 
+# The application role's password: ephemeral, so it lives only in Secrets
+# Manager (written write-only by the module), never in the state.
+ephemeral "aws_secretsmanager_random_password" "db_app" {
+  password_length     = 40
+  exclude_punctuation = true
+}
+
 module "database" {
   source = "../../modules/database/cloud"
 
+  app_password    = ephemeral.aws_secretsmanager_random_password.db_app.random_password
   context         = module.common.context
   database_config = module.config.database_config
   network         = local.database_network

@@ -2,8 +2,8 @@
 # AWS Secrets Manager (manage_master_user_password, rotated by RDS); it never
 # appears in Terraform configuration, tfvars or outputs. The application does
 # not use it: it logs in as its own role (credentials.username), whose
-# password Terraform generates into a second secret (write-only, so not in the
-# state either). A CronJob of the cloud overlays (mlp-db-user-sync) creates
+# password the root generates (an ephemeral value) into a second secret
+# (write-only, so not in the state either). A CronJob of the cloud overlays (mlp-db-user-sync) creates
 # that role with the master login and keeps its password equal to the secret.
 
 data "aws_caller_identity" "current" {}
@@ -20,11 +20,6 @@ locals {
   admin_username = "${local.cfg.credentials.username}_admin"
 }
 
-ephemeral "aws_secretsmanager_random_password" "app" {
-  password_length     = 40
-  exclude_punctuation = true
-}
-
 resource "aws_secretsmanager_secret" "app" {
   name                    = "${local.name}/app-user"
   description             = "Login of the application's own database role (not the RDS master)."
@@ -37,7 +32,7 @@ resource "aws_secretsmanager_secret_version" "app" {
   secret_id = aws_secretsmanager_secret.app.id
   secret_string_wo = jsonencode({
     username = local.cfg.credentials.username
-    password = ephemeral.aws_secretsmanager_random_password.app.random_password
+    password = var.app_password
   })
   # Bump to rotate: a new password is written, External Secrets refreshes the
   # Kubernetes Secret, the user sync sets it on the role, and the server reads
