@@ -26,8 +26,8 @@ pub struct DeployOptions {
     pub skip_kubernetes: bool,
     /// kube context for the workloads (default: `mlp-<env>` for EKS, `kind-<cluster>` for local)
     pub context: Option<String>,
-    /// kube context of the Argo CD hub (GitOps environments)
-    pub argocd_context: String,
+    /// kube context of the cluster running Argo CD (GitOps environments; default: `context`)
+    pub argocd_context: Option<String>,
     /// apply the overlay with kubectl even where Argo CD manages the environment
     pub no_gitops: bool,
     /// base URL of the API for the smoke tests
@@ -286,19 +286,39 @@ pub fn plan(layout: &Layout, o: &DeployOptions) -> Result<Vec<Step>, DeployError
         op: Op::CheckContext(context.clone()),
     });
     let overlay = layout.kubernetes.join("overlays").join(env);
+    if cloud {
+        // The overlay's inputs come from this apply's outputs, not from a hand-edited file.
+        let script = layout
+            .kubernetes
+            .join("scripts/infra-outputs-from-terraform.sh")
+            .display()
+            .to_string();
+        steps.push(run(
+            "overlay inputs from the Terraform outputs",
+            &["bash", &script, env],
+        ));
+    }
+    let argocd_context = o.argocd_context.clone().unwrap_or_else(|| context.clone());
     let gitops = gitops_envs(layout)
         .into_iter()
         .find(|(e, _)| e == env)
         .map(|(_, app)| app);
     match (gitops, o.no_gitops) {
         (Some(app), false) => {
+            steps.push(Step {
+                name: "gitops".into(),
+                op: Op::Note(format!(
+                    "Argo CD syncs {} from git: commit and push overlays/{env}/infra-outputs.env if the step above changed it (the same values are annotations of the Argo CD cluster secret cluster-{env})",
+                    layout.rel(&overlay)
+                )),
+            });
             let patch = r#"{"operation":{"initiatedBy":{"username":"mlp-infra"},"sync":{"syncStrategy":{"hook":{}}}}}"#;
             steps.push(run(
                 "trigger Argo CD sync",
                 &[
                     "kubectl",
                     "--context",
-                    &o.argocd_context,
+                    &argocd_context,
                     "-n",
                     "argocd",
                     "patch",
@@ -315,7 +335,7 @@ pub fn plan(layout: &Layout, o: &DeployOptions) -> Result<Vec<Step>, DeployError
                 &[
                     "kubectl",
                     "--context",
-                    &o.argocd_context,
+                    &argocd_context,
                     "-n",
                     "argocd",
                     "wait",
@@ -329,7 +349,7 @@ pub fn plan(layout: &Layout, o: &DeployOptions) -> Result<Vec<Step>, DeployError
                 &[
                     "kubectl",
                     "--context",
-                    &o.argocd_context,
+                    &argocd_context,
                     "-n",
                     "argocd",
                     "wait",

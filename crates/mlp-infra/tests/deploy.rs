@@ -21,7 +21,7 @@ fn opts(env: &str, action: Action) -> DeployOptions {
         yes: false,
         skip_kubernetes: false,
         context: None,
-        argocd_context: "argocd".into(),
+        argocd_context: None,
         no_gitops: false,
         api_url: None,
         rollout_timeout: "5m".into(),
