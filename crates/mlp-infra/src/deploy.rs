@@ -424,7 +424,7 @@ pub fn plan_up_local(layout: &Layout, api_url: Option<String>, timeout: &str) ->
         },
         run(
             "ingress controller",
-            &["helm", "--kube-context", &ctx, "upgrade", "--install", "nginx-ingress", "oci://ghcr.io/nginx/charts/nginx-ingress", "--version", "2.2.2", "--namespace", "nginx-ingress", "--create-namespace", "--set", "controller.kind=deployment", "--set", "controller.ingressClass.name=nginx", "--set", "controller.hostPort.enable=true", "--set", "controller.service.type=ClusterIP", "--set-string", "controller.nodeSelector.ingress-ready=true", "--wait"],
+            &["helm", "--kube-context", &ctx, "upgrade", "--install", "nginx-ingress", "oci://ghcr.io/nginx/charts/nginx-ingress", "--version", "2.2.2", "--namespace", "nginx-ingress", "--create-namespace", "--set", "controller.kind=deployment", "--set", "controller.ingressClass.name=nginx", "--set", "controller.hostPort.enable=true", "--set", "controller.ingressClass.setAsDefaultIngress=false", "--set", "controller.service.type=ClusterIP", "--set-string", "controller.nodeSelector.ingress-ready=true", "--set", "controller.tolerations[0].key=node-role.kubernetes.io/control-plane", "--set", "controller.tolerations[0].operator=Exists", "--set", "controller.tolerations[0].effect=NoSchedule", "--wait"],
         ),
     ];
     for (img, dockerfile, context) in [

@@ -196,17 +196,19 @@ resource "kubernetes_secret_v1" "cluster" {
     annotations = var.argocd.infra_outputs
   }
   data = {
-    name   = var.context.environment
+    # The destination name of infrastructure/kubernetes/argocd/apps/<project>-<env>.yaml.
+    name   = var.context.name_prefix
     server = "https://kubernetes.default.svc"
     config = jsonencode({ tlsClientConfig = { insecure = false } })
   }
   depends_on = [helm_release.argocd]
 }
 
-# The root Application (infrastructure/kubernetes/argocd): it creates the
-# AppProject and the environment's Application.
+# The environment's own Application (and the AppProject it belongs to), from
+# infrastructure/kubernetes/argocd/apps: only these two files, so a cluster's
+# Argo CD never holds the other environments' Applications.
 resource "helm_release" "argocd_root" {
-  name       = "argocd-root"
+  name       = "argocd-bootstrap"
   namespace  = local.argocd_namespace
   repository = "https://argoproj.github.io/argo-helm"
   chart      = "argocd-apps"
@@ -215,13 +217,14 @@ resource "helm_release" "argocd_root" {
 
   values = [yamlencode({
     applications = {
-      ml-platform-root = {
+      "${var.context.name_prefix}-bootstrap" = {
         namespace = local.argocd_namespace
         project   = "default"
         source = {
           repoURL        = var.argocd.repo_url
           targetRevision = var.argocd.target_revision
-          path           = "infrastructure/kubernetes/argocd"
+          path           = "infrastructure/kubernetes/argocd/apps"
+          directory      = { include = "{project.yaml,${var.context.name_prefix}.yaml}" }
         }
         destination = { server = "https://kubernetes.default.svc", namespace = local.argocd_namespace }
         syncPolicy  = { automated = { prune = true, selfHeal = true } }
