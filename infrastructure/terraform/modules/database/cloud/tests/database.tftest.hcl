@@ -41,7 +41,7 @@ variables {
     client_security_group_ids = ["sg-1"]
   }
   secret_store = { name = "platform-secrets", kubernetes_namespace = "platform-secrets" }
-  app_password = "test-only-not-a-secret"
+  app_password = "test-only-not-a-secret" # checkov:skip=CKV_SECRET_6:a fixed value for the mocked provider, not a credential
 }
 
 run "config_dev" {
