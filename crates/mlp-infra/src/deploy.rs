@@ -177,13 +177,18 @@ pub fn plan(layout: &Layout, o: &DeployOptions) -> Result<Vec<Step>, DeployError
             ENVS.join(", ")
         )));
     }
-    let dir = layout.tf_env_dir(env);
-    if !dir.is_dir() {
+    let data = layout.tf_env_dir(env);
+    let dir = layout.tf_root_dir(env);
+    if !data.join("terraform.tfvars").is_file() || !dir.join("main.tf").is_file() {
         return Err(DeployError::Refused(format!(
-            "no Terraform root module at {}",
+            "no Terraform environment at {} (terraform.tfvars) with a root module at {}",
+            layout.rel(&data),
             layout.rel(&dir)
         )));
     }
+    // The cloud root is shared: each environment brings its tfvars, its backend and its plan file,
+    // and init -reconfigure switches the backend to the environment's state.
+    let shared = dir != data;
     if env == "prod" && o.action == Action::Destroy {
         return Err(DeployError::Refused(
             "prod is never destroyed from the CLI: deletion protection is on by design".into(),
@@ -209,10 +214,27 @@ pub fn plan(layout: &Layout, o: &DeployOptions) -> Result<Vec<Step>, DeployError
         )));
     }
     let chdir = format!("-chdir={}", dir.display());
-    let var_files = ["-var-file=../_shared/common.tfvars", "-var-file=terraform.tfvars"];
+    let (env_vars, backend_arg, plan_file, destroy_file) = if shared {
+        (
+            format!("-var-file=../{env}/terraform.tfvars"),
+            format!("-backend-config=../{env}/backend.hcl"),
+            format!("tfplan-{env}"),
+            format!("tfplan-{env}-destroy"),
+        )
+    } else {
+        (
+            "-var-file=terraform.tfvars".to_string(),
+            "-backend-config=backend.hcl".to_string(),
+            "tfplan".to_string(),
+            "tfplan-destroy".to_string(),
+        )
+    };
+    let var_files = ["-var-file=../_shared/common.tfvars", env_vars.as_str()];
+    let out_plan = format!("-out={plan_file}");
+    let out_destroy = format!("-out={destroy_file}");
     let mut steps = Vec::new();
     let mut init = vec!["terraform", &chdir, "init", "-input=false"];
-    let backend = dir.join("backend.hcl");
+    let backend = data.join("backend.hcl");
     if cloud {
         if !backend.is_file() {
             return Err(DeployError::Refused(format!(
@@ -220,14 +242,17 @@ pub fn plan(layout: &Layout, o: &DeployOptions) -> Result<Vec<Step>, DeployError
                 layout.rel(&backend)
             )));
         }
-        init.push("-backend-config=backend.hcl");
+        if shared {
+            init.push("-reconfigure");
+        }
+        init.push(&backend_arg);
     }
     steps.push(run("terraform init", &init));
     let k8s = !o.skip_kubernetes && o.action == Action::Apply;
     if o.action == Action::Destroy {
         let mut p = vec!["terraform", &chdir, "plan", "-destroy", "-input=false"];
         p.extend(var_files);
-        p.push("-out=tfplan-destroy");
+        p.push(&out_destroy);
         steps.push(run("terraform plan -destroy", &p));
         steps.push(Step {
             name: "confirm".into(),
@@ -235,13 +260,13 @@ pub fn plan(layout: &Layout, o: &DeployOptions) -> Result<Vec<Step>, DeployError
         });
         steps.push(run(
             "terraform apply (destroy plan)",
-            &["terraform", &chdir, "apply", "-input=false", "tfplan-destroy"],
+            &["terraform", &chdir, "apply", "-input=false", &destroy_file],
         ));
         return Ok(steps);
     }
     let mut p = vec!["terraform", &chdir, "plan", "-input=false"];
     p.extend(var_files);
-    p.push("-out=tfplan");
+    p.push(&out_plan);
     steps.push(run("terraform plan", &p));
     if o.action == Action::Plan {
         return Ok(steps);
@@ -252,7 +277,7 @@ pub fn plan(layout: &Layout, o: &DeployOptions) -> Result<Vec<Step>, DeployError
     });
     steps.push(run(
         "terraform apply (the saved plan only)",
-        &["terraform", &chdir, "apply", "-input=false", "tfplan"],
+        &["terraform", &chdir, "apply", "-input=false", &plan_file],
     ));
     if !k8s {
         steps.push(Step {

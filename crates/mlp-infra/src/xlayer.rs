@@ -482,7 +482,7 @@ pub fn check_terraform(env: &str, infra: &EnvInfra, lib: &ModuleLib, layout: &La
             );
         }
     }
-    let root = lib.modules.get(&layout.tf_env_dir(env));
+    let root = lib.modules.get(&layout.tf_root_dir(env));
     for i in &infra.identities {
         for r in infra.releases.iter().filter(|r| {
             r.namespace.as_deref() == Some(i.namespace.as_str())

@@ -190,6 +190,13 @@ fn mutation_undeclared_path_is_reported() {
         errors(&r),
         vec!["NET-010|mlp-frontend -> mlp-backend|local,dev,staging,prod"]
     );
+    // the finding names the policies that open the path
+    let f = r.findings.iter().find(|f| f.rule == "NET-010").unwrap();
+    assert!(
+        f.message.contains("opened by NetworkPolicy ") && f.message.contains("mlp-frontend-egress"),
+        "{}",
+        f.message
+    );
 }
 
 #[test]
@@ -404,12 +411,12 @@ fn mutation_xl_005_secrets_operator_before_its_identity() {
     let r = mutated(|root| {
         replace(
             root,
-            "infrastructure/terraform/environments/staging/main.tf",
+            "infrastructure/terraform/environments/cloud/main.tf",
             "operator_identity = module.secrets_iam.association_id",
             "",
         )
     });
-    assert_eq!(of_rule(&r, "XL-005"), vec!["XL-005|helm_release.eso|staging"]);
+    assert_eq!(of_rule(&r, "XL-005"), vec!["XL-005|helm_release.eso|dev,staging,prod"]);
 }
 
 #[test]

@@ -43,7 +43,7 @@ def have_mlp():
 def test_passes_options_and_arguments_to_mlp_infra_deploy(have_mlp, env):
     r = run("--dry-run", env, "apply")
     assert r.returncode == 0, r.stderr
-    assert f"-chdir={t.ENVIRONMENTS / env} apply -input=false tfplan" in r.stdout
+    assert f"-chdir={t.CLOUD_ROOT} apply -input=false tfplan-{env}" in r.stdout
     assert "infra-outputs-from-terraform.sh" in r.stdout
     assert f"patch application ml-platform-{env}" in r.stdout
 
