@@ -260,7 +260,10 @@ fn terraform_findings(layout: &Layout) -> (Vec<Finding>, Vec<Suppression>, Durat
         out.extend(crate::xlayer::check_terraform(env, &i, &lib, layout));
         infra.insert(env.to_string(), i);
     }
-    out.extend(crate::xlayer::check_local_names(layout));
+    if let Some(up) = infra.get("local") {
+        let tf_local = crate::xlayer::env_infra("local", &instances);
+        out.extend(crate::xlayer::check_local_names(layout, &tf_local, up));
+    }
     (out, sups, t.elapsed(), infra)
 }
 

@@ -526,9 +526,42 @@ pub fn check_terraform(env: &str, infra: &EnvInfra, lib: &ModuleLib, layout: &La
     out
 }
 
-/// XL-006 between the Kind scripts and the Terraform local root: one cluster name.
-pub fn check_local_names(layout: &Layout) -> Vec<Finding> {
+/// XL-006 between the local path, the Terraform local root and the NetworkPolicies' intent: one
+/// Kind cluster name, one ingress controller namespace.
+pub fn check_local_names(layout: &Layout, tf_local: &EnvInfra, up_local: &EnvInfra) -> Vec<Finding> {
     let mut out = Vec::new();
+    // The namespace connectivity.yaml (and so the local NetworkPolicies) admits ingress from.
+    let admitted = std::fs::read_to_string(&layout.connectivity)
+        .ok()
+        .and_then(|t| serde_norway::from_str::<Value>(&t).ok())
+        .and_then(|c| {
+            c["peers"]["ingress-controller"]["local"]["namespace"]
+                .as_str()
+                .map(str::to_string)
+        });
+    if let Some(admitted) = admitted {
+        for r in tf_local.releases.iter().chain(&up_local.releases) {
+            if !r.chart.contains("ingress") {
+                continue;
+            }
+            if let Some(ns) = r.namespace.as_deref().filter(|ns| *ns != admitted) {
+                out.push(
+                    Finding::new(
+                        "XL-006",
+                        &r.file,
+                        r.address.clone(),
+                        format!(
+                            "the ingress controller {} runs in namespace {ns}, but the local NetworkPolicies admit ingress only from {admitted} ({})",
+                            r.chart,
+                            layout.rel(&layout.connectivity)
+                        ),
+                    )
+                    .line((r.line > 0).then_some(r.line))
+                    .env("local"),
+                );
+            }
+        }
+    }
     let cfg = layout.kubernetes.join("kind/cluster.yaml");
     let tfvars = layout.tf_env_dir("local").join("terraform.tfvars");
     let Some(kind_name) = std::fs::read_to_string(&cfg)

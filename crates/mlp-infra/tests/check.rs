@@ -447,3 +447,16 @@ fn mutation_xl_006_association_for_a_missing_service_account() {
         vec!["XL-006|aws_eks_pod_identity_association.this|dev,staging,prod"]
     );
 }
+
+#[test]
+fn mutation_xl_006_ingress_controller_outside_the_admitted_namespace() {
+    let r = mutated(|root| {
+        replace(
+            root,
+            "infrastructure/terraform/modules/ingress/local/main.tf",
+            r#"namespace        = "nginx-ingress""#,
+            r#"namespace        = "ingress-nginx""#,
+        )
+    });
+    assert_eq!(of_rule(&r, "XL-006"), vec!["XL-006|helm_release.this|local"]);
+}
