@@ -9,7 +9,7 @@
 # keys of infra-outputs.env (AWS_REGION, VPC_CIDR, DATABASE_SUBNETS_CIDR,
 # CACHE_SUBNETS_CIDR, DATABASE_URL, DATABASE_SECRET_ARN, DATABASE_ADMIN_SECRET_ARN, REDIS_URL,
 # REDIS_SECRET_NAME, ARTIFACTS_ROOT, BACKUP_S3_URI, INGRESS_HOST,
-# ACM_CERTIFICATE_ARN, ENVIRONMENT). None of them is secret.
+# ACM_CERTIFICATE_ARN, IMAGE_REGISTRY, ENVIRONMENT). None of them is secret.
 #
 # Usage: infra-outputs-from-terraform.sh dev|staging|prod
 set -euo pipefail
@@ -26,7 +26,7 @@ json="$(terraform -chdir="$repo/infrastructure/terraform/environments/cloud" out
 got="$(jq -r '.ENVIRONMENT' <<<"$json")"
 [[ "$got" == "$env" ]] || { echo "the initialised state is $got's, not $env's (terraform -chdir=.../environments/cloud init -reconfigure -backend-config=../$env/backend.hcl)" >&2; exit 1; }
 required=(ENVIRONMENT AWS_REGION VPC_CIDR DATABASE_SUBNETS_CIDR CACHE_SUBNETS_CIDR DATABASE_URL DATABASE_SECRET_ARN DATABASE_ADMIN_SECRET_ARN
-          REDIS_URL REDIS_SECRET_NAME ARTIFACTS_ROOT BACKUP_S3_URI INGRESS_HOST ACM_CERTIFICATE_ARN)
+          REDIS_URL REDIS_SECRET_NAME ARTIFACTS_ROOT BACKUP_S3_URI INGRESS_HOST ACM_CERTIFICATE_ARN IMAGE_REGISTRY)
 for k in "${required[@]}"; do
   jq -e --arg k "$k" 'has($k) and (.[$k] | type == "string") and (.[$k] | length > 0)' <<<"$json" >/dev/null \
     || { echo "terraform output kubernetes_infra_outputs lacks $k" >&2; exit 1; }

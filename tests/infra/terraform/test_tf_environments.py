@@ -145,7 +145,7 @@ def test_aws_provider_tags_everything(env):
 K8S_INFRA_KEYS = {
     "ENVIRONMENT", "AWS_REGION", "VPC_CIDR", "DATABASE_SUBNETS_CIDR", "CACHE_SUBNETS_CIDR", "DATABASE_URL",
     "DATABASE_SECRET_ARN", "DATABASE_ADMIN_SECRET_ARN", "REDIS_URL", "REDIS_SECRET_NAME", "ARTIFACTS_ROOT", "BACKUP_S3_URI", "INGRESS_HOST",
-    "ACM_CERTIFICATE_ARN",
+    "ACM_CERTIFICATE_ARN", "IMAGE_REGISTRY",
 }
 K8S_SCRIPT = t.REPO / "infrastructure" / "kubernetes" / "scripts" / "infra-outputs-from-terraform.sh"
 

@@ -71,5 +71,6 @@ locals {
     BACKUP_S3_URI             = "s3://${module.storage.connection.buckets["backups"]}/postgresql"
     INGRESS_HOST              = module.ingress.ingress.host
     ACM_CERTIFICATE_ARN       = module.ingress.ingress.certificate_arn
+    IMAGE_REGISTRY            = module.registry.registry.host
   }
 }
