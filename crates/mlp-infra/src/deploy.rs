@@ -436,7 +436,7 @@ pub fn plan_up_local(layout: &Layout, api_url: Option<String>, timeout: &str) ->
         .unwrap_or_else(|| "ml-platform".into());
     let ctx = format!("kind-{cluster}");
     let mut steps = vec![
-        run("registry", &["docker", "run", "-d", "--restart=always", "-p", "127.0.0.1:5001:5000", "--network", "bridge", "--name", "kind-registry", "registry:2.8.3"]),
+        run("registry", &["docker", "run", "-d", "--restart=always", "-p", "127.0.0.1:5001:5000", "--network", "bridge", "--name", "kind-registry", "docker.io/library/registry:3.0.0"]),
         run("kind cluster", &["kind", "create", "cluster", "--config", &cfg]),
         registry_hosts_step(&cluster),
         run("registry network", &["docker", "network", "connect", "kind", "kind-registry"]),

@@ -88,6 +88,8 @@ pub struct EnvInfra {
     pub releases: Vec<Release>,
     /// StorageClass name -> is the default
     pub storage_classes: BTreeMap<String, bool>,
+    /// image of the local registry container (docker_image), with its file and line
+    pub registry_image: Option<(String, String, usize)>,
 }
 
 fn attr<'a>(body: &'a Body, key: &str) -> Option<&'a Expression> {
@@ -145,6 +147,11 @@ pub fn env_infra(env: &str, instances: &[Instance<'_>]) -> EnvInfra {
             match r.rtype.as_str() {
                 "aws_eks_cluster" => out.eks = true,
                 "kind_cluster" => out.kind = true,
+                "docker_image" => {
+                    if let Some(n) = attr(&r.body, "name").and_then(|e| eval_str(e, &inst.scope, &None)) {
+                        out.registry_image = Some((n, r.file.clone(), r.line));
+                    }
+                }
                 "aws_ecr_repository" => {
                     for each in each_bindings(r, &inst.scope) {
                         if let Some(n) = attr(&r.body, "name").and_then(|e| eval_str(e, &inst.scope, &each)) {
@@ -561,6 +568,31 @@ pub fn check_local_names(layout: &Layout, tf_local: &EnvInfra, up_local: &EnvInf
                 );
             }
         }
+    }
+    // One registry image under the one container name.
+    let up_image = crate::deploy::plan_up_local(layout, None, "1m")
+        .into_iter()
+        .find_map(|s| match s.op {
+            crate::deploy::Op::Run { argv, .. }
+                if argv.iter().any(|a| a == "kind-registry") && argv[..2] == ["docker", "run"] =>
+            {
+                argv.last().cloned()
+            }
+            _ => None,
+        });
+    if let (Some(up), Some((tf, file, line))) = (up_image, &tf_local.registry_image)
+        && up != *tf
+    {
+        out.push(
+                Finding::new(
+                    "XL-006",
+                    file,
+                    "docker_image.registry".to_string(),
+                    format!("the Terraform local root runs the kind-registry container from {tf}, `mlp infra up local` from {up}"),
+                )
+                .line(Some(*line))
+                .env("local"),
+            );
     }
     let cfg = layout.kubernetes.join("kind/cluster.yaml");
     let tfvars = layout.tf_env_dir("local").join("terraform.tfvars");

@@ -460,3 +460,16 @@ fn mutation_xl_006_ingress_controller_outside_the_admitted_namespace() {
     });
     assert_eq!(of_rule(&r, "XL-006"), vec!["XL-006|helm_release.this|local"]);
 }
+
+#[test]
+fn mutation_xl_006_two_registry_versions_under_one_name() {
+    let r = mutated(|root| {
+        replace(
+            root,
+            "infrastructure/terraform/modules/registry/local/main.tf",
+            "docker.io/library/registry:3.0.0",
+            "docker.io/library/registry:2.8.3",
+        )
+    });
+    assert_eq!(of_rule(&r, "XL-006"), vec!["XL-006|docker_image.registry|local"]);
+}

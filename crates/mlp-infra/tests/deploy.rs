@@ -136,7 +136,7 @@ fn up_local_dry_run() {
     let text = deploy::describe(&steps);
     for needle in [
         "kind create cluster",
-        "registry:2",
+        "registry:3.0.0",
         "docker build",
         "docker push localhost:5001/ml-platform/mlp:dev",
         "apply -k",
