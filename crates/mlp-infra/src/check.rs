@@ -76,7 +76,7 @@ pub fn run(layout: &Layout, opts: &CheckOptions) -> anyhow::Result<CheckResult> 
         (r.join().expect("render thread"), tf_part)
     });
     let rendered = rendered?;
-    let (mut findings, mut sups, t_tf) = tf_part;
+    let (mut findings, mut sups, t_tf, infra) = tf_part;
     let t_render = t0.elapsed();
 
     let t1 = Instant::now();
@@ -100,6 +100,9 @@ pub fn run(layout: &Layout, opts: &CheckOptions) -> anyhow::Result<CheckResult> 
             out: Vec::new(),
         };
         net::check_coverage(&r.docs, &mut cx);
+        if let Some(i) = infra.get(&r.env) {
+            crate::xlayer::check_env(&r.docs, i, &mut cx);
+        }
         if let Some(c) = &conn {
             net::check_reachability(&r.docs, c, &mut cx);
         }
@@ -198,12 +201,15 @@ fn load_connectivity(layout: &Layout, findings: &mut Vec<Finding>) -> Option<Con
     }
 }
 
-fn terraform_findings(layout: &Layout) -> (Vec<Finding>, Vec<Suppression>, Duration) {
+type EnvInfras = BTreeMap<String, crate::xlayer::EnvInfra>;
+
+fn terraform_findings(layout: &Layout) -> (Vec<Finding>, Vec<Suppression>, Duration, EnvInfras) {
     let t = Instant::now();
     let mut out = Vec::new();
     let mut sups = Vec::new();
+    let mut infra = EnvInfras::new();
     if !layout.terraform.is_dir() {
-        return (out, sups, t.elapsed());
+        return (out, sups, t.elapsed(), infra);
     }
     let lib = ModuleLib::load(layout);
     for m in lib.modules.values() {
@@ -240,7 +246,25 @@ fn terraform_findings(layout: &Layout) -> (Vec<Finding>, Vec<Suppression>, Durat
     out.extend(tf_rules::check_versions(layout, &lib));
     out.extend(tf_rules::check_tfvars(layout));
     out.extend(tf_rules::check_parity(&lib));
-    (out, sups, t.elapsed())
+    // Cross-layer: what each environment's Terraform provides to its overlay. The local
+    // environment is what `mlp infra up local` installs.
+    for env in crate::layout::ENVS {
+        let i = if *env == "local" {
+            if !layout.tf_env_dir(env).is_dir() {
+                continue;
+            }
+            crate::xlayer::up_local_infra(layout)
+        } else {
+            crate::xlayer::env_infra(env, &instances)
+        };
+        out.extend(crate::xlayer::check_terraform(env, &i, &lib, layout));
+        infra.insert(env.to_string(), i);
+    }
+    if let Some(up) = infra.get("local") {
+        let tf_local = crate::xlayer::env_infra("local", &instances);
+        out.extend(crate::xlayer::check_local_names(layout, &tf_local, up));
+    }
+    (out, sups, t.elapsed(), infra)
 }
 
 /// Identical findings from several environments become one finding listing the environments.

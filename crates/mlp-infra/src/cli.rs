@@ -77,9 +77,10 @@ pub enum InfraCommand {
         /// Kube context of the environment's cluster (default mlp-ENV for EKS, kind-CLUSTER for local).
         #[arg(long)]
         context: Option<String>,
-        /// Kube context of the Argo CD hub cluster.
-        #[arg(long, default_value = "argocd", env = "MLP_INFRA_ARGOCD_CONTEXT")]
-        argocd_context: String,
+        /// Kube context of the cluster running Argo CD (default: the environment's own, where
+        /// Terraform installs Argo CD and registers the cluster).
+        #[arg(long, env = "MLP_INFRA_ARGOCD_CONTEXT")]
+        argocd_context: Option<String>,
         /// Apply the overlay with kubectl even if Argo CD manages the environment.
         #[arg(long)]
         no_gitops: bool,

@@ -26,8 +26,8 @@ pub struct DeployOptions {
     pub skip_kubernetes: bool,
     /// kube context for the workloads (default: `mlp-<env>` for EKS, `kind-<cluster>` for local)
     pub context: Option<String>,
-    /// kube context of the Argo CD hub (GitOps environments)
-    pub argocd_context: String,
+    /// kube context of the cluster running Argo CD (GitOps environments; default: `context`)
+    pub argocd_context: Option<String>,
     /// apply the overlay with kubectl even where Argo CD manages the environment
     pub no_gitops: bool,
     /// base URL of the API for the smoke tests
@@ -177,13 +177,18 @@ pub fn plan(layout: &Layout, o: &DeployOptions) -> Result<Vec<Step>, DeployError
             ENVS.join(", ")
         )));
     }
-    let dir = layout.tf_env_dir(env);
-    if !dir.is_dir() {
+    let data = layout.tf_env_dir(env);
+    let dir = layout.tf_root_dir(env);
+    if !data.join("terraform.tfvars").is_file() || !dir.join("main.tf").is_file() {
         return Err(DeployError::Refused(format!(
-            "no Terraform root module at {}",
+            "no Terraform environment at {} (terraform.tfvars) with a root module at {}",
+            layout.rel(&data),
             layout.rel(&dir)
         )));
     }
+    // The cloud root is shared: each environment brings its tfvars, its backend and its plan file,
+    // and init -reconfigure switches the backend to the environment's state.
+    let shared = dir != data;
     if env == "prod" && o.action == Action::Destroy {
         return Err(DeployError::Refused(
             "prod is never destroyed from the CLI: deletion protection is on by design".into(),
@@ -209,10 +214,27 @@ pub fn plan(layout: &Layout, o: &DeployOptions) -> Result<Vec<Step>, DeployError
         )));
     }
     let chdir = format!("-chdir={}", dir.display());
-    let var_files = ["-var-file=../_shared/common.tfvars", "-var-file=terraform.tfvars"];
+    let (env_vars, backend_arg, plan_file, destroy_file) = if shared {
+        (
+            format!("-var-file=../{env}/terraform.tfvars"),
+            format!("-backend-config=../{env}/backend.hcl"),
+            format!("tfplan-{env}"),
+            format!("tfplan-{env}-destroy"),
+        )
+    } else {
+        (
+            "-var-file=terraform.tfvars".to_string(),
+            "-backend-config=backend.hcl".to_string(),
+            "tfplan".to_string(),
+            "tfplan-destroy".to_string(),
+        )
+    };
+    let var_files = ["-var-file=../_shared/common.tfvars", env_vars.as_str()];
+    let out_plan = format!("-out={plan_file}");
+    let out_destroy = format!("-out={destroy_file}");
     let mut steps = Vec::new();
     let mut init = vec!["terraform", &chdir, "init", "-input=false"];
-    let backend = dir.join("backend.hcl");
+    let backend = data.join("backend.hcl");
     if cloud {
         if !backend.is_file() {
             return Err(DeployError::Refused(format!(
@@ -220,14 +242,17 @@ pub fn plan(layout: &Layout, o: &DeployOptions) -> Result<Vec<Step>, DeployError
                 layout.rel(&backend)
             )));
         }
-        init.push("-backend-config=backend.hcl");
+        if shared {
+            init.push("-reconfigure");
+        }
+        init.push(&backend_arg);
     }
     steps.push(run("terraform init", &init));
     let k8s = !o.skip_kubernetes && o.action == Action::Apply;
     if o.action == Action::Destroy {
         let mut p = vec!["terraform", &chdir, "plan", "-destroy", "-input=false"];
         p.extend(var_files);
-        p.push("-out=tfplan-destroy");
+        p.push(&out_destroy);
         steps.push(run("terraform plan -destroy", &p));
         steps.push(Step {
             name: "confirm".into(),
@@ -235,13 +260,13 @@ pub fn plan(layout: &Layout, o: &DeployOptions) -> Result<Vec<Step>, DeployError
         });
         steps.push(run(
             "terraform apply (destroy plan)",
-            &["terraform", &chdir, "apply", "-input=false", "tfplan-destroy"],
+            &["terraform", &chdir, "apply", "-input=false", &destroy_file],
         ));
         return Ok(steps);
     }
     let mut p = vec!["terraform", &chdir, "plan", "-input=false"];
     p.extend(var_files);
-    p.push("-out=tfplan");
+    p.push(&out_plan);
     steps.push(run("terraform plan", &p));
     if o.action == Action::Plan {
         return Ok(steps);
@@ -252,7 +277,7 @@ pub fn plan(layout: &Layout, o: &DeployOptions) -> Result<Vec<Step>, DeployError
     });
     steps.push(run(
         "terraform apply (the saved plan only)",
-        &["terraform", &chdir, "apply", "-input=false", "tfplan"],
+        &["terraform", &chdir, "apply", "-input=false", &plan_file],
     ));
     if !k8s {
         steps.push(Step {
@@ -286,19 +311,39 @@ pub fn plan(layout: &Layout, o: &DeployOptions) -> Result<Vec<Step>, DeployError
         op: Op::CheckContext(context.clone()),
     });
     let overlay = layout.kubernetes.join("overlays").join(env);
+    if cloud {
+        // The overlay's inputs come from this apply's outputs, not from a hand-edited file.
+        let script = layout
+            .kubernetes
+            .join("scripts/infra-outputs-from-terraform.sh")
+            .display()
+            .to_string();
+        steps.push(run(
+            "overlay inputs from the Terraform outputs",
+            &["bash", &script, env],
+        ));
+    }
+    let argocd_context = o.argocd_context.clone().unwrap_or_else(|| context.clone());
     let gitops = gitops_envs(layout)
         .into_iter()
         .find(|(e, _)| e == env)
         .map(|(_, app)| app);
     match (gitops, o.no_gitops) {
         (Some(app), false) => {
+            steps.push(Step {
+                name: "gitops".into(),
+                op: Op::Note(format!(
+                    "Argo CD syncs {} from git: commit and push overlays/{env}/infra-outputs.env if the step above changed it (the same values are annotations of the Argo CD cluster secret cluster-{env})",
+                    layout.rel(&overlay)
+                )),
+            });
             let patch = r#"{"operation":{"initiatedBy":{"username":"mlp-infra"},"sync":{"syncStrategy":{"hook":{}}}}}"#;
             steps.push(run(
                 "trigger Argo CD sync",
                 &[
                     "kubectl",
                     "--context",
-                    &o.argocd_context,
+                    &argocd_context,
                     "-n",
                     "argocd",
                     "patch",
@@ -315,7 +360,7 @@ pub fn plan(layout: &Layout, o: &DeployOptions) -> Result<Vec<Step>, DeployError
                 &[
                     "kubectl",
                     "--context",
-                    &o.argocd_context,
+                    &argocd_context,
                     "-n",
                     "argocd",
                     "wait",
@@ -329,7 +374,7 @@ pub fn plan(layout: &Layout, o: &DeployOptions) -> Result<Vec<Step>, DeployError
                 &[
                     "kubectl",
                     "--context",
-                    &o.argocd_context,
+                    &argocd_context,
                     "-n",
                     "argocd",
                     "wait",
@@ -391,7 +436,7 @@ pub fn plan_up_local(layout: &Layout, api_url: Option<String>, timeout: &str) ->
         .unwrap_or_else(|| "ml-platform".into());
     let ctx = format!("kind-{cluster}");
     let mut steps = vec![
-        run("registry", &["docker", "run", "-d", "--restart=always", "-p", "127.0.0.1:5001:5000", "--network", "bridge", "--name", "kind-registry", "registry:2.8.3"]),
+        run("registry", &["docker", "run", "-d", "--restart=always", "-p", "127.0.0.1:5001:5000", "--network", "bridge", "--name", "kind-registry", "docker.io/library/registry:3.0.0"]),
         run("kind cluster", &["kind", "create", "cluster", "--config", &cfg]),
         registry_hosts_step(&cluster),
         run("registry network", &["docker", "network", "connect", "kind", "kind-registry"]),
@@ -404,7 +449,7 @@ pub fn plan_up_local(layout: &Layout, api_url: Option<String>, timeout: &str) ->
         },
         run(
             "ingress controller",
-            &["helm", "--kube-context", &ctx, "upgrade", "--install", "nginx-ingress", "oci://ghcr.io/nginx/charts/nginx-ingress", "--version", "2.2.2", "--namespace", "nginx-ingress", "--create-namespace", "--set", "controller.kind=deployment", "--set", "controller.ingressClass.name=nginx", "--set", "controller.hostPort.enable=true", "--set", "controller.service.type=ClusterIP", "--set-string", "controller.nodeSelector.ingress-ready=true", "--wait"],
+            &["helm", "--kube-context", &ctx, "upgrade", "--install", "nginx-ingress", "oci://ghcr.io/nginx/charts/nginx-ingress", "--version", "2.2.2", "--namespace", "nginx-ingress", "--create-namespace", "--set", "controller.kind=deployment", "--set", "controller.ingressClass.name=nginx", "--set", "controller.hostPort.enable=true", "--set", "controller.ingressClass.setAsDefaultIngress=false", "--set", "controller.service.type=ClusterIP", "--set-string", "controller.nodeSelector.ingress-ready=true", "--set", "controller.tolerations[0].key=node-role.kubernetes.io/control-plane", "--set", "controller.tolerations[0].operator=Exists", "--set", "controller.tolerations[0].effect=NoSchedule", "--wait"],
         ),
     ];
     for (img, dockerfile, context) in [
@@ -432,6 +477,112 @@ pub fn plan_up_local(layout: &Layout, api_url: Option<String>, timeout: &str) ->
     }
     let gen_secrets = kind_dir.join("generate-local-secrets.sh").display().to_string();
     steps.push(run("local secrets", &["bash", &gen_secrets]));
+    // The add-ons whose CRDs the overlay uses (velero.io Schedule, monitoring.coreos.com
+    // ServiceMonitor/PrometheusRule), installed before it; `mlp infra check` (XL-003) reads these
+    // steps as what the local environment installs.
+    let aws_credentials = layout
+        .kubernetes
+        .join("overlays/local/secrets/aws-credentials")
+        .display()
+        .to_string();
+    let cred_arg = format!("credentials.secretContents.cloud={aws_credentials}");
+    steps.push(run(
+        "velero (file-system backups into MinIO)",
+        &[
+            "helm",
+            "--kube-context",
+            &ctx,
+            "upgrade",
+            "--install",
+            "velero",
+            "velero",
+            "--repo",
+            "https://vmware-tanzu.github.io/helm-charts",
+            "--version",
+            "10.0.10",
+            "--namespace",
+            "velero",
+            "--create-namespace",
+            "--set",
+            "deployNodeAgent=true",
+            "--set",
+            "initContainers[0].name=velero-plugin-for-aws",
+            "--set",
+            "initContainers[0].image=velero/velero-plugin-for-aws:v1.12.1",
+            "--set",
+            "initContainers[0].volumeMounts[0].mountPath=/target",
+            "--set",
+            "initContainers[0].volumeMounts[0].name=plugins",
+            "--set",
+            "configuration.backupStorageLocation[0].name=default",
+            "--set",
+            "configuration.backupStorageLocation[0].provider=aws",
+            "--set",
+            "configuration.backupStorageLocation[0].bucket=velero",
+            "--set",
+            "configuration.backupStorageLocation[0].config.region=us-east-1",
+            "--set",
+            "configuration.backupStorageLocation[0].config.s3ForcePathStyle=true",
+            "--set",
+            "configuration.backupStorageLocation[0].config.s3Url=http://minio.ml-platform.svc.cluster.local:9000",
+            "--set",
+            "snapshotsEnabled=false",
+            "--set-file",
+            &cred_arg,
+        ],
+    ));
+    steps.push(run(
+        "monitoring (Prometheus operator and its CRDs)",
+        &[
+            "helm",
+            "--kube-context",
+            &ctx,
+            "upgrade",
+            "--install",
+            "kube-prometheus-stack",
+            "kube-prometheus-stack",
+            "--repo",
+            "https://prometheus-community.github.io/helm-charts",
+            "--version",
+            "72.6.2",
+            "--namespace",
+            "monitoring",
+            "--create-namespace",
+            "--set",
+            "grafana.enabled=false",
+            "--set",
+            "prometheus.prometheusSpec.serviceMonitorSelectorNilUsesHelmValues=false",
+            "--set",
+            "prometheus.prometheusSpec.podMonitorSelectorNilUsesHelmValues=false",
+            "--set",
+            "prometheus.prometheusSpec.ruleSelectorNilUsesHelmValues=false",
+            "--set",
+            "prometheus.prometheusSpec.retention=2d",
+            "--set-string",
+            "prometheus.prometheusSpec.externalLabels.environment=local",
+            "--wait",
+        ],
+    ));
+    steps.push(run(
+        "argo cd (the in-cluster destination is registered by default)",
+        &[
+            "helm",
+            "--kube-context",
+            &ctx,
+            "upgrade",
+            "--install",
+            "argocd",
+            "argo-cd",
+            "--repo",
+            "https://argoproj.github.io/argo-helm",
+            "--version",
+            "8.1.3",
+            "--namespace",
+            "argocd",
+            "--create-namespace",
+            "--wait",
+        ],
+    ));
     steps.push(Step {
         name: "check kube context".into(),
         op: Op::CheckContext(ctx.clone()),

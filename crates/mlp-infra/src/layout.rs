@@ -9,6 +9,8 @@ use serde_json::Value;
 
 /// The environments the platform knows, in order.
 pub const ENVS: &[&str] = &["local", "dev", "staging", "prod"];
+/// The directory of the shared cloud root under `terraform/environments`.
+pub const CLOUD_ROOT: &str = "cloud";
 
 /// Paths of one checkout (or fixture tree) with the `infrastructure/` layout.
 #[derive(Debug, Clone)]
@@ -76,8 +78,20 @@ impl Layout {
         out
     }
 
+    /// The environment's data: `terraform.tfvars` (and `backend.hcl` in the cloud).
     pub fn tf_env_dir(&self, env: &str) -> PathBuf {
         self.terraform.join("environments").join(env)
+    }
+
+    /// The root module an environment is applied with: its own directory if it holds one (local),
+    /// else the one cloud root `environments/cloud` shared by dev, staging and prod.
+    pub fn tf_root_dir(&self, env: &str) -> PathBuf {
+        let own = self.tf_env_dir(env);
+        if own.join("main.tf").is_file() {
+            own
+        } else {
+            self.terraform.join("environments").join(CLOUD_ROOT)
+        }
     }
 }
 

@@ -13,3 +13,4 @@ pub mod output;
 pub mod report;
 pub mod tf;
 pub mod tf_rules;
+pub mod xlayer;

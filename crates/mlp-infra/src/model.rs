@@ -161,6 +161,13 @@ rules! {
     "TF-014", Warning, "S3 bucket without versioning or lifecycle", "Add aws_s3_bucket_versioning (Enabled) and an aws_s3_bucket_lifecycle_configuration.", ["CKV_AWS_21", "CKV2_AWS_61"];
     "TF-015", Warning, "Logging or monitoring off", "Enable access/control-plane/database logs, enhanced monitoring and Performance Insights.", ["CKV_AWS_18", "CKV_AWS_37", "CKV_AWS_118", "CKV_AWS_129", "CKV_AWS_353"];
     "TF-016", Warning, "Data store hardening missing", "RDS: IAM auth, copy tags to snapshots, minor upgrades, PI with KMS; ElastiCache: AUTH token and a KMS key.", ["CKV_AWS_161", "CKV_AWS_226", "CKV2_AWS_60", "CKV_AWS_354", "CKV_AWS_31", "CKV_AWS_191"];
+    // --- cross-layer: Terraform <-> Kubernetes of the same environment -----------------------
+    "XL-001", Error, "Image not in the environment's registry", "Pull only images whose repository Terraform creates (modules/env-config registry_config.repositories), under the environment's path.", [];
+    "XL-002", Error, "Workload identity cannot reach its credential endpoint", "Allow egress to the EKS Pod Identity agent (169.254.170.23:80/TCP) for the pods whose ServiceAccount has an association.", [];
+    "XL-003", Error, "Custom resource without its CRD", "Install the CRD in the same environment (Helm release / mlp infra up local), or drop the object from the overlay.", [];
+    "XL-004", Error, "Volume without a StorageClass", "Define a (default) StorageClass in the environment, or name one that exists.", [];
+    "XL-005", Error, "Identity association after its workload", "Make the release depend on the Pod Identity association (depends_on, or pass the association's output into the module).", [];
+    "XL-006", Error, "Names disagree between Terraform and Kubernetes", "Use the same name in both layers (cluster name, ServiceAccounts of the associations).", [];
     // --- suppressions / inputs ---------------------------------------------------------------
     "SUP-001", Error, "Suppression without a reason", "Write `mlp-infra:ignore RULE-ID why this is acceptable`.", [];
     "SUP-002", Warning, "Suppression matches nothing", "Remove the stale suppression, or fix its rule id.", [];

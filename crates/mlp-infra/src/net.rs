@@ -161,7 +161,7 @@ impl IpSet {
     }
 }
 
-fn ipblock_set(ib: &Value) -> IpSet {
+pub(crate) fn ipblock_set(ib: &Value) -> IpSet {
     let mut s = ib["cidr"].as_str().and_then(IpSet::cidr).unwrap_or_default();
     for e in ib["except"].as_array().into_iter().flatten().filter_map(Value::as_str) {
         if let Some(x) = IpSet::cidr(e) {
@@ -688,6 +688,7 @@ pub fn check_reachability(docs: &[Value], conn: &Connectivity, cx: &mut Ctx<'_>)
     let mut blocked: BTreeMap<Path4, Vec<String>> = BTreeMap::new();
     let mut owners: BTreeMap<String, &Value> = BTreeMap::new();
     let mut unisolated: BTreeMap<(String, &'static str), &Value> = BTreeMap::new();
+    let mut openers: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     for e in &eps {
         if let Some(p) = e.pod {
             owners.entry(e.name.clone()).or_insert(p.owner);
@@ -729,6 +730,20 @@ pub fn check_reachability(docs: &[Value], conn: &Connectivity, cx: &mut Ctx<'_>)
                         any_allowed.insert(key);
                     }
                 } else if egress_ok && ingress_ok {
+                    if !intended.contains(&key) {
+                        // Name the policies that open an unintended path, on both sides.
+                        let names = openers.entry((s.name.clone(), d.name.clone())).or_default();
+                        for pol in &eg_pols {
+                            if side_allows(&[*pol], false, d, proto, *port, d.pod) {
+                                names.insert(pol["metadata"]["name"].as_str().unwrap_or("?").to_string());
+                            }
+                        }
+                        for pol in &in_pols {
+                            if side_allows(&[*pol], true, s, proto, *port, d.pod) {
+                                names.insert(pol["metadata"]["name"].as_str().unwrap_or("?").to_string());
+                            }
+                        }
+                    }
                     any_allowed.insert(key);
                 } else if intended.contains(&key) {
                     let mut why = Vec::new();
@@ -790,8 +805,15 @@ pub fn check_reachability(docs: &[Value], conn: &Connectivity, cx: &mut Ctx<'_>)
             s,
             d,
             format!(
-                "the policies allow {s} -> {d} on {}, which connectivity.yaml does not declare",
-                ps.join(", ")
+                "the policies allow {s} -> {d} on {}, which connectivity.yaml does not declare{}",
+                ps.join(", "),
+                match openers.get(&(s.clone(), d.clone())) {
+                    Some(n) if !n.is_empty() => format!(
+                        " (opened by NetworkPolicy {})",
+                        n.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                    _ => String::new(),
+                }
             ),
         );
     }

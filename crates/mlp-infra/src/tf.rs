@@ -663,18 +663,15 @@ pub fn instances<'a>(layout: &Layout, lib: &'a ModuleLib) -> Vec<Instance<'a>> {
             scope,
         });
     }
-    let envs_dir = layout.terraform.join("environments");
-    for (dir, m) in &lib.modules {
-        if dir.parent() != Some(envs_dir.as_path()) {
+    // Every environment with a terraform.tfvars, evaluated in the root it is applied with.
+    for env in crate::layout::ENVS {
+        if !layout.tf_env_dir(env).join("terraform.tfvars").is_file() {
             continue;
         }
-        let env = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if env.starts_with('_') {
+        let Some(m) = lib.modules.get(&layout.tf_root_dir(env)) else {
             continue;
-        }
+        };
+        let env = env.to_string();
         let inputs = env_inputs(layout, &env);
         let (scope, _) = eval_module(m, &inputs, lib);
         for call in &m.calls {

@@ -776,6 +776,14 @@ pub fn check_parity(lib: &ModuleLib) -> Vec<Finding> {
         let Some((_, other)) = pairs.iter().find(|(l, _)| *l == name) else {
             continue;
         };
+        // Module variants only: environments/local and environments/cloud are roots, not a pair.
+        if dir
+            .parent()
+            .and_then(|p| p.file_name())
+            .is_some_and(|n| n == "environments")
+        {
+            continue;
+        }
         let Some(b) = lib.modules.get(&dir.with_file_name(other)) else {
             continue;
         };
@@ -904,7 +912,7 @@ pub fn check_env_settings(lib: &ModuleLib, instances: &[Instance<'_>]) -> Vec<Fi
 
 /// Values of the env-config module per environment, for the report.
 pub fn env_config(layout: &Layout, lib: &ModuleLib, env: &str) -> Option<hcl::Map<String, Value>> {
-    let root = lib.modules.get(&layout.tf_env_dir(env))?;
+    let root = lib.modules.get(&layout.tf_root_dir(env))?;
     let inputs = crate::tf::env_inputs(layout, env);
     let (scope, _) = crate::tf::eval_module(root, &inputs, lib);
     let call = root.calls.iter().find(|c| c.source.ends_with("modules/env-config"))?;

@@ -21,7 +21,7 @@ fn opts(env: &str, action: Action) -> DeployOptions {
         yes: false,
         skip_kubernetes: false,
         context: None,
-        argocd_context: "argocd".into(),
+        argocd_context: None,
         no_gitops: false,
         api_url: None,
         rollout_timeout: "5m".into(),
@@ -57,23 +57,30 @@ fn dry_run_every_environment_and_action() {
             }
             let text = r.unwrap_or_else(|e| panic!("{env} {action:?}: {e}"));
             assert!(text.starts_with("# dry run: "), "{text}");
-            let init = if *env == "local" {
-                "init -input=false\n"
+            // local has its own root; dev, staging and prod share environments/cloud with their
+            // own tfvars, backend and plan file.
+            let (init, vars, plan_file) = if *env == "local" {
+                (
+                    "environments/local init -input=false\n".to_string(),
+                    "-var-file=../_shared/common.tfvars -var-file=terraform.tfvars".to_string(),
+                    "tfplan".to_string(),
+                )
             } else {
-                "init -input=false -backend-config=backend.hcl\n"
+                (
+                    format!("environments/cloud init -input=false -reconfigure -backend-config=../{env}/backend.hcl\n"),
+                    format!("-var-file=../_shared/common.tfvars -var-file=../{env}/terraform.tfvars"),
+                    format!("tfplan-{env}"),
+                )
             };
-            assert!(text.contains(init), "{env}: {text}");
+            assert!(text.contains(&init), "{env}: {text}");
             match action {
                 Action::Plan => {
-                    assert!(
-                        text.contains("-var-file=../_shared/common.tfvars -var-file=terraform.tfvars -out=tfplan"),
-                        "{text}"
-                    );
+                    assert!(text.contains(&format!("{vars} -out={plan_file}\n")), "{text}");
                     assert!(!text.contains(" apply "), "plan must not apply: {text}");
                 }
                 Action::Apply => {
                     assert!(
-                        text.contains("apply -input=false tfplan\n"),
+                        text.contains(&format!("apply -input=false {plan_file}\n")),
                         "apply only the saved plan: {text}"
                     );
                     let confirm = text.find("confirm:").unwrap();
@@ -82,10 +89,7 @@ fn dry_run_every_environment_and_action() {
                         "confirmation comes first"
                     );
                     if *env == "local" {
-                        assert!(
-                            text.contains("kubectl --context kind-ml-platform-local apply -k"),
-                            "{text}"
-                        );
+                        assert!(text.contains("kubectl --context kind-ml-platform apply -k"), "{text}");
                     } else {
                         assert!(
                             text.contains(&format!("patch application ml-platform-{env}")),
@@ -103,7 +107,8 @@ fn dry_run_every_environment_and_action() {
                 }
                 Action::Destroy => {
                     assert!(
-                        text.contains("plan -destroy") && text.contains("apply -input=false tfplan-destroy"),
+                        text.contains("plan -destroy")
+                            && text.contains(&format!("apply -input=false {plan_file}-destroy\n")),
                         "{text}"
                     );
                 }
@@ -131,7 +136,7 @@ fn up_local_dry_run() {
     let text = deploy::describe(&steps);
     for needle in [
         "kind create cluster",
-        "registry:2",
+        "registry:3.0.0",
         "docker build",
         "docker push localhost:5001/ml-platform/mlp:dev",
         "apply -k",

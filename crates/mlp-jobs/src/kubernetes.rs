@@ -10,9 +10,10 @@
 //!
 //! [`KubernetesExecutor`] talks to the API server over plain REST (reqwest, already in the build
 //! through object_store): it creates the Job (adopting it on 409 if a previous try of the same
-//! attempt created it), deletes Jobs of older attempts of the same platform job (a worker that
-//! died may have left one running), polls the Job until its Complete or Failed condition, copies
-//! the pod logs to the artifact store while it runs and at the end, and deletes the Job on cancel.
+//! attempt created it), adopts the still-running Job of an earlier attempt instead (the worker
+//! that ran it shut down or died: a restart must not throw the work away), polls the Job until
+//! its Complete or Failed condition, copies the pod logs to the artifact store while it runs and
+//! at the end, deletes the Job on cancel and leaves it running when the worker detaches.
 //! Kubernetes retries nothing (`backoffLimit: 0`): retries are the platform's, one Job each.
 
 use std::collections::{BTreeMap, HashMap};
@@ -839,8 +840,10 @@ impl KubernetesExecutor {
     }
 
     /// Jobs of earlier attempts of the same platform job that are still running: a worker that
-    /// died (or lost its lease) leaves its Job behind, and a job never runs twice at once.
-    async fn stop_other_attempts(&self, job: &Job, name: &str) {
+    /// shut down (detached) or died leaves its Job behind. The newest one is adopted, so a
+    /// worker restart does not throw the work away; any other is deleted, so that a job never
+    /// runs twice at once. Returns the name of the adopted Job.
+    async fn earlier_attempts(&self, job: &Job, name: &str) -> Option<String> {
         let path = format!(
             "{}?labelSelector={}",
             self.jobs_path(),
@@ -850,16 +853,41 @@ impl KubernetesExecutor {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!(job_id = job.job_id, error = %e, "cannot list the job's earlier Kubernetes Jobs");
-                return;
+                return None;
             }
         };
-        for other in list["items"].as_array().into_iter().flatten() {
+        let attempt_of = |j: &Value| {
+            j["metadata"]["labels"][LABEL_ATTEMPT]
+                .as_str()
+                .and_then(|a| a.parse::<u32>().ok())
+                .unwrap_or(0)
+        };
+        let mut running: Vec<&Value> = list["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|o| {
+                o["metadata"]["name"].as_str().is_some_and(|n| n != name)
+                    && job_end(o).is_none()
+                    && o["metadata"]["deletionTimestamp"].is_null()
+            })
+            .collect();
+        running.sort_by_key(|o| std::cmp::Reverse(attempt_of(o)));
+        let adopted = running
+            .first()
+            .and_then(|o| o["metadata"]["name"].as_str())
+            .map(str::to_string);
+        if let Some(a) = &adopted {
+            tracing::info!(
+                job_id = job.job_id,
+                k8s_job = a,
+                "adopting the running Job of an earlier attempt"
+            );
+        }
+        for other in running.iter().skip(1) {
             let Some(other_name) = other["metadata"]["name"].as_str() else {
                 continue;
             };
-            if other_name == name || job_end(other).is_some() || !other["metadata"]["deletionTimestamp"].is_null() {
-                continue;
-            }
             tracing::info!(
                 job_id = job.job_id,
                 k8s_job = other_name,
@@ -869,6 +897,7 @@ impl KubernetesExecutor {
                 tracing::warn!(job_id = job.job_id, k8s_job = other_name, error = %e, "cannot delete an earlier attempt's Job");
             }
         }
+        adopted
     }
 
     /// Creates the Job, or adopts the one a previous try of this very attempt created.
@@ -1029,12 +1058,32 @@ impl KubernetesExecutor {
         failed(None, what)
     }
 
-    async fn follow(&self, job: &Job, attempt: &Attempt, name: &str, cancel: &CancellationToken) -> Outcome {
+    async fn follow(
+        &self,
+        job: &Job,
+        attempt: &Attempt,
+        name: &str,
+        cancel: &CancellationToken,
+        detach: &CancellationToken,
+    ) -> Outcome {
         let mut logs = LogState::default();
         let mut next_flush = Instant::now() + self.timings.log_flush;
         let mut unreachable_since: Option<Instant> = None;
         loop {
             tokio::select! {
+                biased;
+                _ = detach.cancelled() => {
+                    // The worker stops, the job does not: the Job keeps running and the worker
+                    // that takes the job over adopts it (see `earlier_attempts`).
+                    tracing::info!(job_id = job.job_id, k8s_job = name, "worker shutting down: leaving the Kubernetes Job running");
+                    let pods = self.list_pods(name).await.unwrap_or_default();
+                    self.flush_logs(job, attempt, &pods, &mut logs).await;
+                    return Outcome {
+                        state: JobState::Cancelled,
+                        exit_code: None,
+                        reason: Some(format!("detached: the Kubernetes Job {name} keeps running")),
+                    };
+                }
                 _ = cancel.cancelled() => {
                     tracing::info!(job_id = job.job_id, k8s_job = name, "cancelling: deleting the Kubernetes Job");
                     let deleted = self.delete_job(name).await;
@@ -1101,16 +1150,32 @@ impl KubernetesExecutor {
 #[async_trait]
 impl Executor for KubernetesExecutor {
     async fn run(&self, job: &Job, attempt: &Attempt, cancel: CancellationToken) -> Outcome {
+        self.run_detachable(job, attempt, cancel, CancellationToken::new())
+            .await
+    }
+
+    async fn run_detachable(
+        &self,
+        job: &Job,
+        attempt: &Attempt,
+        cancel: CancellationToken,
+        detach: CancellationToken,
+    ) -> Outcome {
         if cancel.is_cancelled() {
             return cancelled();
         }
-        let manifest = job_manifest(job, attempt, &self.config);
-        let name = job_name(job, attempt.number);
-        self.stop_other_attempts(job, &name).await;
-        if let Err(outcome) = self.create_or_adopt(job, attempt, &manifest, &name).await {
-            return outcome;
-        }
-        self.follow(job, attempt, &name, &cancel).await
+        let own = job_name(job, attempt.number);
+        let name = match self.earlier_attempts(job, &own).await {
+            Some(earlier) => earlier,
+            None => {
+                let manifest = job_manifest(job, attempt, &self.config);
+                if let Err(outcome) = self.create_or_adopt(job, attempt, &manifest, &own).await {
+                    return outcome;
+                }
+                own
+            }
+        };
+        self.follow(job, attempt, &name, &cancel, &detach).await
     }
 
     fn describe(&self) -> String {

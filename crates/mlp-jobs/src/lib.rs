@@ -40,6 +40,30 @@ pub trait Executor: Send + Sync + 'static {
     /// Runs one attempt to its end. `cancel` fires when the job is cancelled or the worker lost
     /// its lease; the executor then stops the workload and answers CANCELLED.
     async fn run(&self, job: &Job, attempt: &Attempt, cancel: CancellationToken) -> Outcome;
+
+    /// Like [`Executor::run`], and `detach` fires when the worker shuts down while the job goes on
+    /// (another worker takes it over). An executor whose workload outlives the worker (a
+    /// Kubernetes Job) then returns CANCELLED without stopping it; the default, for workloads that
+    /// are the worker's own processes, stops them as on cancel.
+    async fn run_detachable(
+        &self,
+        job: &Job,
+        attempt: &Attempt,
+        cancel: CancellationToken,
+        detach: CancellationToken,
+    ) -> Outcome {
+        let stop = cancel.child_token();
+        let run = self.run(job, attempt, stop.clone());
+        tokio::pin!(run);
+        tokio::select! {
+            out = &mut run => out,
+            _ = detach.cancelled() => {
+                stop.cancel();
+                run.await
+            }
+        }
+    }
+
     fn describe(&self) -> String;
 }
 
@@ -410,9 +434,13 @@ impl Worker {
         // Heartbeat: renew the lease, and stop the workload when the job is cancelled, the
         // lease is lost, or the worker shuts down.
         let cancel = CancellationToken::new();
+        // A shutdown detaches rather than cancels: the job is not the user's to stop, and a
+        // workload that can outlive this process keeps running for the worker that takes over.
+        let detach = CancellationToken::new();
         let heartbeat = {
             let jobs = self.service.jobs.clone();
             let cancel = cancel.clone();
+            let detach = detach.clone();
             let job_id = job.job_id.clone();
             let worker_id = worker_id.clone();
             let lease = self.config.lease;
@@ -423,7 +451,7 @@ impl Worker {
                     tokio::select! {
                         _ = tokio::time::sleep(every) => {}
                         _ = cancel.cancelled() => return,
-                        _ = shutdown.cancelled() => { cancel.cancel(); return; }
+                        _ = shutdown.cancelled() => { detach.cancel(); return; }
                     }
                     match jobs.get_job(&job_id).await {
                         Ok(j) if j.cancel_requested => {
@@ -449,7 +477,10 @@ impl Worker {
                 }
             })
         };
-        let outcome = self.executor.run(&job, &attempt, cancel.clone()).await;
+        let outcome = self
+            .executor
+            .run_detachable(&job, &attempt, cancel.clone(), detach.clone())
+            .await;
         cancel.cancel();
         let _ = heartbeat.await;
         if let Some(creds) = &self.credentials

@@ -1058,21 +1058,65 @@ async fn executor_refuses_to_adopt_a_job_of_another_attempt() {
 }
 
 #[tokio::test]
-async fn executor_deletes_the_running_job_of_an_earlier_attempt() {
+async fn executor_adopts_the_running_job_of_an_earlier_attempt_and_deletes_older_ones() {
     let c = cluster(End::Complete, 2, None).await;
     let j = job(training());
-    // Attempt 1's worker died; its Job still runs.
-    c.mock.jobs.lock().unwrap().insert(
-        "train-iris-33445566-a1".into(),
-        job_manifest(&j, &attempt(1), &KubeConfig::default()),
-    );
-    let out = c.executor().run(&j, &attempt(2), CancellationToken::new()).await;
+    // Attempts 1 and 2 had workers that went away; both Jobs still run. Attempt 2's goes on,
+    // attempt 1's must not run beside it.
+    for n in [1, 2] {
+        let m = job_manifest(&j, &attempt(n), &KubeConfig::default());
+        c.mock.pods.lock().unwrap().extend(make_pods(&m));
+        c.mock
+            .jobs
+            .lock()
+            .unwrap()
+            .insert(format!("train-iris-33445566-a{n}"), m);
+    }
+    let out = c.executor().run(&j, &attempt(3), CancellationToken::new()).await;
     assert_eq!(out.state, JobState::Succeeded, "{out:?}");
-    let deletes = c.mock.find(Method::DELETE, &format!("{JOBS}/train-iris-33445566-a1"));
-    assert_eq!(deletes.len(), 1);
+    assert!(c.mock.find(Method::POST, JOBS).is_empty(), "no new Job for attempt 3");
     assert_eq!(
-        c.mock.find(Method::POST, JOBS)[0].body["metadata"]["name"],
-        "train-iris-33445566-a2"
+        c.mock
+            .find(Method::DELETE, &format!("{JOBS}/train-iris-33445566-a1"))
+            .len(),
+        1
+    );
+    assert!(
+        c.mock
+            .find(Method::DELETE, &format!("{JOBS}/train-iris-33445566-a2"))
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn executor_detaches_without_deleting_the_job() {
+    let c = cluster(End::Never, usize::MAX, None).await;
+    let exec = c.executor();
+    let (cancel, detach) = (CancellationToken::new(), CancellationToken::new());
+    let j = job(training());
+    let a = attempt(1);
+    let run = exec.run_detachable(&j, &a, cancel.clone(), detach.clone());
+    let detacher = async {
+        while c.mock.job_gets.load(Ordering::SeqCst) < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        detach.cancel();
+    };
+    let (out, ()) = tokio::time::timeout(Duration::from_secs(10), async { tokio::join!(run, detacher) })
+        .await
+        .expect("the executor returns on detach");
+    assert_eq!(out.state, JobState::Cancelled);
+    assert!(out.reason.as_deref().unwrap_or("").starts_with("detached"), "{out:?}");
+    assert!(
+        c.mock
+            .find(Method::DELETE, &format!("{JOBS}/train-iris-33445566-a1"))
+            .is_empty()
+    );
+    assert!(c.mock.jobs.lock().unwrap().contains_key("train-iris-33445566-a1"));
+    // The logs read so far are kept.
+    assert!(
+        c.log(&format!("{}/stdout.log", a.log_prefix))
+            .contains("log of shard 0")
     );
 }
 

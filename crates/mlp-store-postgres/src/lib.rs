@@ -34,7 +34,9 @@ mod backend {
     pub(crate) const GROUP_WRITERS: usize = 4;
 }
 
+use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use mlp_core::metrics::stored_value;
@@ -66,6 +68,11 @@ pub struct PgOptions {
     pub url: String,
     /// Overrides the URL's password (e.g. read from a mounted secret file).
     pub password: Option<String>,
+    /// The file `password` was read from. It is read again every `password_reload` and at once
+    /// after a login is refused, and new connections use what it holds then: a rotated password
+    /// (the secret file updated by the kubelet) does not take the server down.
+    pub password_file: Option<PathBuf>,
+    pub password_reload: Duration,
     pub max_connections: u32,
     pub min_connections: u32,
     /// How long a request waits for a connection before answering 503.
@@ -81,6 +88,8 @@ impl PgOptions {
         PgOptions {
             url: url.into(),
             password: None,
+            password_file: None,
+            password_reload: Duration::from_secs(30),
             max_connections: 16,
             min_connections: 0,
             acquire_timeout: Duration::from_secs(3),
@@ -112,6 +121,53 @@ pub struct PgStore {
     /// For the message of a search cancelled by it (zero: none).
     pub(crate) statement_timeout: Duration,
     pub(crate) group_commit: std::sync::Arc<mlp_store_sql::group_commit::GroupCommit>,
+    _password_reloader: Option<Arc<AbortOnDrop>>,
+}
+
+/// Stops the password reloader with the last clone of the store.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Woken when the server refuses a login, so that the password file is read again at once
+/// instead of at the next reload tick.
+static LOGIN_REFUSED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// invalid_password / invalid_authorization_specification.
+fn login_refused(code: &str) -> bool {
+    code == "28P01" || code == "28000"
+}
+
+async fn reload_password(
+    pool: PgPool,
+    base: PgConnectOptions,
+    file: PathBuf,
+    mut current: Option<String>,
+    every: Duration,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = LOGIN_REFUSED.notified() => {}
+        }
+        match tokio::fs::read_to_string(&file).await {
+            Ok(text) => {
+                let pw = text.trim().to_string();
+                if current.as_deref() != Some(pw.as_str()) {
+                    pool.set_connect_options(base.clone().password(&pw));
+                    current = Some(pw);
+                    tracing::info!(file = %file.display(), "the database password changed; new connections use the new one");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(file = %file.display(), error = %e, "cannot read the database password file again")
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for PgStore {
@@ -140,6 +196,12 @@ pub(crate) fn db_err(e: sqlx::Error) -> Error {
         | sqlx::Error::Tls(_)
         | sqlx::Error::Protocol(_)
         | sqlx::Error::WorkerCrashed => Error::unavailable(format!("The metadata store is unavailable: {e}")),
+        // A refused login is what a rotated password looks like until the new one is read: a
+        // retryable 503, and a wake-up for the reloader.
+        sqlx::Error::Database(db) if db.code().is_some_and(|c| login_refused(&c)) => {
+            LOGIN_REFUSED.notify_waiters();
+            Error::unavailable(format!("The metadata store is unavailable: {}", db.message()))
+        }
         sqlx::Error::Database(db) if db.code().is_some_and(|c| transient_sqlstate(&c)) => {
             Error::unavailable(format!("The metadata store is unavailable: {}", db.message()))
         }
@@ -261,13 +323,29 @@ impl PgStore {
             .acquire_timeout(opts.acquire_timeout)
             .idle_timeout(Duration::from_secs(300))
             .test_before_acquire(true)
-            .connect_lazy_with(connect);
+            .connect_lazy_with(connect.clone());
+        let reloader = match (&opts.password_file, tokio::runtime::Handle::try_current()) {
+            (Some(file), Ok(rt)) => Some(Arc::new(AbortOnDrop(rt.spawn(reload_password(
+                pool.clone(),
+                connect,
+                file.clone(),
+                opts.password.clone(),
+                opts.password_reload.max(Duration::from_millis(100)),
+            ))))),
+            _ => None,
+        };
         Ok(PgStore {
             pool,
             artifact_root: opts.artifact_root.trim_end_matches('/').to_string(),
             statement_timeout: opts.statement_timeout,
             group_commit: Default::default(),
+            _password_reloader: reloader,
         })
+    }
+
+    /// Open and idle connections of the pool (the `mlp_store_pool_connections` gauges).
+    pub fn pool_stats(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
     }
 
     /// The pool, for tests and tools.

@@ -467,6 +467,15 @@ pub fn push_order_expr<D: Dialect>(sql: &mut Sql<D>, expr: Sql<D>, ascending: bo
     sql.args.extend(expr.args);
 }
 
+/// Runs one store operation and records its latency in `mlp_store_query_duration_seconds{op}`
+/// (errors included: a slow failure is as visible as a slow success).
+pub async fn timed<T>(op: &'static str, f: impl std::future::Future<Output = T>) -> T {
+    let start = std::time::Instant::now();
+    let out = f.await;
+    metrics::histogram!("mlp_store_query_duration_seconds", "op" => op).record(start.elapsed().as_secs_f64());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -131,6 +131,16 @@ pub(crate) async fn metric_history_json(
 }
 
 impl SqliteStore {
+    /// Open and idle connections of the writer and reader pools together.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        (
+            self.writer.size() + self.reader.size(),
+            self.writer.num_idle() + self.reader.num_idle(),
+        )
+    }
+}
+
+impl SqliteStore {
     /// Opens (creating if needed) the database at `url` (`sqlite://path` or a plain path), runs
     /// the migrations and makes sure experiment "0" exists.
     pub async fn open(url: &str, artifact_root: &str) -> Result<Self> {

@@ -118,6 +118,7 @@ async fn start_metrics(
     cfg: &Config,
     stores: &stores::Stores,
     jobs: &mlp_jobs::JobService,
+    artifacts: &Arc<dyn mlp_artifacts::ArtifactStore>,
     component: &'static str,
 ) -> anyhow::Result<()> {
     if cfg.metrics.port == 0 {
@@ -130,6 +131,8 @@ async fn start_metrics(
         tracking: stores.tracking.clone(),
         jobs: stores.jobs.clone(),
         queue: jobs.queue.clone(),
+        artifacts: artifacts.clone(),
+        pool_stats: stores.pool_stats.clone(),
         component,
     };
     telemetry::serve(format!("{host}:{}", cfg.metrics.port), sources).await;
@@ -274,7 +277,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let stores = stores::open_stores(&cfg).await?;
             let artifacts: Arc<dyn mlp_artifacts::ArtifactStore> = open_artifacts(&cfg)?;
             let job_service = jobs::job_service(&cfg, &stores, artifacts.clone(), true).await?;
-            start_metrics(&cfg, &stores, &job_service, "server").await?;
+            start_metrics(&cfg, &stores, &job_service, &artifacts, "server").await?;
             let mut state = AppState::new(
                 stores.tracking.clone(),
                 stores.registry.clone(),
@@ -321,8 +324,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!(config = ?cfg, "starting mlp worker");
             let stores = stores::open_stores(&cfg).await?;
             let artifacts: Arc<dyn mlp_artifacts::ArtifactStore> = open_artifacts(&cfg)?;
-            let service = jobs::job_service(&cfg, &stores, artifacts, false).await?;
-            start_metrics(&cfg, &stores, &service, "worker").await?;
+            let service = jobs::job_service(&cfg, &stores, artifacts.clone(), false).await?;
+            start_metrics(&cfg, &stores, &service, &artifacts, "worker").await?;
             let stop = tokio_util::sync::CancellationToken::new();
             let handle = jobs::spawn_worker(jobs::worker(&cfg, service, &stores)?, stop.clone());
             shutdown_signal().await;

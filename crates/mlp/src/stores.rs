@@ -37,13 +37,15 @@ pub fn backend(url: &str) -> anyhow::Result<Backend> {
     }
 }
 
-/// The PostgreSQL options from the configuration, with the password read from its file.
+/// The PostgreSQL options from the configuration, with the password read from its file (and read
+/// again by the store while it runs, so that a rotated password is picked up).
 pub fn postgres_options(cfg: &Config, url: &str) -> anyhow::Result<PgOptions> {
     let mut opts = PgOptions::new(url);
     if let Some(file) = &cfg.database.password_file {
         let pw = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read the database password file {}", file.display()))?;
         opts.password = Some(pw.trim().to_string());
+        opts.password_file = Some(file.clone());
     }
     opts.max_connections = cfg.database.max_connections.max(1);
     opts.acquire_timeout = Duration::from_millis(cfg.database.acquire_timeout_ms.max(1));
@@ -59,6 +61,8 @@ pub struct Stores {
     pub registry: Arc<dyn RegistryStore>,
     pub jobs: Arc<dyn JobStore>,
     pub auth: Arc<dyn AuthStore>,
+    /// Open and idle connections of the store's pool(s), for the pool gauges.
+    pub pool_stats: Arc<dyn Fn() -> (u32, usize) + Send + Sync>,
 }
 
 /// Opens the configured store (migrating it).
@@ -68,22 +72,26 @@ pub async fn open_stores(cfg: &Config) -> anyhow::Result<Stores> {
     match backend(&url)? {
         Backend::Sqlite => {
             let store = Arc::new(SqliteStore::open(&url, ARTIFACT_ROOT).await.with_context(context)?);
+            let pool = store.clone();
             Ok(Stores {
                 tracking: store.clone(),
                 registry: store.clone(),
                 jobs: store.clone(),
                 auth: store,
+                pool_stats: Arc::new(move || pool.pool_stats()),
             })
         }
         Backend::Postgres => {
             let opts = postgres_options(cfg, &url)?;
             tracing::info!(options = ?opts, "opening PostgreSQL");
             let store = Arc::new(PgStore::open(&opts).await.with_context(context)?);
+            let pool = store.clone();
             Ok(Stores {
                 tracking: store.clone(),
                 registry: store.clone(),
                 jobs: store.clone(),
                 auth: store,
+                pool_stats: Arc::new(move || pool.pool_stats()),
             })
         }
     }
@@ -113,6 +121,7 @@ mod tests {
         cfg.database.password_file = Some(file);
         let opts = postgres_options(&cfg, "postgresql://mlp@db/mlp").unwrap();
         assert_eq!(opts.password.as_deref(), Some("s3cr3t-pw"));
+        assert_eq!(opts.password_file.as_deref(), cfg.database.password_file.as_deref());
         assert!(!format!("{opts:?}").contains("s3cr3t"));
         cfg.database.password_file = Some(dir.path().join("missing"));
         assert!(postgres_options(&cfg, "postgresql://mlp@db/mlp").is_err());

@@ -27,7 +27,32 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
         .install_recorder()?;
     metrics::gauge!("mlp_build_info", "version" => env!("CARGO_PKG_VERSION"), "mlflow_compat" => mlp_server::MLFLOW_COMPAT_VERSION)
         .set(1.0);
+    zero_counters();
     Ok(handle)
+}
+
+/// Counters the dashboards and alerts read, registered at 0 at start-up: a counter that appears
+/// only on its first increment shows "No data" until then, and `rate()`/`increase()` lose that
+/// first increment (there is no earlier sample to compare with).
+pub const ZEROED_COUNTERS: &[(&str, &[(&str, &str)])] = &[
+    ("mlp_runs_created_total", &[]),
+    ("mlp_metrics_logged_total", &[]),
+    ("mlp_registered_models_created_total", &[]),
+    ("mlp_model_versions_created_total", &[]),
+    ("mlp_artifact_bytes_total", &[("direction", "in")]),
+    ("mlp_artifact_bytes_total", &[("direction", "out")]),
+];
+
+fn zero_counters() {
+    for (name, labels) in ZEROED_COUNTERS {
+        let labels: Vec<metrics::Label> = labels.iter().map(|(k, v)| metrics::Label::new(*k, *v)).collect();
+        metrics::counter!(*name, labels).increment(0);
+    }
+    for kind in [JobKind::Training, JobKind::DataProcessing] {
+        for name in ["mlp_jobs_submitted_total", "mlp_job_attempts_total"] {
+            metrics::counter!(name, "kind" => kind.as_str()).increment(0);
+        }
+    }
 }
 
 /// What the scrape reads besides the recorded metrics.
@@ -37,6 +62,9 @@ pub struct Sources {
     pub tracking: Arc<dyn TrackingStore>,
     pub jobs: Arc<dyn JobStore>,
     pub queue: Arc<dyn Queue>,
+    pub artifacts: Arc<dyn mlp_artifacts::ArtifactStore>,
+    /// Open and idle connections of the metadata store's pool.
+    pub pool_stats: Arc<dyn Fn() -> (u32, usize) + Send + Sync>,
     /// `server` or `worker`, as the `component` label of `mlp_up`.
     pub component: &'static str,
 }
@@ -60,9 +88,19 @@ async fn scrape(State(src): State<Sources>) -> String {
             }
         }
     }
-    if let Ok(Ok(depth)) = tokio::time::timeout(Duration::from_secs(2), src.queue.depth()).await {
+    let queue = tokio::time::timeout(Duration::from_secs(2), src.queue.depth()).await;
+    if let Ok(Ok(depth)) = queue {
         metrics::gauge!("mlp_job_queue_depth").set(depth as f64);
     }
+    // The job queue (Redis where configured) and the artifact store: the dependencies besides the
+    // metadata store that /ready and the jobs need.
+    metrics::gauge!("mlp_queue_up").set(if matches!(queue, Ok(Ok(_))) { 1.0 } else { 0.0 });
+    let artifacts = tokio::time::timeout(Duration::from_secs(2), src.artifacts.list("")).await;
+    metrics::gauge!("mlp_artifact_store_up").set(if matches!(artifacts, Ok(Ok(_))) { 1.0 } else { 0.0 });
+    let (open, idle) = (src.pool_stats)();
+    let idle = (idle as f64).min(open as f64);
+    metrics::gauge!("mlp_store_pool_connections", "state" => "idle").set(idle);
+    metrics::gauge!("mlp_store_pool_connections", "state" => "in_use").set(open as f64 - idle);
     metrics::gauge!("mlp_up", "component" => src.component).set(1.0);
     src.handle.render()
 }

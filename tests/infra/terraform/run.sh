@@ -102,6 +102,45 @@ for m in "${PURE_MODULES[@]}"; do
   fi
 done
 
+# The real hashicorp/aws provider from the machine's filesystem mirror (nothing is downloaded):
+# every module that needs no other provider is validated against its schema, and its
+# tests/*.tftest.hcl (mock_provider: plan and apply offline) run.
+step "terraform validate/test against hashicorp/aws (filesystem mirror)"
+MIRROR="${TF_PROVIDER_MIRROR:-}"
+if [[ -z "$MIRROR" ]]; then
+  for d in /opt/tf-plugins /usr/share/terraform/plugins "$HOME/.terraform.d/plugins"; do
+    if compgen -G "$d/registry.terraform.io/hashicorp/aws/*/linux_amd64/terraform-provider-aws*" >/dev/null; then
+      MIRROR="$d"; break
+    fi
+  done
+fi
+if [[ -z "$MIRROR" ]]; then
+  fail "no filesystem mirror of hashicorp/aws (set TF_PROVIDER_MIRROR; find / -name 'terraform-provider-aws*')"
+else
+  echo "mirror: $MIRROR ($(ls "$MIRROR/registry.terraform.io/hashicorp/aws"))"
+  mirror_rc="$(mktemp)"
+  printf 'provider_installation {\n  filesystem_mirror {\n    path    = "%s"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n' "$MIRROR" >"$mirror_rc"
+  aws_only=0
+  while IFS= read -r versions; do
+    d="$(dirname "$versions")"
+    m="${d#"$TF_DIR"/}"
+    sources="$({ grep -o 'source *= *"[^"]*"' "$versions" || true; } | sed 's/.*"\(.*\)"/\1/' | sort -u | tr '\n' ' ')"
+    [[ "$sources" == "hashicorp/aws " ]] || continue
+    aws_only=$((aws_only + 1))
+    if TF_CLI_CONFIG_FILE="$mirror_rc" terraform -chdir="$d" init -backend=false -input=false -no-color >/dev/null; then
+      TF_CLI_CONFIG_FILE="$mirror_rc" terraform -chdir="$d" validate -no-color >/dev/null || fail "validate (aws schema) $m"
+      if compgen -G "$d/tests/*.tftest.hcl" >/dev/null; then
+        TF_CLI_CONFIG_FILE="$mirror_rc" terraform -chdir="$d" test -no-color | tail -1 || fail "terraform test (mock aws) $m"
+      fi
+      echo "ok: $m"
+    else
+      fail "init from the mirror: $m"
+    fi
+  done < <(find "$TF_DIR/modules" -name versions.tf | sort)
+  rm -f "$mirror_rc"
+  echo "$aws_only module(s) use only hashicorp/aws"
+fi
+
 step "shellcheck (optional)"
 if command -v shellcheck >/dev/null 2>&1; then
   shellcheck "$REPO/infrastructure/scripts/deploy-environment.sh" "$HERE/run.sh" || fail "shellcheck"

@@ -22,9 +22,10 @@ def test_module_exists_with_standard_files(rel):
 
 @pytest.mark.parametrize("env", t.ENV_NAMES)
 def test_environment_root_layout(env):
-    d = t.ENVIRONMENTS / env
-    for f in ("versions.tf", "variables.tf", "providers.tf", "main.tf", "outputs.tf", "terraform.tfvars"):
-        assert (d / f).is_file(), f"environments/{env}/{f} missing"
+    d = t.root_of(env)
+    for f in ("versions.tf", "variables.tf", "providers.tf", "main.tf", "outputs.tf"):
+        assert (d / f).is_file(), f"{d.name}/{f} missing"
+    assert (t.ENVIRONMENTS / env / "terraform.tfvars").is_file()
     assert (t.ENVIRONMENTS / "_shared" / "common.tfvars").is_file()
 
 

@@ -60,7 +60,7 @@ def _providers_needed(d, seen=None):
 
 @pytest.mark.parametrize("env", t.ENV_NAMES)
 def test_root_modules_pin_every_provider_they_need(env):
-    d = t.ENVIRONMENTS / env
+    d = t.root_of(env)
     m = t.load_module(d)
     rv = t.one(m.terraform.get("required_version"))
     assert rv and rv.startswith("~>"), f"{env}: required_version must be pessimistic (~>), got {rv}"
@@ -78,7 +78,7 @@ def test_root_modules_pin_every_provider_they_need(env):
 def test_module_variants_match_env_config(env, env_settings):
     """Each environment calls the variant its env-config says (seed table)."""
     variants = env_settings[env]["variants"]
-    m = t.load_module(t.ENVIRONMENTS / env)
+    m = t.load_module(t.root_of(env))
     for service in ("database", "cache", "storage", "registry", "ingress", "cluster"):
         src = t.one(m.module_calls[service]["source"])
         assert src.endswith(f"/{service}/{variants[service]}"), f"{env}: module.{service} uses {src}, env-config says {variants[service]}"

@@ -43,14 +43,14 @@ def test_attribute_references_exist(d, schemas):
 
 @pytest.mark.parametrize("env", t.ENV_NAMES)
 def test_provider_blocks(env, schemas):
-    problems = s.provider_block_problems(schemas, t.load_module(t.ENVIRONMENTS / env))
+    problems = s.provider_block_problems(schemas, t.load_module(t.root_of(env)))
     assert not problems, "\n".join(problems)
 
 
 def test_schema_versions_fall_inside_the_root_pins(schemas):
     versions = schemas.provider_versions()
     for env in t.ENV_NAMES:
-        pins = t.load_module(t.ENVIRONMENTS / env).required_providers
+        pins = t.load_module(t.root_of(env)).required_providers
         for provider, spec in pins.items():
             if provider not in versions:
                 continue

@@ -177,7 +177,7 @@ def test_secret_store_is_the_same_everywhere():
     store = [b for b in m.of_type("kubectl_manifest") if b.name == "store"][0].text
     assert "external-secrets.io/v1" in store and "ClusterSecretStore" in store
     for env in t.ENV_NAMES:
-        call = t.load_module(t.ENVIRONMENTS / env).module_calls["secrets"]
+        call = t.load_module(t.root_of(env)).module_calls["secrets"]
         assert "store_name" not in call, f"{env} must not rename the store"
 
 

@@ -181,8 +181,19 @@ def module_dirs() -> list[Path]:
     return sorted({p.parent for p in MODULES.rglob("*.tf") if ".terraform" not in p.parts})
 
 
+CLOUD_ROOT = ENVIRONMENTS / "cloud"
+
+
+def root_of(env: str) -> Path:
+    """The root module an environment is applied with: its own directory (local) or the one
+    cloud root shared by dev, staging and prod (which keep only tfvars and backend.hcl)."""
+    own = ENVIRONMENTS / env
+    return own if (own / "main.tf").exists() else CLOUD_ROOT
+
+
 def env_dirs() -> list[Path]:
-    return [ENVIRONMENTS / e for e in ENV_NAMES]
+    """The root modules (local and the shared cloud root)."""
+    return sorted({root_of(e) for e in ENV_NAMES})
 
 
 def all_dirs() -> list[Path]:

@@ -19,65 +19,85 @@ impl TrackingStore for Store {
     }
 
     async fn create_experiment(&self, name: &str, artifact_location: Option<&str>, tags: &[Tag]) -> Result<String> {
-        self.create_experiment_impl(name, artifact_location, tags).await
+        mlp_store_sql::timed(
+            "create_experiment",
+            self.create_experiment_impl(name, artifact_location, tags),
+        )
+        .await
     }
     async fn get_experiment(&self, experiment_id: &str) -> Result<Experiment> {
-        self.get_experiment_impl(experiment_id).await
+        mlp_store_sql::timed("get_experiment", self.get_experiment_impl(experiment_id)).await
     }
     async fn get_experiment_by_name(&self, name: &str) -> Result<Experiment> {
-        self.get_experiment_by_name_impl(name).await
+        mlp_store_sql::timed("get_experiment_by_name", self.get_experiment_by_name_impl(name)).await
     }
     async fn search_experiments(&self, q: &SearchExperiments) -> Result<Page<Experiment>> {
-        self.search_experiments_impl(q).await
+        mlp_store_sql::timed("search_experiments", self.search_experiments_impl(q)).await
     }
     async fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> Result<()> {
-        self.rename_experiment_impl(experiment_id, new_name).await
+        mlp_store_sql::timed(
+            "rename_experiment",
+            self.rename_experiment_impl(experiment_id, new_name),
+        )
+        .await
     }
     async fn delete_experiment(&self, experiment_id: &str) -> Result<()> {
-        self.set_experiment_stage(experiment_id, LifecycleStage::Deleted).await
+        mlp_store_sql::timed(
+            "delete_experiment",
+            self.set_experiment_stage(experiment_id, LifecycleStage::Deleted),
+        )
+        .await
     }
     async fn restore_experiment(&self, experiment_id: &str) -> Result<()> {
-        self.set_experiment_stage(experiment_id, LifecycleStage::Active).await
+        mlp_store_sql::timed(
+            "restore_experiment",
+            self.set_experiment_stage(experiment_id, LifecycleStage::Active),
+        )
+        .await
     }
     async fn set_experiment_tag(&self, experiment_id: &str, tag: &Tag) -> Result<()> {
-        self.set_experiment_tag_impl(experiment_id, tag).await
+        mlp_store_sql::timed("set_experiment_tag", self.set_experiment_tag_impl(experiment_id, tag)).await
     }
     async fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> Result<()> {
-        self.delete_experiment_tag_impl(experiment_id, key).await
+        mlp_store_sql::timed(
+            "delete_experiment_tag",
+            self.delete_experiment_tag_impl(experiment_id, key),
+        )
+        .await
     }
 
     async fn create_run(&self, req: &CreateRun) -> Result<Run> {
-        self.create_run_impl(req).await
+        mlp_store_sql::timed("create_run", self.create_run_impl(req)).await
     }
     async fn get_run(&self, run_id: &str) -> Result<Run> {
-        self.get_run_impl(run_id).await
+        mlp_store_sql::timed("get_run", self.get_run_impl(run_id)).await
     }
     async fn update_run(&self, req: &UpdateRun) -> Result<RunInfo> {
-        self.update_run_impl(req).await
+        mlp_store_sql::timed("update_run", self.update_run_impl(req)).await
     }
     async fn delete_run(&self, run_id: &str) -> Result<()> {
-        self.set_run_stage(run_id, LifecycleStage::Deleted).await
+        mlp_store_sql::timed("delete_run", self.set_run_stage(run_id, LifecycleStage::Deleted)).await
     }
     async fn restore_run(&self, run_id: &str) -> Result<()> {
-        self.set_run_stage(run_id, LifecycleStage::Active).await
+        mlp_store_sql::timed("restore_run", self.set_run_stage(run_id, LifecycleStage::Active)).await
     }
     async fn log_batch(&self, req: &LogBatch) -> Result<()> {
-        self.log_batch_impl(req).await
+        mlp_store_sql::timed("log_batch", self.log_batch_impl(req)).await
     }
     async fn delete_tag(&self, run_id: &str, key: &str) -> Result<()> {
-        self.delete_tag_impl(run_id, key).await
+        mlp_store_sql::timed("delete_tag", self.delete_tag_impl(run_id, key)).await
     }
     async fn log_inputs(&self, run_id: &str, datasets: &[DatasetInput], models: &[ModelInput]) -> Result<()> {
-        self.log_inputs_impl(run_id, datasets, models).await
+        mlp_store_sql::timed("log_inputs", self.log_inputs_impl(run_id, datasets, models)).await
     }
     async fn log_outputs(&self, run_id: &str, models: &[ModelOutput]) -> Result<()> {
-        self.log_outputs_impl(run_id, models).await
+        mlp_store_sql::timed("log_outputs", self.log_outputs_impl(run_id, models)).await
     }
     async fn search_runs(&self, q: &SearchRuns) -> Result<Page<Run>> {
-        self.search_runs_impl(q).await
+        mlp_store_sql::timed("search_runs", self.search_runs_impl(q)).await
     }
     async fn get_metric_history(&self, run_id: &str, key: &str, page: &PageRequest) -> Result<Page<Metric>> {
-        self.get_metric_history_impl(run_id, key, page).await
+        mlp_store_sql::timed("get_metric_history", self.get_metric_history_impl(run_id, key, page)).await
     }
     async fn get_metric_history_json(
         &self,
@@ -100,27 +120,39 @@ impl TrackingStore for Store {
     }
 
     async fn create_logged_model(&self, req: &CreateLoggedModel) -> Result<LoggedModel> {
-        self.create_logged_model_impl(req).await
+        mlp_store_sql::timed("create_logged_model", self.create_logged_model_impl(req)).await
     }
     async fn get_logged_model(&self, model_id: &str, allow_deleted: bool) -> Result<LoggedModel> {
-        self.get_logged_model_impl(model_id, allow_deleted).await
+        mlp_store_sql::timed("get_logged_model", self.get_logged_model_impl(model_id, allow_deleted)).await
     }
     async fn finalize_logged_model(&self, model_id: &str, status: LoggedModelStatus) -> Result<LoggedModel> {
-        self.finalize_logged_model_impl(model_id, status).await
+        mlp_store_sql::timed(
+            "finalize_logged_model",
+            self.finalize_logged_model_impl(model_id, status),
+        )
+        .await
     }
     async fn delete_logged_model(&self, model_id: &str) -> Result<()> {
-        self.delete_logged_model_impl(model_id).await
+        mlp_store_sql::timed("delete_logged_model", self.delete_logged_model_impl(model_id)).await
     }
     async fn set_logged_model_tags(&self, model_id: &str, tags: &[Tag]) -> Result<()> {
-        self.set_logged_model_tags_impl(model_id, tags).await
+        mlp_store_sql::timed("set_logged_model_tags", self.set_logged_model_tags_impl(model_id, tags)).await
     }
     async fn delete_logged_model_tag(&self, model_id: &str, key: &str) -> Result<()> {
-        self.delete_logged_model_tag_impl(model_id, key).await
+        mlp_store_sql::timed(
+            "delete_logged_model_tag",
+            self.delete_logged_model_tag_impl(model_id, key),
+        )
+        .await
     }
     async fn log_logged_model_params(&self, model_id: &str, params: &[Param]) -> Result<()> {
-        self.log_logged_model_params_impl(model_id, params).await
+        mlp_store_sql::timed(
+            "log_logged_model_params",
+            self.log_logged_model_params_impl(model_id, params),
+        )
+        .await
     }
     async fn search_logged_models(&self, q: &SearchLoggedModels) -> Result<Page<LoggedModel>> {
-        self.search_logged_models_impl(q).await
+        mlp_store_sql::timed("search_logged_models", self.search_logged_models_impl(q)).await
     }
 }

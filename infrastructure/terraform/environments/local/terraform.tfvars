@@ -1,5 +1,5 @@
 environment       = "local"
-cluster_name      = "ml-platform-local"
+cluster_name      = "ml-platform"
 enable_monitoring = true
 development_mode = {
   enabled           = true

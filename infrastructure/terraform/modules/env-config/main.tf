@@ -141,6 +141,12 @@ locals {
         consolidate_after = "15m", weight = 20
         taints            = [local.training_taint, local.gpu_taint]
       })
+      # CPU-only training: the training taint only, so jobs without a GPU
+      # request (which tolerate no GPU taint) have somewhere to land.
+      training-cpu = merge(local.spot_training_pool, {
+        cpu_limit = 128, memory_limit_gi = 512
+        labels    = { (local.workload_label) = "training", (local.group_label) = "karpenter-training-cpu" }
+      })
       data = merge(local.spot_data_pool, { cpu_limit = 256, memory_limit_gi = 2048 })
     }
   }

@@ -81,7 +81,10 @@ output "storage_config" {
 output "registry_config" {
   description = "registry_config object for modules/registry/{local,cloud}."
   value = {
-    repositories         = ["tracking-api", "worker", "web-ui"]
+    # The images the Kubernetes overlays pull, by the name after the registry
+    # host: <project>/<environment>/<name>. `mlp infra check` (XL-001) fails
+    # when an overlay pulls an image that is not in this list.
+    repositories         = ["mlp", "ml-training", "ml-batch-inference", "pg-backup"]
     keep_last_images     = local.s.keep_last_images
     untagged_expiry_days = 7
   }

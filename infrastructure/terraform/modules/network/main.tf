@@ -5,7 +5,7 @@ data "aws_availability_zones" "available" {
 
   filter {
     name   = "zone-name"
-    values = [for s in ["a", "b", "c"] : "${data.aws_region.current.region}${s}"]
+    values = [for s in ["a", "b", "c"] : "${data.aws_region.current.id}${s}"]
   }
 }
 
@@ -161,7 +161,7 @@ resource "aws_route_table_association" "private" {
 # Gateway endpoint: S3 traffic (artifacts, datasets, ECR layers) stays off the NAT.
 resource "aws_vpc_endpoint" "s3" {
   vpc_id            = aws_vpc.this.id
-  service_name      = "com.amazonaws.${data.aws_region.current.region}.s3"
+  service_name      = "com.amazonaws.${data.aws_region.current.id}.s3"
   vpc_endpoint_type = "Gateway"
   route_table_ids   = aws_route_table.private[*].id
   tags              = merge(var.context.tags, { Name = "${local.name}-s3" })
@@ -184,11 +184,11 @@ resource "aws_kms_key" "logs" {
       {
         Sid       = "CloudWatchLogs"
         Effect    = "Allow"
-        Principal = { Service = "logs.${data.aws_region.current.region}.amazonaws.com" }
+        Principal = { Service = "logs.${data.aws_region.current.id}.amazonaws.com" }
         Action    = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
         Resource  = "*"
         Condition = {
-          ArnLike = { "kms:EncryptionContext:aws:logs:arn" = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:log-group:/aws/vpc/${local.name}/*" }
+          ArnLike = { "kms:EncryptionContext:aws:logs:arn" = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.id}:${data.aws_caller_identity.current.account_id}:log-group:/aws/vpc/${local.name}/*" }
         }
       }
     ]

@@ -24,6 +24,12 @@ resource "terraform_data" "aws_needs_region" {
   }
 }
 
+# Orders the controller after its identity: the EKS Pod Identity webhook
+# injects credentials only into pods created after the association exists.
+resource "terraform_data" "operator_identity" {
+  input = var.operator_identity
+}
+
 resource "helm_release" "eso" {
   name             = "external-secrets"
   namespace        = local.eso_namespace
@@ -32,6 +38,7 @@ resource "helm_release" "eso" {
   chart            = "external-secrets"
   version          = var.chart_version
   wait             = true
+  depends_on       = [terraform_data.operator_identity]
 
   values = [yamlencode({
     installCRDs = true

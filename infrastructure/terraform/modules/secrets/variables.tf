@@ -37,3 +37,9 @@ variable "chart_version" {
   type        = string
   default     = "0.19.2"
 }
+
+variable "operator_identity" {
+  description = "Id of the operator's workload identity (cloud: the Pod Identity association from ./iam), so the controller pods start only once it exists. null where no identity is needed (local)."
+  type        = string
+  default     = null
+}

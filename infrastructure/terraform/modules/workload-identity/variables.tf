@@ -16,9 +16,9 @@ variable "cluster_name" {
 }
 
 variable "service_accounts" {
-  description = "Service accounts (in context.namespace) of the platform pods that read and write object storage."
+  description = "Service accounts (in context.namespace) of the platform pods that read and write object storage. Not mlp-job: job pods reach artifacts through the backend (mlflow-artifacts:/), and their NetworkPolicy allows nothing else."
   type        = list(string)
-  default     = ["mlp-backend", "mlp-worker", "mlp-job", "mlp-pg-backup"]
+  default     = ["mlp-backend", "mlp-worker", "mlp-pg-backup"]
 }
 
 variable "bucket_arns" {

@@ -10,7 +10,7 @@ locals {
   name      = var.cluster_config.name
   account   = data.aws_caller_identity.current.account_id
   partition = data.aws_partition.current.partition
-  region    = data.aws_region.current.region
+  region    = data.aws_region.current.id
   tags      = merge(var.context.tags, { "karpenter.sh/discovery" = local.name })
 }
 

@@ -9,8 +9,15 @@ output "connection" {
     tls      = true
     secret_ref = {
       store    = var.secret_store.name
+      key      = aws_secretsmanager_secret.app.arn
+      property = "password"
+    }
+    # The RDS master login, for creating the application role (never the application's).
+    admin_secret_ref = {
+      store    = var.secret_store.name
       key      = local.secret_arn
       property = "password"
+      username = local.admin_username
     }
   }
 }
@@ -18,7 +25,7 @@ output "connection" {
 output "secret_access" {
   description = "Secrets and KMS keys the External Secrets Operator must be allowed to read (empty for the local variant)."
   value = {
-    secret_arns  = [local.secret_arn]
+    secret_arns  = [local.secret_arn, aws_secretsmanager_secret.app.arn]
     kms_key_arns = [aws_kms_key.this.arn]
   }
 }

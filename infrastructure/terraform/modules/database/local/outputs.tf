@@ -12,6 +12,13 @@ output "connection" {
       key      = kubernetes_secret_v1.store.metadata[0].name
       property = "password"
     }
+    # Locally the in-cluster server has one login, which is not a superuser.
+    admin_secret_ref = {
+      store    = var.secret_store.name
+      key      = kubernetes_secret_v1.store.metadata[0].name
+      property = "password"
+      username = var.database_config.credentials.username
+    }
   }
 }
 

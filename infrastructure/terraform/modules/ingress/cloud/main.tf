@@ -10,7 +10,7 @@ data "aws_caller_identity" "current" {}
 
 locals {
   partition   = data.aws_partition.current.partition
-  region      = data.aws_region.current.region
+  region      = data.aws_region.current.id
   account     = data.aws_caller_identity.current.account_id
   cluster_tag = "elbv2.k8s.aws/cluster"
   elb_arn     = "arn:${local.partition}:elasticloadbalancing:${local.region}:${local.account}"

@@ -2,7 +2,7 @@ output "ingress" {
   description = "Ingress class and default annotations for workload Ingress objects. Same shape in the local and cloud variant."
   value = {
     class_name          = "nginx"
-    controller          = "ingress-nginx"
+    controller          = "nginx-ingress"
     default_annotations = {}
     scheme              = "http"
     host                = var.ingress_config.host

@@ -42,8 +42,9 @@ resource "helm_release" "this" {
         storageSpec = {
           volumeClaimTemplate = {
             spec = {
-              accessModes = ["ReadWriteOnce"]
-              resources   = { requests = { storage = "${var.monitoring_config.storage_size}Gi" } }
+              accessModes      = ["ReadWriteOnce"]
+              storageClassName = var.storage_class
+              resources        = { requests = { storage = "${var.monitoring_config.storage_size}Gi" } }
             }
           }
         }

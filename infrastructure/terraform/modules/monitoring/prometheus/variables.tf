@@ -27,3 +27,9 @@ variable "namespace" {
   type        = string
   default     = "monitoring"
 }
+
+variable "storage_class" {
+  description = "StorageClass of Prometheus' volume (cloud: the gp3 default from modules/cluster/addons, which also orders the release after it). null = the cluster default."
+  type        = string
+  default     = null
+}

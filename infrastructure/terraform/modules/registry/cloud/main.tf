@@ -7,7 +7,7 @@ data "aws_region" "current" {}
 
 locals {
   account = data.aws_caller_identity.current.account_id
-  host    = "${local.account}.dkr.ecr.${data.aws_region.current.region}.amazonaws.com"
+  host    = "${local.account}.dkr.ecr.${data.aws_region.current.id}.amazonaws.com"
 }
 
 resource "aws_kms_key" "this" {

@@ -9,7 +9,7 @@ data "aws_region" "current" {}
 locals {
   account   = data.aws_caller_identity.current.account_id
   partition = data.aws_partition.current.partition
-  region    = data.aws_region.current.region
+  region    = data.aws_region.current.id
   # Bucket names are global: include the account id.
   bucket_names = { for b in var.storage_config.buckets : b => "${var.context.name_prefix}-${b}-${local.account}" }
   log_bucket   = "${var.context.name_prefix}-s3-access-logs-${local.account}"

@@ -67,6 +67,9 @@ module "secrets" {
   context    = module.common.context
   backend    = "aws"
   aws_region = var.aws_region
+  # The association is created right after the cluster (not after RDS as the
+  # read policy is), and the controller pods only after it.
+  operator_identity = module.secrets_iam.association_id
 }
 
 locals {
@@ -84,9 +87,17 @@ locals {
   }
 }
 
+# The application role's password: ephemeral, so it lives only in Secrets
+# Manager (written write-only by the module), never in the state.
+ephemeral "aws_secretsmanager_random_password" "db_app" {
+  password_length     = 40
+  exclude_punctuation = true
+}
+
 module "database" {
   source = "../../modules/database/cloud"
 
+  app_password    = ephemeral.aws_secretsmanager_random_password.db_app.random_password
   context         = module.common.context
   database_config = module.config.database_config
   network         = local.database_network
@@ -141,12 +152,35 @@ module "ingress" {
   }
 }
 
+module "addons" {
+  source = "../../modules/cluster/addons"
+
+  context      = module.common.context
+  cluster_name = module.cluster.cluster.name
+  gpu_enabled = anytrue(concat(
+    [for g in values(module.config.cluster_config.node_groups) : contains(keys(g.labels), "nvidia.com/gpu.present")],
+    [for p in values(module.config.cluster_config.karpenter_node_pools) : p.gpu_limit > 0],
+  ))
+  backups = {
+    bucket      = module.storage.connection.buckets["backups"]
+    bucket_arn  = [for a in module.storage.bucket_arns : a if endswith(a, module.storage.connection.buckets["backups"])][0]
+    kms_key_arn = module.storage.kms_key_arn
+    region      = var.aws_region
+  }
+  argocd = {
+    repo_url        = var.gitops_repo_url
+    target_revision = var.gitops_revision
+    infra_outputs   = local.kubernetes_infra_outputs
+  }
+}
+
 module "prometheus" {
   source = "../../modules/monitoring/prometheus"
   count  = module.config.monitoring_config.enabled ? 1 : 0
 
   context           = module.common.context
   monitoring_config = module.config.monitoring_config
+  storage_class     = module.addons.storage_class
 }
 
 module "grafana" {

@@ -59,13 +59,29 @@ variable "deletion_protection" {
 }
 
 variable "endpoint_public_access_cidrs" {
-  description = "CIDRs allowed to reach the EKS public endpoint; empty keeps it private."
+  description = "CIDRs allowed to reach the EKS public endpoint: the network Terraform (CI runner or operator) applies from. Required: this root installs Helm releases into the cluster it creates, from outside the VPC, so a private-only endpoint would stop the first apply. Pass it per deploy (TF_VAR_endpoint_public_access_cidrs='[\"203.0.113.7/32\"]')."
   type        = list(string)
-  default     = []
+
+  validation {
+    condition     = length(var.endpoint_public_access_cidrs) > 0 && !contains(var.endpoint_public_access_cidrs, "0.0.0.0/0")
+    error_message = "Set endpoint_public_access_cidrs to the CIDR(s) Terraform runs from (never 0.0.0.0/0): the Helm releases of this root are installed through the EKS public endpoint."
+  }
 }
 
 variable "admin_role_arns" {
   description = "IAM roles granted cluster-admin via EKS access entries."
   type        = list(string)
   default     = []
+}
+
+variable "gitops_repo_url" {
+  description = "Git repository Argo CD syncs the platform from."
+  type        = string
+  default     = "https://github.com/ml-platform/ml-platform.git"
+}
+
+variable "gitops_revision" {
+  description = "Branch, tag or commit Argo CD syncs."
+  type        = string
+  default     = "main"
 }

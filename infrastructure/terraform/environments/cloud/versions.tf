@@ -1,6 +1,6 @@
-# Root module of a cloud environment. dev, staging and prod share this
-# code byte for byte (checked by tests/infra/terraform); they differ only in
-# terraform.tfvars and backend.hcl.
+# The one root module of the cloud environments. dev, staging and prod are
+# only data: environments/<env>/terraform.tfvars and backend.hcl
+# (`mlp infra deploy <env>` runs this root with them).
 terraform {
   required_version = "~> 1.10"
 
