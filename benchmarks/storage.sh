@@ -46,17 +46,56 @@ wait_up() {
   return 1
 }
 
+# Each scenario prints its line and appends its figures to results.jsonl for the table at the end.
 scenarios() {
-  local url="http://127.0.0.1:$PORT" name="$1"
-  for args in \
-    "log-batch --clients 1 --requests $(n 200)" \
-    "log-batch --clients 8 --requests $(n 200)" \
-    "log-metric --clients 64 --seconds $(n 10)" \
-    "get-history --points $(n 100000) --requests $(n 10)" \
-    "search --runs $(n 10000) --requests $(n 50)"; do
-    printf '%-13s ' "$name"
-    "$LOADGEN" --url "$url" $args || echo "(failed)"
+  local url="http://127.0.0.1:$PORT" name="$1" label args out
+  for entry in \
+    "log-batch, 1 client|log-batch --clients 1 --requests $(n 200)" \
+    "log-batch, 8 clients|log-batch --clients 8 --requests $(n 200)" \
+    "log-metric, 64 connections|log-metric --clients 64 --seconds $(n 10)" \
+    "get-history, $(n 100000) points|get-history --points $(n 100000) --requests $(n 10)" \
+    "search, $(n 10000) runs|search --runs $(n 10000) --requests $(n 50)"; do
+    label="${entry%%|*}" args="${entry#*|}"
+    printf '%-20s ' "$name"
+    if out="$("$LOADGEN" --url "$url" --json $args)"; then
+      python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print("%-12s %10.0f %s/s  p50 %8.2f ms  p99 %8.2f ms  errors %d  (%s)" % (r["scenario"], r["rate"], r["unit"], r["p50_ms"], r["p99_ms"], r["errors"], r["note"]))' "$out"
+      python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(server=sys.argv[2], label=sys.argv[3]); print(json.dumps(r))' \
+        "$out" "$name" "$label" >>"$TMP/results.jsonl"
+    else
+      echo "(failed)"
+    fi
   done
+}
+
+# The side-by-side table: writes by rate, reads by p50, and how many times faster mlp on SQLite is.
+table() {
+  [[ -s "$TMP/results.jsonl" ]] || return 0
+  python3 - "$TMP/results.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+servers = list(dict.fromkeys(r["server"] for r in rows))
+labels = list(dict.fromkeys(r["label"] for r in rows))
+get = {(r["server"], r["label"]): r for r in rows}
+def figure(r):
+    if r is None: return None, "-"
+    if r["scenario"] in ("get-history", "search"):
+        return 1.0 / max(r["p50_ms"], 1e-9), f'{r["p50_ms"]:.1f} ms'
+    return r["rate"], f'{r["rate"]:,.0f}/s'
+base = servers[0]
+print()
+print("| | " + " | ".join(servers) + " |")
+print("|---" * (len(servers) + 1) + "|")
+for label in labels:
+    b, _ = figure(get.get((base, label)))
+    cells = []
+    for s in servers:
+        v, text = figure(get.get((s, label)))
+        if s != base and v and b:
+            text += f" ({b / v:.1f}x)"
+        cells.append(text)
+    print(f"| {label} | " + " | ".join(cells) + " |")
+print(f"\n(writes: rate; reads: p50; in brackets: how many times {base} is faster)")
+PY
 }
 
 for server in $SERVERS; do
@@ -102,3 +141,4 @@ for server in $SERVERS; do
   scenarios "$server"
   kill "${pids[-1]}" 2>/dev/null || true
 done
+table
