@@ -325,9 +325,13 @@ test('compare: select runs, overlaid charts, differing params highlighted', asyn
   assert.ok(await compare.isDisabled(), 'compare needs 2 runs');
   await page.check('input[aria-label="select best"]');
   await page.check('input[aria-label="select wide"]');
+  const urls = recordApi(page);
   await compare.click();
   await page.waitForSelector('body[data-rendered~=compare-charts]');
   assert.equal((new URL(page.url().replace('#', '')).searchParams.get('runs') || '').split(',').length, 3);
+  // sampled first: one bulk-interval request per chart for all runs, no full history
+  assert.ok(urls.some((u) => u.includes('get-history-bulk-interval')), 'sampled histories');
+  assert.ok(!urls.some((u) => u.includes('/get-history?')), `no full history yet: ${urls.filter((u) => u.includes('/get-history?'))}`);
   const lr = page.locator('table.compare tr[data-key=lr]');
   assert.equal(await lr.getAttribute('class'), 'diff');
   const stage = page.locator('table.compare tr[data-key=stage]');
@@ -335,6 +339,11 @@ test('compare: select runs, overlaid charts, differing params highlighted', asyn
   const chart = page.locator('.chart-card[data-metric=loss] .chart');
   assert.equal(await chart.getAttribute('data-points'), '600');
   assert.ok((await inkedPixels(chart.locator('canvas.chart-canvas'))) > 3000);
+  // "all points" fetches the chart's histories in full: same points (fewer than the sample size)
+  await page.getByRole('button', { name: 'all points of loss' }).click();
+  await page.waitForFunction(() => !document.querySelector('.chart-card[data-metric=loss] button[aria-label="all points of loss"]'));
+  assert.ok(urls.some((u) => u.includes('/get-history?')), 'full histories fetched');
+  assert.equal(await chart.getAttribute('data-points'), '600');
   await page.check('text=only differences');
   await page.waitForFunction(() => location.hash.includes('diff=1'));
   assert.equal(await page.locator('table.compare tr[data-key=stage]').count(), 0);

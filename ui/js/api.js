@@ -88,6 +88,28 @@ export async function metricHistory(runId, key, signal, onPage) {
   return pack(steps, values, times);
 }
 
+/**
+ * Sampled histories of one metric for several runs in one request (get-history-bulk-interval:
+ * at most `maxSteps` steps per run, evenly spread, first and last kept), as typed arrays by run id.
+ * What the compare page draws first: 20 runs of 100,000 points are ~20,000 points, not 2 million.
+ * @param {string[]} runIds @param {string} key @param {number} maxSteps @param {AbortSignal} [signal]
+ */
+export async function sampledHistories(runIds, key, maxSteps, signal) {
+  const r = await mlflow.get('/metrics/get-history-bulk-interval', { run_ids: runIds, metric_key: key, max_results: maxSteps }, signal);
+  const by = new Map(runIds.map((id) => [id, []]));
+  for (const m of r.metrics || []) by.get(m.run_id)?.push(m);
+  const out = new Map();
+  for (const [id, points] of by) {
+    points.sort((a, b) => Number(a.step || 0) - Number(b.step || 0) || Number(a.timestamp || 0) - Number(b.timestamp || 0));
+    out.set(id, pack(
+      points.map((m) => Number(m.step || 0)),
+      points.map((m) => (typeof m.value === 'number' ? m.value : Number(m.value))),
+      points.map((m) => Number(m.timestamp || 0)),
+    ));
+  }
+  return out;
+}
+
 /** A page token for an absolute offset into a metric history. This server's tokens are base64
  * JSON `{"offset": n}` (the query fingerprint in them is optional); a server that refuses it gets
  * a full re-fetch instead (see metricTail). */

@@ -1,13 +1,15 @@
 // A grid of metric charts, one per key, each overlaying one series per run. Used by the run
-// page (one run) and the compare page (2 to 20 runs). Histories are fetched in full with paged
-// get-history, a few at a time, and drawn at pixel resolution by LineChart.
+// page (one run) and the compare page (2 to 20 runs). The run page fetches histories in full with
+// paged get-history, a few at a time, and LineChart draws every point. With `sampleSteps` (the
+// compare page) each chart first fetches all its runs' histories sampled in one request
+// (get-history-bulk-interval), and an "all points" button on the chart fetches them in full.
 
-import { metricHistory, metricTail } from './api.js';
+import { metricHistory, metricTail, sampledHistories } from './api.js';
 import { h, replace, pool, errorBox, fmtNum } from './dom.js';
 import { LineChart, chartControls, xOf, seriesCsv, download } from './chart.js';
 
 /**
- * @param {{runs: {id: string, name: string, color: string}[], keys: string[], state: {x: string, log: boolean, smooth: number, zoom?: number[]|null}, signal: AbortSignal, onState: (s: object) => void, onDone?: () => void, onFirst?: () => void}} o
+ * @param {{sampleSteps?: number, runs: {id: string, name: string, color: string}[], keys: string[], state: {x: string, log: boolean, smooth: number, zoom?: number[]|null}, signal: AbortSignal, onState: (s: object) => void, onDone?: () => void, onFirst?: () => void}} o
  */
 export function metricGrid(o) {
   const state = { perKey: {}, ...o.state };
@@ -107,7 +109,8 @@ export function metricGrid(o) {
     c.chart.setSeries(series);
     const n = series.reduce((a, s) => a + s.x.length, 0);
     const latest = o.runs.length === 1 && series[0] ? series[0].y[series[0].y.length - 1] : undefined;
-    replace(c.info, `${n.toLocaleString()} points`, latest !== undefined ? ` · last ${fmtNum(latest)}` : '');
+    replace(c.info, `${n.toLocaleString()} points`, latest !== undefined ? ` · last ${fmtNum(latest)}` : '',
+      c.sampled ? [' · sampled (≤ ', o.sampleSteps.toLocaleString(), ' steps per run) ', h('button', { type: 'button', class: 'link', 'aria-label': `all points of ${c.key}`, onclick: () => loadFull(c) }, 'all points')] : '');
     // a text alternative of the canvas: per run its last value and range (the first five runs)
     const per = series.slice(0, 5).map((s) => {
       let lo = Infinity; let hi = -Infinity;
@@ -126,12 +129,45 @@ export function metricGrid(o) {
       requestAnimationFrame(() => o.onFirst && o.onFirst());
     }
   };
+  const ids = o.runs.map((r) => r.id);
+  const loadSampled = async (c, runIds = ids) => {
+    const got = await sampledHistories(runIds, c.key, o.sampleSteps, o.signal);
+    for (const [id, hh] of got) hist.set(`${c.key}\u0000${id}`, hh);
+    c.sampled = true;
+  };
+  /** The chart's histories in full (the "all points" button of a sampled chart). */
+  const loadFull = async (c) => {
+    replace(c.info, 'loading all points…');
+    try {
+      await pool(o.runs, 4, async (r) => hist.set(`${c.key}\u0000${r.id}`, await metricHistory(r.id, c.key, o.signal)));
+      c.sampled = false;
+    } catch (err) {
+      if (o.signal.aborted) return;
+      c.card.appendChild(errorBox(err));
+    }
+    if (!o.signal.aborted) finish(c);
+  };
   const jobs = [];
   for (const c of charts) {
-    c.remaining = o.runs.length;
-    for (const r of o.runs) jobs.push({ c, r });
+    c.remaining = o.sampleSteps ? 1 : o.runs.length;
+    if (o.sampleSteps) jobs.push({ c, r: null });
+    else for (const r of o.runs) jobs.push({ c, r });
   }
-  const loaded = pool(jobs, 6, async ({ c, r }) => {
+  const loaded = pool(jobs, o.sampleSteps ? 3 : 6, async ({ c, r }) => {
+    if (!r) {
+      try {
+        await loadSampled(c);
+      } catch (err) {
+        if (o.signal.aborted) return;
+        c.card.appendChild(errorBox(err));
+      }
+      c.remaining = 0;
+      if (!o.signal.aborted) {
+        finish(c);
+        if (!firstPaint) { firstPaint = true; requestAnimationFrame(() => o.onFirst && o.onFirst()); }
+      }
+      return;
+    }
     try {
       // progressive: draw what has arrived after every page of a long history
       const hh = await metricHistory(r.id, c.key, o.signal, (partial) => {
@@ -170,6 +206,16 @@ export function metricGrid(o) {
     }
     const changed = new Set();
     let added = 0;
+    // A sampled chart is sampled again for the refreshed runs (one request), not extended by tails.
+    const resampled = [...new Set(todo.filter(({ c }) => o.sampleSteps && c.sampled !== false).map(({ c }) => c))];
+    await pool(resampled, 3, async (c) => {
+      const count = () => runIds.reduce((a, id) => a + (hist.get(`${c.key}\u0000${id}`)?.step.length || 0), 0);
+      const before = count();
+      await loadSampled(c, runIds);
+      added += count() - before;
+      changed.add(c);
+    });
+    todo.splice(0, todo.length, ...todo.filter(({ c }) => !resampled.includes(c)));
     await pool(todo, 4, async ({ c, id }) => {
       const k = `${c.key}\u0000${id}`;
       const had = hist.get(k);

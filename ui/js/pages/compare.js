@@ -55,6 +55,8 @@ export async function render(root, ctx) {
 
   const keys = [...new Set(runs.flatMap((r) => (r.data?.metrics || []).map((m) => m.key)))].sort();
   const grid = metricGrid({
+    // sampled first (one request per chart for all runs), full resolution on demand per chart
+    sampleSteps: 1000,
     runs: runs.map((r, i) => ({ id: r.info.run_id, name: label(r), color: color(i) })),
     keys,
     state: chartState(ctx.query),
