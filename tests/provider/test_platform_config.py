@@ -1,6 +1,6 @@
 """infrastructure/terraform/platform, the platform's standard objects, applied for real: local
-(auth off: experiments and models only), then dev on the same state (users and the teams' grants
-added, tags changed in place), an empty plan after each, then destroy."""
+(auth off: experiments and models only), then dev on the same state (users, the teams' roles
+with their grants and members, and direct grants added, tags changed in place), an empty plan after each, then destroy."""
 
 import json
 import shutil
@@ -40,6 +40,16 @@ def test_platform_configuration_applies_per_environment(tf, api, server):
     r = requests.delete(server.base + "/api/2.0/mlflow/registered-models/delete", json={"name": "digits-sgd"},
                         auth=("ml-engineer", PASSWORDS["ml-engineer"]), timeout=10)
     assert r.status_code == 403, r.text
+    # The teams' grants come through their roles: ml-engineer (EDIT on digits via ml-engineers)
+    # may log runs there, data-engineer (READ via data-engineers) may not.
+    roles = api.call("GET", "/api/3.0/mlflow/users/roles/list", username="ml-engineer")["roles"]
+    assert [r["name"] for r in roles] == ["ml-engineers"], roles
+    assert set(json.loads(tf.run("output", "-json", "role_ids").stdout)) == {"ml-engineers", "data-engineers"}
+    digits = api.experiment("digits")["experiment_id"]
+    for user, status in (("ml-engineer", 200), ("data-engineer", 403)):
+        r = requests.post(server.base + "/api/2.0/mlflow/runs/create", json={"experiment_id": digits},
+                          auth=(user, PASSWORDS[user]), timeout=10)
+        assert r.status_code == status, (user, r.text)
 
     # A user without a password is refused at plan time with the reason.
     p = tf.run("plan", "-var-file=envs/dev.tfvars", check=False,

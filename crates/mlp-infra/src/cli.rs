@@ -59,7 +59,9 @@ pub enum InfraCommand {
     },
     /// Deploy one environment: terraform init/plan (saved plan), apply that plan after
     /// confirmation, then the Kubernetes overlay (kubectl apply -k, or an Argo CD sync for
-    /// GitOps environments), rollouts and smoke tests. Stops at the first failing step.
+    /// GitOps environments), rollouts, smoke tests, and the platform's own objects
+    /// (terraform/platform with terraform-provider-mlp from beside mlp or TF_CLI_CONFIG_FILE).
+    /// Stops at the first failing step.
     Deploy {
         /// local, dev, staging or prod
         env: String,
@@ -204,6 +206,8 @@ fn run_inner(args: InfraArgs) -> anyhow::Result<i32> {
                 no_gitops,
                 api_url,
                 rollout_timeout,
+                provider_dir: provider_beside_mlp(),
+                tf_cli_config: std::env::var_os("TF_CLI_CONFIG_FILE").map(Into::into),
             };
             let x = deploy::Exec {
                 dry_run,
@@ -273,4 +277,10 @@ pub fn report_markdown(l: &Layout) -> anyhow::Result<String> {
     let r = check::run(l, &CheckOptions::default())?;
     let lib = ModuleLib::load(l);
     Ok(report::markdown(l, &lib, &r))
+}
+
+/// The directory of this `mlp` binary when terraform-provider-mlp was built beside it.
+fn provider_beside_mlp() -> Option<std::path::PathBuf> {
+    let dir = std::env::current_exe().ok()?.parent()?.to_path_buf();
+    dir.join("terraform-provider-mlp").is_file().then_some(dir)
 }

@@ -2,7 +2,7 @@
 //! printed with `--dry-run`, otherwise run one by one, stopping at the first failure.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::Context;
@@ -33,6 +33,12 @@ pub struct DeployOptions {
     /// base URL of the API for the smoke tests
     pub api_url: Option<String>,
     pub rollout_timeout: String,
+    /// directory holding terraform-provider-mlp (beside `mlp`), installed for the platform
+    /// configuration through a generated dev_overrides CLI config
+    pub provider_dir: Option<PathBuf>,
+    /// the operator's Terraform CLI config (TF_CLI_CONFIG_FILE), used when the provider is not
+    /// beside `mlp`
+    pub tf_cli_config: Option<PathBuf>,
 }
 
 /// Why a deploy refused to start (exit code 2) or failed (exit code 1).
@@ -66,6 +72,8 @@ pub enum Op {
     Smoke(String),
     /// a note printed in the plan
     Note(String),
+    /// write a small generated file (creating its directory)
+    WriteFile { path: PathBuf, content: String },
 }
 
 #[derive(Debug, Clone)]
@@ -419,9 +427,78 @@ pub fn plan(layout: &Layout, o: &DeployOptions) -> Result<Vec<Step>, DeployError
         });
     steps.push(Step {
         name: "smoke tests".into(),
-        op: Op::Smoke(api),
+        op: Op::Smoke(api.clone()),
     });
+    steps.extend(platform_steps(layout, o, &api));
     Ok(steps)
+}
+
+/// The platform's own objects (infrastructure/terraform/platform, terraform-provider-mlp),
+/// applied once the server answers: plan to a file, then apply that plan.
+fn platform_steps(layout: &Layout, o: &DeployOptions, api: &str) -> Vec<Step> {
+    let env = o.env.as_str();
+    let dir = layout.terraform.join("platform");
+    let note = |n: String| Step {
+        name: "platform configuration".into(),
+        op: Op::Note(n),
+    };
+    if !dir.join("envs").join(format!("{env}.tfvars")).is_file() {
+        return vec![note(format!("skipped: no {}/envs/{env}.tfvars", layout.rel(&dir)))];
+    }
+    let mut steps = Vec::new();
+    // The provider is not published: a CLI config must say where it is.
+    let prefix: Vec<String> = match (&o.provider_dir, &o.tf_cli_config) {
+        (Some(pd), _) => {
+            let cfg = dir.join(".terraform").join("mlp-provider.tfrc");
+            steps.push(Step {
+                name: "platform configuration: CLI config for terraform-provider-mlp".into(),
+                op: Op::WriteFile {
+                    path: cfg.clone(),
+                    content: format!(
+                        "provider_installation {{\n  dev_overrides {{ \"registry.terraform.io/ml-platform/mlp\" = \"{}\" }}\n  direct {{}}\n}}\n",
+                        pd.display()
+                    ),
+                },
+            });
+            vec!["env".into(), format!("TF_CLI_CONFIG_FILE={}", cfg.display())]
+        }
+        (None, Some(_)) => Vec::new(),
+        (None, None) => {
+            return vec![note(
+                "skipped: terraform-provider-mlp is not beside mlp and TF_CLI_CONFIG_FILE is not set \
+                 (cargo build -p terraform-provider-mlp, or a CLI config that installs it)"
+                    .into(),
+            )];
+        }
+    };
+    let chdir = format!("-chdir={}", dir.display());
+    let tf = |name: &str, args: &[&str]| {
+        let mut argv: Vec<&str> = prefix.iter().map(String::as_str).collect();
+        argv.extend(["terraform", &chdir]);
+        argv.extend(args);
+        run(name, &argv)
+    };
+    if o.provider_dir.is_none() {
+        // The operator's CLI config may install from a mirror: that needs init. A dev_overrides
+        // config does not.
+        steps.push(tf("platform configuration: terraform init", &["init", "-input=false"]));
+    }
+    let plan_file = format!("tfplan-platform-{env}");
+    steps.push(tf(
+        "platform configuration: terraform plan",
+        &[
+            "plan",
+            "-input=false",
+            &format!("-var-file=envs/{env}.tfvars"),
+            &format!("-var=mlp_host={api}"),
+            &format!("-out={plan_file}"),
+        ],
+    ));
+    steps.push(tf(
+        "platform configuration: terraform apply (the saved plan only)",
+        &["apply", "-input=false", &plan_file],
+    ));
+    steps
 }
 
 /// `mlp infra up local`: registry, Kind cluster, ingress controller, images, secrets, overlay.
@@ -739,6 +816,12 @@ fn describe_step(i: usize, n: usize, s: &Step) -> String {
             t
         }
         Op::Note(note) => format!("[{i}/{n}] {}: {note}\n", s.name),
+        Op::WriteFile { path, content } => format!(
+            "[{i}/{n}] {}\n+ write {}:\n{}",
+            s.name,
+            path.display(),
+            content.lines().map(|l| format!("    {l}\n")).collect::<String>()
+        ),
     }
 }
 
@@ -955,6 +1038,15 @@ pub fn execute(steps: &[Step], env: &str, x: &Exec, out: &mut dyn Write) -> Resu
                 smoke(api).map_err(|e| DeployError::Failed(format!("step {}/{n} (smoke tests): {e}", i + 1)))?
             }
             Op::Note(_) => {}
+            Op::WriteFile { path, content } => {
+                let written = path
+                    .parent()
+                    .map_or(Ok(()), std::fs::create_dir_all)
+                    .and_then(|_| std::fs::write(path, content));
+                written.map_err(|e| {
+                    DeployError::Failed(format!("step {}/{n} ({}): {}: {e}", i + 1, s.name, path.display()))
+                })?
+            }
         }
     }
     if !x.dry_run {

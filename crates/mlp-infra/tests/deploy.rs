@@ -25,6 +25,8 @@ fn opts(env: &str, action: Action) -> DeployOptions {
         no_gitops: false,
         api_url: None,
         rollout_timeout: "5m".into(),
+        provider_dir: None,
+        tf_cli_config: None,
     }
 }
 
@@ -350,4 +352,77 @@ fn a_failing_step_stops_the_deploy() {
         !text.contains("terraform apply (the saved plan only)"),
         "stopped before apply: {text}"
     );
+}
+
+#[test]
+fn platform_configuration_after_the_smoke_tests() {
+    let l = Layout::at(&repo()).unwrap();
+    let platform = repo().join("infrastructure/terraform/platform");
+    let chdir = format!("-chdir={}", platform.display());
+    let smoke_at = |t: &str| t.find("] smoke tests against").expect("smoke tests");
+
+    // Provider built beside mlp: a generated dev_overrides CLI config, plan to a file, apply it.
+    let mut o = opts("dev", Action::Apply);
+    o.provider_dir = Some("/opt/mlp/bin".into());
+    o.api_url = Some("https://mlp.dev.example".into());
+    let text = dry_run(&l, &o).unwrap();
+    let cfg = platform.join(".terraform/mlp-provider.tfrc");
+    let write = format!(
+        "] platform configuration: CLI config for terraform-provider-mlp\n+ write {}:\n",
+        cfg.display()
+    );
+    let at = text.find(&write).unwrap_or_else(|| panic!("{text}"));
+    assert!(at > smoke_at(&text), "after the smoke tests: {text}");
+    assert!(
+        text.contains(r#"dev_overrides { "registry.terraform.io/ml-platform/mlp" = "/opt/mlp/bin" }"#),
+        "{text}"
+    );
+    let env = format!("+ env TF_CLI_CONFIG_FILE={} terraform {chdir}", cfg.display());
+    assert!(
+        text.contains(&format!(
+            "{env} plan -input=false -var-file=envs/dev.tfvars -var=mlp_host=https://mlp.dev.example -out=tfplan-platform-dev\n"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(&format!("{env} apply -input=false tfplan-platform-dev\n")),
+        "the last step: {text}"
+    );
+    assert!(!text.contains("platform configuration: terraform init"), "{text}");
+    // A dry run writes nothing.
+    assert!(!cfg.exists() || !std::fs::read_to_string(&cfg).unwrap().contains("/opt/mlp/bin"));
+
+    // The operator's CLI config instead: init (it may install from a mirror), no generated file.
+    let mut o = opts("local", Action::Apply);
+    o.tf_cli_config = Some("/home/op/.terraformrc".into());
+    let text = dry_run(&l, &o).unwrap();
+    let init = format!("] platform configuration: terraform init\n+ terraform {chdir} init -input=false\n");
+    assert!(
+        text.find(&init).unwrap_or_else(|| panic!("{text}")) > smoke_at(&text),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "+ terraform {chdir} plan -input=false -var-file=envs/local.tfvars -var=mlp_host=http://ml-platform.localtest.me -out=tfplan-platform-local\n"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("+ write "), "{text}");
+
+    // No provider anywhere: said, not silently left out.
+    let text = dry_run(&l, &opts("staging", Action::Apply)).unwrap();
+    assert!(
+        text.contains("platform configuration: skipped: terraform-provider-mlp is not beside mlp"),
+        "{text}"
+    );
+    assert!(!text.contains("tfplan-platform"), "{text}");
+
+    // Only a full apply touches it: not plan, not --skip-kubernetes.
+    for (action, skip) in [(Action::Plan, false), (Action::Apply, true)] {
+        let mut o = opts("dev", action);
+        o.provider_dir = Some("/opt/mlp/bin".into());
+        o.skip_kubernetes = skip;
+        let text = dry_run(&l, &o).unwrap();
+        assert!(!text.contains("platform configuration"), "{action:?} {skip}: {text}");
+    }
 }

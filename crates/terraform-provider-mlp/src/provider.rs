@@ -231,6 +231,10 @@ impl Provider for MlpProvider {
                 "role_permission",
                 Box::new(crate::roles::RolePermissionResource(s.clone())),
             ),
+            (
+                "role_assignment",
+                Box::new(crate::roles::RoleAssignmentResource(s.clone())),
+            ),
         ];
         Some(all.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
     }

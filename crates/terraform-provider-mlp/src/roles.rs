@@ -1,5 +1,5 @@
-//! `mlp_role` and `mlp_role_permission`, against MLflow 3.17.2's roles API
-//! (`/api/3.0/mlflow/roles/*`). Untested: the mlp server does not serve roles yet; see README.
+//! `mlp_role`, `mlp_role_permission` and `mlp_role_assignment`, against MLflow 3.17.2's roles
+//! API (`/api/3.0/mlflow/roles/*`), as the mlp server serves it (tests/provider/test_roles.py).
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -30,7 +30,7 @@ pub struct RoleResource(pub Shared);
 
 pub fn role_schema() -> Schema {
     schema(
-        "A role: a named set of grants that users are assigned (MLflow 3.17.2's roles). Not served by the mlp server yet.",
+        "A role: a named set of grants that users are assigned (MLflow 3.17.2's roles).",
         vec![
             ("id", attr(AttributeType::String, Computed, "The role's numeric ID.")),
             (
@@ -271,7 +271,7 @@ pub struct RolePermissionResource(pub Shared);
 
 pub fn role_permission_schema() -> Schema {
     schema(
-        "One grant of a role: a permission on a resource (or `*`, every resource of the type). Not served by the mlp server yet.",
+        "One grant of a role: a permission on a resource (or `*`, every resource of the type).",
         vec![
             (
                 "id",
@@ -290,7 +290,7 @@ pub fn role_permission_schema() -> Schema {
                 attr(
                     AttributeType::String,
                     Required,
-                    "`experiment`, `registered_model`, `workspace`, ... (MLflow's resource types). Changing it replaces the grant.",
+                    "`experiment`, `registered_model` or `workspace` (the MLflow resource types the server has grants on). Changing it replaces the grant.",
                 ),
             ),
             (
@@ -298,7 +298,7 @@ pub fn role_permission_schema() -> Schema {
                 attr(
                     AttributeType::String,
                     Required,
-                    "The resource's ID or name, or `*`. Changing it replaces the grant.",
+                    "The experiment's ID or the model's name, or `*` (always `*` for `workspace`). Changing it replaces the grant.",
                 ),
             ),
             (
@@ -313,7 +313,33 @@ pub fn role_permission_schema() -> Schema {
     )
 }
 
+/// The resource types the mlp server accepts in a role grant (a subset of MLflow's).
+pub const ROLE_RESOURCE_TYPES: [&str; 3] = ["experiment", "registered_model", "workspace"];
+
 pub fn validate_role_permission(diags: &mut Diagnostics, c: &RolePermissionState) {
+    if let Some(t) = known(&c.resource_type).filter(|t| !t.is_empty())
+        && !ROLE_RESOURCE_TYPES.contains(&t)
+    {
+        err(
+            diags,
+            "Invalid resource_type",
+            format!(
+                "resource_type must be one of {}, got {t:?}.",
+                ROLE_RESOURCE_TYPES.join(", ")
+            ),
+            path("resource_type"),
+        );
+    }
+    if known(&c.resource_type) == Some("workspace")
+        && let Some(p) = known(&c.resource_pattern).filter(|p| *p != "*")
+    {
+        err(
+            diags,
+            "Invalid resource_pattern",
+            format!("A workspace grant applies to the whole workspace: resource_pattern must be \"*\", got {p:?}."),
+            path("resource_pattern"),
+        );
+    }
     if let Some(p) = known(&c.permission) {
         let workspace = known(&c.resource_type) == Some("workspace");
         let allowed: &[&str] = if workspace { &["USE", "MANAGE"] } else { &PERMISSIONS };
@@ -542,6 +568,249 @@ impl Resource for RolePermissionResource {
         }
         Some((
             RolePermissionState {
+                id: Value::Value(id),
+                ..Default::default()
+            },
+            ValueEmpty::default(),
+        ))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// mlp_role_assignment
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RoleAssignmentState {
+    pub id: Str,
+    pub username: Str,
+    pub role_id: Str,
+}
+
+pub struct RoleAssignmentResource(pub Shared);
+
+pub fn role_assignment_schema() -> Schema {
+    schema(
+        "A user's membership of a role: the user gets the role's grants.",
+        vec![
+            ("id", attr(AttributeType::String, Computed, "`<username>:<role_id>`.")),
+            (
+                "username",
+                attr(
+                    AttributeType::String,
+                    Required,
+                    "The user (`mlp_user.x.username`). Changing it replaces the assignment.",
+                ),
+            ),
+            (
+                "role_id",
+                attr(
+                    AttributeType::String,
+                    Required,
+                    "The role's ID (`mlp_role.x.id`). Changing it replaces the assignment.",
+                ),
+            ),
+        ],
+    )
+}
+
+/// Usernames cannot contain `:` (mlp_user refuses it), role IDs are numbers: split at the last `:`.
+pub fn split_role_assignment_id(id: &str) -> Option<(&str, &str)> {
+    let (user, role) = id.rsplit_once(':')?;
+    (!user.is_empty() && role.parse::<i64>().is_ok()).then_some((user, role))
+}
+
+#[async_trait]
+impl Resource for RoleAssignmentResource {
+    type State<'a> = RoleAssignmentState;
+    type PrivateState<'a> = ValueEmpty;
+    type ProviderMetaState<'a> = ValueEmpty;
+
+    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
+        Some(role_assignment_schema())
+    }
+
+    async fn validate<'a>(&self, diags: &mut Diagnostics, config: Self::State<'a>) -> Option<()> {
+        check_name(diags, "username", "Username", &config.username, 255);
+        if let Some(r) = known(&config.role_id)
+            && r.parse::<i64>().is_err()
+        {
+            err(
+                diags,
+                "Invalid role_id",
+                format!("role_id must be a role's numeric ID, got {r:?}."),
+                path("role_id"),
+            );
+        }
+        Some(())
+    }
+
+    async fn read<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        state: Self::State<'a>,
+        private: Self::PrivateState<'a>,
+        _meta: Self::ProviderMetaState<'a>,
+    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
+        let c = client(&self.0, diags)?;
+        let id = known(&state.id)?.to_string();
+        let (user, role) = split_role_assignment_id(&id)?;
+        match c.get("/api/3.0/mlflow/users/roles/list", &[("username", user)]).await {
+            Ok(r) => r
+                .get("roles")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+                .any(|r| known(&str_of(r, "id")) == Some(role))
+                .then(|| {
+                    (
+                        RoleAssignmentState {
+                            id: Value::Value(id.clone()),
+                            username: Value::Value(user.to_string()),
+                            role_id: Value::Value(role.to_string()),
+                        },
+                        private,
+                    )
+                }),
+            // The user is gone, and the assignment with it.
+            Err(e) if e.is_not_found() => None,
+            Err(e) => {
+                api_diag(diags, format!("to read the roles of user {user:?}"), &e);
+                Some((state, private))
+            }
+        }
+    }
+
+    async fn plan_create<'a>(
+        &self,
+        _diags: &mut Diagnostics,
+        proposed: Self::State<'a>,
+        _config: Self::State<'a>,
+        _meta: Self::ProviderMetaState<'a>,
+    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
+        let mut s = proposed;
+        s.id = match (known(&s.username), known(&s.role_id)) {
+            (Some(u), Some(r)) => Value::Value(format!("{u}:{r}")),
+            _ => Value::Unknown,
+        };
+        Some((s, ValueEmpty::default()))
+    }
+
+    async fn plan_update<'a>(
+        &self,
+        _diags: &mut Diagnostics,
+        prior: Self::State<'a>,
+        proposed: Self::State<'a>,
+        _config: Self::State<'a>,
+        private: Self::PrivateState<'a>,
+        _meta: Self::ProviderMetaState<'a>,
+    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>, Vec<AttributePath>)> {
+        let mut replace = Vec::new();
+        for (name, a, b) in [
+            ("username", &prior.username, &proposed.username),
+            ("role_id", &prior.role_id, &proposed.role_id),
+        ] {
+            if a != b {
+                replace.push(path(name));
+            }
+        }
+        let mut s = proposed;
+        if !replace.is_empty() {
+            s.id = Value::Unknown;
+        }
+        Some((s, private, replace))
+    }
+
+    async fn plan_destroy<'a>(
+        &self,
+        _diags: &mut Diagnostics,
+        _prior: Self::State<'a>,
+        private: Self::PrivateState<'a>,
+        _meta: Self::ProviderMetaState<'a>,
+    ) -> Option<Self::PrivateState<'a>> {
+        Some(private)
+    }
+
+    async fn create<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        planned: Self::State<'a>,
+        _config: Self::State<'a>,
+        private: Self::PrivateState<'a>,
+        _meta: Self::ProviderMetaState<'a>,
+    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
+        let c = client(&self.0, diags)?;
+        let (user, role) = (known(&planned.username)?, known(&planned.role_id)?);
+        let body = json!({"username": user, "role_id": role_id_num(role)});
+        match c.post(&format!("{ROLES}/assign"), body).await {
+            Ok(_) => Some((
+                RoleAssignmentState {
+                    id: Value::Value(format!("{user}:{role}")),
+                    username: Value::Value(user.to_string()),
+                    role_id: Value::Value(role.to_string()),
+                },
+                private,
+            )),
+            Err(e) => {
+                api_diag(diags, format!("to assign role {role} to user {user:?}"), &e);
+                None
+            }
+        }
+    }
+
+    async fn update<'a>(
+        &self,
+        _diags: &mut Diagnostics,
+        _prior: Self::State<'a>,
+        planned: Self::State<'a>,
+        _config: Self::State<'a>,
+        private: Self::PrivateState<'a>,
+        _meta: Self::ProviderMetaState<'a>,
+    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
+        // Every argument forces replacement: nothing to change in place.
+        Some((planned, private))
+    }
+
+    async fn destroy<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        prior: Self::State<'a>,
+        _private: Self::PrivateState<'a>,
+        _meta: Self::ProviderMetaState<'a>,
+    ) -> Option<()> {
+        let c = client(&self.0, diags)?;
+        let id = known(&prior.id)?.to_string();
+        let (user, role) = split_role_assignment_id(&id)?;
+        match c
+            .delete(
+                &format!("{ROLES}/unassign"),
+                json!({"username": user, "role_id": role_id_num(role)}),
+            )
+            .await
+        {
+            Ok(_) => Some(()),
+            Err(e) if e.is_not_found() => Some(()),
+            Err(e) => {
+                api_diag(diags, format!("to unassign role {role} from user {user:?}"), &e);
+                None
+            }
+        }
+    }
+
+    async fn import<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        id: String,
+    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
+        if split_role_assignment_id(&id).is_none() {
+            root_err(
+                diags,
+                "Invalid import ID",
+                format!("Expected `<username>:<role_id>`, got {id:?}."),
+            );
+            return None;
+        }
+        Some((
+            RoleAssignmentState {
                 id: Value::Value(id),
                 ..Default::default()
             },

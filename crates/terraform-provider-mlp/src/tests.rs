@@ -51,6 +51,11 @@ fn every_schema_matches_its_state_struct() {
             fields::<RolePermissionState>(),
         ),
         (
+            "mlp_role_assignment",
+            role_assignment_schema(),
+            fields::<RoleAssignmentState>(),
+        ),
+        (
             "data mlp_experiment",
             experiment_data_schema(),
             fields::<ExperimentData>(),
@@ -402,4 +407,34 @@ fn role_wire_shapes() {
         },
     );
     assert!(d.errors[0].detail.contains("USE, MANAGE"));
+}
+
+#[test]
+fn role_permission_validation() {
+    let check = |t: &str, pattern: &str, perm: &str| {
+        let mut d = tf_provider::Diagnostics::default();
+        validate_role_permission(
+            &mut d,
+            &RolePermissionState {
+                resource_type: Value::Value(t.into()),
+                resource_pattern: Value::Value(pattern.into()),
+                permission: Value::Value(perm.into()),
+                ..Default::default()
+            },
+        );
+        d.errors.into_iter().map(|e| e.summary).collect::<Vec<_>>()
+    };
+    assert!(check("experiment", "1", "EDIT").is_empty());
+    assert!(check("workspace", "*", "MANAGE").is_empty());
+    assert_eq!(check("prompt", "*", "READ"), ["Invalid resource_type"]);
+    assert_eq!(check("workspace", "1", "USE"), ["Invalid resource_pattern"]);
+}
+
+#[test]
+fn role_assignment_ids() {
+    assert_eq!(split_role_assignment_id("alice:4"), Some(("alice", "4")));
+    assert_eq!(split_role_assignment_id("a@b.c:12"), Some(("a@b.c", "12")));
+    assert_eq!(split_role_assignment_id("alice"), None);
+    assert_eq!(split_role_assignment_id(":4"), None);
+    assert_eq!(split_role_assignment_id("alice:x"), None);
 }

@@ -1,11 +1,20 @@
 # The platform's own objects: shared experiments, the registered models the example workloads
-# publish to, and (with authentication) who may use them. Applied after the rollout by
+# publish to, and (with authentication) who may use them: the teams' roles, their grants and
+# members, and a few direct grants. Applied after the rollout by
 # `terraform -chdir=infrastructure/terraform/platform apply -var-file=envs/<env>.tfvars`.
 
 locals {
   managed_tags = { "managed-by" = "terraform", "environment" = var.environment }
   users        = var.manage_access ? var.users : {}
   grants       = var.manage_access ? var.grants : {}
+  roles        = var.manage_access ? var.roles : {}
+  # Flattened for for_each: "<role>/<grant key>" and "<role>/<username>".
+  role_grants = merge([for r, v in local.roles :
+    { for k, g in v.grants : "${r}/${k}" => merge(g, { role = r }) }
+  ]...)
+  role_members = merge([for r, v in local.roles :
+    { for u in v.members : "${r}/${u}" => { role = r, username = u } }
+  ]...)
 }
 
 resource "mlp_experiment" "shared" {
@@ -49,4 +58,29 @@ resource "mlp_permission" "grant" {
     ? mlp_experiment.shared[each.value.resource].id
   : mlp_registered_model.model[each.value.resource].name)
   permission = each.value.permission
+}
+
+resource "mlp_role" "team" {
+  for_each = local.roles
+
+  name        = each.key
+  description = each.value.description
+}
+
+resource "mlp_role_permission" "team" {
+  for_each = local.role_grants
+
+  role_id       = mlp_role.team[each.value.role].id
+  resource_type = each.value.resource_type
+  resource_pattern = (each.value.resource_type == "experiment"
+    ? mlp_experiment.shared[each.value.resource].id
+  : mlp_registered_model.model[each.value.resource].name)
+  permission = each.value.permission
+}
+
+resource "mlp_role_assignment" "member" {
+  for_each = local.role_members
+
+  username = mlp_user.user[each.value.username].username
+  role_id  = mlp_role.team[each.value.role].id
 }

@@ -12,3 +12,8 @@ output "grants" {
   description = "Grant IDs (<username>:<resource_type>:<resource_id>) by key."
   value       = { for k, g in mlp_permission.grant : k => g.id }
 }
+
+output "role_ids" {
+  description = "The teams' role IDs by name (for `mlp_role_assignment` elsewhere, or `roles/assign`)."
+  value       = { for k, r in mlp_role.team : k => r.id }
+}

@@ -31,7 +31,7 @@ variable "registered_models" {
 }
 
 variable "manage_access" {
-  description = "Manage users and grants (the server runs with authentication on)."
+  description = "Manage users, roles and grants (the server runs with authentication on)."
   type        = bool
   default     = false
 }
@@ -51,8 +51,26 @@ variable "user_passwords" {
   sensitive   = true
 }
 
+variable "roles" {
+  description = "The teams' roles, by name: their grants on the shared experiments and registered models (by a stable key) and their members (keys of var.users)."
+  type = map(object({
+    description = optional(string)
+    grants = optional(map(object({
+      resource_type = string # experiment | registered_model
+      resource      = string # a key of shared_experiments or registered_models
+      permission    = string # READ | USE | EDIT | MANAGE | DENY
+    })), {})
+    members = optional(set(string), [])
+  }))
+  default = {}
+  validation {
+    condition     = alltrue(flatten([for r in values(var.roles) : [for g in values(r.grants) : contains(["experiment", "registered_model"], g.resource_type)]]))
+    error_message = "roles[*].grants[*].resource_type must be experiment or registered_model."
+  }
+}
+
 variable "grants" {
-  description = "Grants of users on the shared experiments and registered models, by a stable key."
+  description = "Direct grants of users on the shared experiments and registered models, by a stable key."
   type = map(object({
     username      = string
     resource_type = string # experiment | registered_model

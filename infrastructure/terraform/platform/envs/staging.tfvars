@@ -1,4 +1,4 @@
-# Authentication on: the teams' users and grants. Passwords come from the secret store as
+# Authentication on: the teams' users, roles and grants. Passwords come from the secret store as
 # TF_VAR_user_passwords at apply time, never from this file.
 environment = "staging"
 
@@ -21,16 +21,30 @@ users = {
   "release-bot"   = {}
 }
 
+# The teams as roles: a team's grants are declared once, people join by membership.
+roles = {
+  "ml-engineers" = {
+    description = "Training experiments and the models they register to."
+    grants = {
+      "digits"       = { resource_type = "experiment", resource = "digits", permission = "EDIT" }
+      "iris"         = { resource_type = "experiment", resource = "iris-logreg", permission = "EDIT" }
+      "digits-model" = { resource_type = "registered_model", resource = "digits-sgd", permission = "READ" }
+      "iris-model"   = { resource_type = "registered_model", resource = "iris-logreg", permission = "READ" }
+    }
+    members = ["ml-engineer"]
+  }
+  "data-engineers" = {
+    description = "The data-quality experiment, and reads the training results."
+    grants = {
+      "data-quality" = { resource_type = "experiment", resource = "data-quality", permission = "EDIT" }
+      "digits-read"  = { resource_type = "experiment", resource = "digits", permission = "READ" }
+    }
+    members = ["data-engineer"]
+  }
+}
+
+# Direct grants: release-bot moves the champion alias after the smoke tests, in every environment.
 grants = {
-  # ml-engineer: the training experiments and the models they register to.
-  "ml-digits"       = { username = "ml-engineer", resource_type = "experiment", resource = "digits", permission = "EDIT" }
-  "ml-iris"         = { username = "ml-engineer", resource_type = "experiment", resource = "iris-logreg", permission = "EDIT" }
-  "ml-digits-model" = { username = "ml-engineer", resource_type = "registered_model", resource = "digits-sgd", permission = "READ" }
-  "ml-iris-model"   = { username = "ml-engineer", resource_type = "registered_model", resource = "iris-logreg", permission = "READ" }
-  # data-engineer: the data-quality experiment, and reads the training results.
-  "data-quality"     = { username = "data-engineer", resource_type = "experiment", resource = "data-quality", permission = "EDIT" }
-  "data-digits-read" = { username = "data-engineer", resource_type = "experiment", resource = "digits", permission = "READ" }
-  # release-bot: moves the champion alias after the smoke tests, in every environment.
   "release-digits" = { username = "release-bot", resource_type = "registered_model", resource = "digits-sgd", permission = "MANAGE" }
   "release-iris"   = { username = "release-bot", resource_type = "registered_model", resource = "iris-logreg", permission = "MANAGE" }
 }
