@@ -670,6 +670,8 @@ impl ArtifactStore for S3ArtifactStore {
 
 /// Opens an `s3://` root as a shared store.
 pub fn open_s3(root: &str, opts: &S3Options) -> Result<Arc<dyn ArtifactStore>> {
+    // object_store's reqwest client needs a process-wide provider (see the workspace manifest).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     Ok(Arc::new(S3ArtifactStore::new(root, opts)?))
 }
 
