@@ -137,6 +137,8 @@ fn parse_root(root: &str) -> Result<(String, String)> {
 impl S3ArtifactStore {
     /// Builds the client; does not contact the store (the server starts even if it is down).
     pub fn new(root: &str, opts: &S3Options) -> Result<Self> {
+        // object_store's reqwest client needs a process-wide provider (see the workspace manifest).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let (bucket, prefix) = parse_root(root)?;
         let prefix_path = if prefix.is_empty() {
             None
@@ -670,8 +672,6 @@ impl ArtifactStore for S3ArtifactStore {
 
 /// Opens an `s3://` root as a shared store.
 pub fn open_s3(root: &str, opts: &S3Options) -> Result<Arc<dyn ArtifactStore>> {
-    // object_store's reqwest client needs a process-wide provider (see the workspace manifest).
-    let _ = rustls::crypto::ring::default_provider().install_default();
     Ok(Arc::new(S3ArtifactStore::new(root, opts)?))
 }
 
