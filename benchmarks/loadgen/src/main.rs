@@ -77,6 +77,7 @@ struct Client {
 
 impl Client {
     fn new(base: &str, pool: usize) -> anyhow::Result<Self> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(pool)
             .tcp_nodelay(true)

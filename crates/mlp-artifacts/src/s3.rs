@@ -137,6 +137,8 @@ fn parse_root(root: &str) -> Result<(String, String)> {
 impl S3ArtifactStore {
     /// Builds the client; does not contact the store (the server starts even if it is down).
     pub fn new(root: &str, opts: &S3Options) -> Result<Self> {
+        // object_store's reqwest client needs a process-wide provider (see the workspace manifest).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let (bucket, prefix) = parse_root(root)?;
         let prefix_path = if prefix.is_empty() {
             None

@@ -642,6 +642,8 @@ impl KubernetesExecutor {
         timings: KubeTimings,
         artifacts: Arc<dyn ArtifactStore>,
     ) -> Result<Self, String> {
+        // reqwest is built without a crypto provider of its own (see the workspace manifest).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
             .no_proxy()
             .connect_timeout(Duration::from_secs(10))

@@ -300,7 +300,7 @@ impl Default for ArtifactsConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LogConfig {
-    /// `json` (default) or `text`.
+    /// `auto` (default: text when stderr is a terminal, JSON otherwise), `text` or `json`.
     pub format: String,
     /// A tracing filter, e.g. `info` or `mlp_server=debug,info`; `RUST_LOG` overrides it.
     pub level: String,
@@ -341,7 +341,7 @@ impl Default for ServerConfig {
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
-            format: "json".into(),
+            format: "auto".into(),
             level: "info".into(),
         }
     }

@@ -423,15 +423,35 @@ pub async fn run(args: JobArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Polls until the job ends. On a terminal every state change is shown as it happens, with the
+/// time since submission; piped, only the final state (stdout keeps just the job id).
 async fn wait_for(http: &reqwest::Client, base: &str, job_id: &str) -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    let live = std::io::stderr().is_terminal();
+    let start = std::time::Instant::now();
+    let mut last = String::new();
     loop {
         let resp: Value = call(http.get(format!("{base}/api/v1/jobs/{job_id}")))
             .await?
             .json()
             .await?;
         let state = resp["job"]["state"].as_str().unwrap_or("").to_string();
-        if matches!(state.as_str(), "SUCCEEDED" | "FAILED" | "CANCELLED") {
-            eprintln!("job {job_id}: {state} {}", resp["job"]["reason"].as_str().unwrap_or(""));
+        let reason = resp["job"]["reason"].as_str().unwrap_or("");
+        let done = matches!(state.as_str(), "SUCCEEDED" | "FAILED" | "CANCELLED");
+        if live && state != last {
+            let secs = start.elapsed().as_secs_f64();
+            match (done, reason.is_empty()) {
+                (true, false) => eprintln!("[{secs:6.1}s] job {job_id}: {state} ({reason})"),
+                _ => eprintln!("[{secs:6.1}s] job {job_id}: {state}"),
+            }
+            last = state.clone();
+        } else if done && !live {
+            match reason.is_empty() {
+                true => eprintln!("job {job_id}: {state}"),
+                false => eprintln!("job {job_id}: {state} ({reason})"),
+            }
+        }
+        if done {
             return Ok(state);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;

@@ -3,6 +3,7 @@
 mod config;
 mod frontend;
 mod jobs;
+mod logging;
 mod stores;
 mod telemetry;
 mod users;
@@ -15,11 +16,25 @@ use clap::{Parser, Subcommand};
 use config::Config;
 use mlp_server::AppState;
 
+/// One example per command, shown by `mlp` alone and `mlp --help`.
+const EXAMPLES: &str = "\
+Examples:
+  mlp server                                  start on http://127.0.0.1:8000, data in ./mlp-data
+  mlp ui --backend-url http://mlp:8000        serve the web UI alone, forwarding API calls
+  mlp worker                                  run queued jobs, without the API
+  mlp job submit --wait -- python train.py    run a job here and follow its state
+  mlp infra check                             check the Terraform and Kubernetes files
+  mlp migrate                                 apply database migrations and exit
+  mlp completions bash > ~/.local/share/bash-completion/completions/mlp
+";
+
 #[derive(Parser)]
 #[command(
     name = "mlp",
     version,
-    about = "The ML platform: tracking server, model registry, jobs and infrastructure tooling"
+    about = "The ML platform: tracking server, model registry, jobs and infrastructure tooling",
+    arg_required_else_help = true,
+    after_help = EXAMPLES
 )]
 struct Cli {
     /// A TOML configuration file (also MLP_CONFIG).
@@ -83,24 +98,8 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
-}
-
-fn init_logging(cfg: &Config) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&cfg.log.level));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if cfg.log.format == "text" {
-        builder.init();
-    } else {
-        builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .init();
-    }
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell) to stdout.
+    Completions { shell: clap_complete::Shell },
 }
 
 /// The artifact store of `artifacts.root`: a local directory or `s3://bucket/prefix`. Opening
@@ -156,7 +155,7 @@ async fn shutdown_signal() {
 }
 
 /// Whether `host` can only be reached from this machine.
-fn is_loopback(host: &str) -> bool {
+pub(crate) fn is_loopback(host: &str) -> bool {
     let h = host.trim_matches(['[', ']']);
     h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
@@ -234,6 +233,8 @@ fn conn_limits(cfg: &Config) -> mlp_server::http::ConnLimits {
 
 /// Errors are printed as one readable message (with their causes), never as a backtrace.
 fn main() -> std::process::ExitCode {
+    // The one TLS provider in the build (reqwest, object_store, sqlx): install it before any client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -251,6 +252,11 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Completions { shell } = cli.command {
+        use clap::CommandFactory;
+        clap_complete::generate(shell, &mut Cli::command(), "mlp", &mut std::io::stdout());
+        return Ok(());
+    }
     let mut cfg = Config::load(cli.config.as_ref())?;
     match cli.command {
         Command::Infra(args) => std::process::exit(mlp_infra::cli::run(args)),
@@ -270,12 +276,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 cfg.data_dir = d;
             }
             cfg.server.unsafe_allow_unauthenticated_network |= unsafe_allow_unauthenticated_network;
-            init_logging(&cfg);
+            let log_format = logging::init(&cfg)?;
             check_exposure(&cfg)?;
             mlp_server::http::raise_fd_limit();
-            tracing::info!(config = ?cfg, "starting mlp server");
+            logging::log_config(&cfg, log_format, "server");
             let stores = stores::open_stores(&cfg).await?;
             let artifacts: Arc<dyn mlp_artifacts::ArtifactStore> = open_artifacts(&cfg)?;
+            let artifacts_described = artifacts.describe();
             let job_service = jobs::job_service(&cfg, &stores, artifacts.clone(), true).await?;
             start_metrics(&cfg, &stores, &job_service, &artifacts, "server").await?;
             let mut state = AppState::new(
@@ -295,6 +302,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(&addr)
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
+            let bound_port = listener.local_addr().map(|a| a.port()).unwrap_or(cfg.server.port);
+            logging::Banner::new(&cfg, bound_port, artifacts_described).show(log_format);
             let stop = tokio_util::sync::CancellationToken::new();
             // The embedded default runs a worker in the server, so jobs run with nothing else started.
             let worker = if cfg.worker.embedded {
@@ -320,8 +329,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(d) = data_dir {
                 cfg.data_dir = d;
             }
-            init_logging(&cfg);
-            tracing::info!(config = ?cfg, "starting mlp worker");
+            let log_format = logging::init(&cfg)?;
+            logging::log_config(&cfg, log_format, "worker");
             let stores = stores::open_stores(&cfg).await?;
             let artifacts: Arc<dyn mlp_artifacts::ArtifactStore> = open_artifacts(&cfg)?;
             let service = jobs::job_service(&cfg, &stores, artifacts.clone(), false).await?;
@@ -345,7 +354,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 cfg.server.host = h;
             }
             cfg.server.unsafe_allow_unauthenticated_network |= unsafe_allow_unauthenticated_network;
-            init_logging(&cfg);
+            logging::init(&cfg)?;
             check_exposure(&cfg)?;
             let port = port.unwrap_or(cfg.ui.port);
             let backend = backend_url.unwrap_or_else(|| cfg.ui.backend_url.clone());
@@ -358,11 +367,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await?;
         }
+        Command::Completions { .. } => unreachable!("handled before the configuration is read"),
         Command::Migrate { data_dir } => {
             if let Some(d) = data_dir {
                 cfg.data_dir = d;
             }
-            init_logging(&cfg);
+            logging::init(&cfg)?;
             stores::open_stores(&cfg).await?;
             tracing::info!("migrations applied");
         }

@@ -83,7 +83,14 @@ pub async fn open_stores(cfg: &Config) -> anyhow::Result<Stores> {
         }
         Backend::Postgres => {
             let opts = postgres_options(cfg, &url)?;
-            tracing::info!(options = ?opts, "opening PostgreSQL");
+            tracing::info!(
+                url = %mlp_core::redact::redact_url(&opts.url),
+                password = if opts.password.is_some() { "from file" } else { "from URL or none" },
+                max_connections = opts.max_connections,
+                acquire_timeout_ms = opts.acquire_timeout.as_millis() as u64,
+                statement_timeout_ms = opts.statement_timeout.as_millis() as u64,
+                "opening PostgreSQL"
+            );
             let store = Arc::new(PgStore::open(&opts).await.with_context(context)?);
             let pool = store.clone();
             Ok(Stores {

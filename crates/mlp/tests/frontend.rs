@@ -46,6 +46,7 @@ async fn wait_up(http: &reqwest::Client, url: &str) {
 async fn the_frontend_serves_the_ui_and_forwards_the_api() {
     let dir = tempfile::tempdir().unwrap();
     let (api, ui) = (free_port(), free_port());
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
     let backend = mlp(&["server", "--port", &api.to_string()], dir.path());
     let _frontend = mlp(

@@ -1,5 +1,6 @@
-//! Logs of the real binary: every line is JSON, every request line carries the request id that
-//! the response echoes, and no secret from the configuration is ever printed.
+//! Logs of the real binary: piped, every line is JSON, every request line carries the request id
+//! that the response echoes, and no secret from the configuration is ever printed; on a terminal,
+//! readable text with a banner saying where to open the UI.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -31,6 +32,7 @@ async fn logs_are_json_with_request_ids_and_no_secrets() {
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
     let start = Instant::now();
     while http.get(format!("{base}/health")).send().await.is_err() {
@@ -79,12 +81,124 @@ async fn logs_are_json_with_request_ids_and_no_secrets() {
             .any(|l| l["span"]["request_id"] == "client-chosen-id-42"),
         "{logs}"
     );
+    let ready = lines
+        .iter()
+        .find(|l| l["message"] == "mlp server ready")
+        .unwrap_or_else(|| panic!("no ready event: {logs}"));
+    assert_eq!(ready["url"], base.as_str(), "{ready}");
+    assert_eq!(ready["metrics"], "off", "{ready}");
+    let config = lines
+        .iter()
+        .find(|l| l["message"] == "configuration")
+        .unwrap_or_else(|| panic!("no configuration event: {logs}"));
+    assert_eq!(config["server.port"], port, "{config}");
+    assert_eq!(config["redis.url"], "off", "{config}");
+    assert_eq!(config["data_dir"], dir.path().display().to_string(), "{config}");
+    // Fields, not a Debug dump, and no Rust Option spelled out anywhere ('None' alone is also
+    // MLflow's model stage, which the debug-level SQL shows).
+    assert!(!logs.contains("Config {") && !logs.contains("Some("), "{logs}");
+    assert!(!logs.contains(":\"None\"") && !logs.contains("=None"), "{logs}");
     for l in &request_lines {
         assert!(
             !l["span"]["request_id"].as_str().unwrap_or("").is_empty(),
             "a request line without an id: {l}"
         );
     }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `mlp server` under a pseudo-terminal (util-linux `script`), as a person starts it.
+#[tokio::test]
+async fn a_terminal_gets_text_and_a_banner_with_the_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let metrics_port = free_port();
+    let pid_file = dir.path().join("pid");
+    let cmd = format!(
+        "echo $$ > '{}'; exec '{}' server --host 127.0.0.1 --port {port}",
+        pid_file.display(),
+        env!("CARGO_BIN_EXE_mlp")
+    );
+    let child = Command::new("script")
+        .args(["-qfec", &cmd, "/dev/null"])
+        .env("MLP__DATA_DIR", dir.path())
+        .env("MLP__METRICS__PORT", metrics_port.to_string())
+        .env_remove("MLP__LOG__FORMAT")
+        .env_remove("RUST_LOG")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/mlp.db?password=pty-secret", dir.path().display()),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs the server under a pseudo-terminal");
+    let base = format!("http://127.0.0.1:{port}");
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let start = Instant::now();
+    while http.get(format!("{base}/health")).send().await.is_err() {
+        assert!(start.elapsed() < Duration::from_secs(30), "server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    unsafe { kill(pid, 15) };
+    let out = child.wait_with_output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+
+    assert!(screen.contains(&format!("is ready: open {base}")), "{screen}");
+    assert!(screen.contains(&format!("{base}/api/2.0/mlflow")), "{screen}");
+    assert!(
+        screen.contains(&format!("http://127.0.0.1:{metrics_port}/metrics")),
+        "{screen}"
+    );
+    assert!(screen.contains(&format!("{}/mlp.db", dir.path().display())), "{screen}");
+    assert!(screen.contains("off (loopback only)"), "{screen}");
+    assert!(screen.contains("listening"), "the usual log lines follow: {screen}");
+    assert!(!screen.contains("pty-secret"), "{screen}");
+    assert!(!screen.contains("Some(") && !screen.contains("None"), "{screen}");
+    for line in screen.lines() {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(line.trim()).is_err() || line.trim().is_empty(),
+            "a JSON line on a terminal: {line}"
+        );
+    }
+}
+
+/// Forced text survives a pipe (a person redirecting to a file), without terminal colours.
+#[test]
+fn forced_text_format_when_piped() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mlp"))
+        .args(["migrate"])
+        .env("MLP__DATA_DIR", dir.path())
+        .env("MLP__LOG__FORMAT", "text")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(logs.contains("INFO") && logs.contains("migrations applied"), "{logs}");
+    assert!(!logs.contains('\u{1b}'), "colour codes in a file: {logs}");
+    assert!(logs.lines().all(|l| !l.trim_start().starts_with('{')), "{logs}");
+
+    let bad = Command::new(env!("CARGO_BIN_EXE_mlp"))
+        .args(["migrate"])
+        .env("MLP__DATA_DIR", dir.path())
+        .env("MLP__LOG__FORMAT", "yaml")
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("MLP__LOG__FORMAT"));
 }
 
 unsafe extern "C" {

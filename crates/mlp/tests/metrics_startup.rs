@@ -32,6 +32,8 @@ async fn counters_are_exported_at_zero_before_first_use() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // reqwest is built without a TLS crypto provider of its own: the process installs ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
     let scrape = || async {
         http.get(format!("http://127.0.0.1:{metrics_port}/metrics"))

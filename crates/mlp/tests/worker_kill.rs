@@ -74,6 +74,7 @@ async fn a_killed_worker_loses_nothing() {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let _server = Killed(spawn(&["server"], &data, port));
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
     let start = Instant::now();
     while http.get(format!("{base}/health")).send().await.is_err() {

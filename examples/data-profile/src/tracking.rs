@@ -48,6 +48,8 @@ impl Mlflow {
             (None, Some(u), Some(p)) => Some(format!("Basic {}", base64(&format!("{u}:{p}")))),
             _ => None,
         };
+        // reqwest is built without a crypto provider of its own (see the workspace manifest).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         Ok(Mlflow {
             http: reqwest::Client::builder().timeout(Duration::from_secs(120)).build()?,
             base: base.trim_end_matches('/').to_string(),
