@@ -192,7 +192,8 @@ impl Default for WorkerConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ServerConfig {
-    /// Loopback by default: the API has no authentication yet (see the README's Security section).
+    /// Loopback by default: beyond loopback the server refuses to start without authentication
+    /// (or the explicit unsafe flag); see the README's Security section.
     pub host: String,
     pub port: u16,
     /// Listening on a non-loopback address without authentication is refused unless this is set.
