@@ -473,3 +473,20 @@ fn mutation_xl_006_two_registry_versions_under_one_name() {
     });
     assert_eq!(of_rule(&r, "XL-006"), vec!["XL-006|docker_image.registry|local"]);
 }
+
+/// The platform's own objects (terraform-provider-mlp, infrastructure/terraform/platform) are
+/// checked like any Terraform: a user password written into the configuration is a literal secret.
+#[test]
+fn mutation_literal_password_of_a_platform_user() {
+    let r = mutated(|root| {
+        replace(
+            root,
+            "infrastructure/terraform/platform/main.tf",
+            "password = lookup(var.user_passwords, each.key, null)",
+            "password = \"hunter2-literal\"",
+        )
+    });
+    let e = errors(&r);
+    assert!(e.iter().any(|x| x.starts_with("TF-009|mlp_user.user")), "{e:?}");
+    assert!(e.iter().all(|x| x.starts_with("TF-009|")), "{e:?}");
+}
