@@ -51,40 +51,37 @@ pub(crate) fn view_type(s: Option<String>) -> Result<ViewType, Error> {
 
 /// A page of results written straight from the items into the body: a `serde_json::Value` tree
 /// in between costs a map and a string per field of every item (most of a 100,000-point history).
-fn page_json<T: serde::Serialize>(field: &str, page: Page<T>, next: Option<String>) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let mut body = Vec::with_capacity(64 + page.items.len() * 96);
-    body.push(b'{');
-    if !page.items.is_empty() {
-        // Field names are our own constants; items serialise infallibly (no maps with non-string keys).
-        serde_json::to_writer(&mut body, field).expect("a string serialises");
-        body.push(b':');
-        serde_json::to_writer(&mut body, &page.items).expect("items serialise");
-    }
-    if page.has_more
-        && let Some(n) = next
-    {
-        if body.len() > 1 {
-            body.push(b',');
-        }
-        body.extend_from_slice(b"\"next_page_token\":");
-        serde_json::to_writer(&mut body, &n).expect("a string serialises");
-    }
-    body.push(b'}');
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
+fn page_json<T: serde::Serialize>(field: &str, page: Page<T>, next: String) -> axum::response::Response {
+    // Items serialise infallibly (no maps with non-string keys).
+    page_body(field, page.items.len(), page.has_more, next, |body| {
+        serde_json::to_writer(body, &page.items).expect("items serialise")
+    })
 }
 
-/// The same body as [`page_json`] for items a store has already written as a JSON array.
+/// The same body for items a store has already written as a JSON array.
 fn rendered_page_json(field: &str, page: RenderedPage, next: String) -> axum::response::Response {
+    page_body(field, page.len, page.has_more, next, |body| {
+        body.extend_from_slice(&page.json)
+    })
+}
+
+/// `{"<field>": [items], "next_page_token": ...}`, each part only when present, as MLflow answers.
+fn page_body(
+    field: &str,
+    len: usize,
+    has_more: bool,
+    next: String,
+    write_items: impl FnOnce(&mut Vec<u8>),
+) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let mut body = Vec::with_capacity(page.json.len() + 96);
+    let mut body = Vec::with_capacity(64 + len * 96);
     body.push(b'{');
-    if page.len > 0 {
+    if len > 0 {
         serde_json::to_writer(&mut body, field).expect("a string serialises");
         body.push(b':');
-        body.extend_from_slice(&page.json);
+        write_items(&mut body);
     }
-    if page.has_more {
+    if has_more {
         if body.len() > 1 {
             body.push(b',');
         }
@@ -197,7 +194,7 @@ pub async fn search_experiments(State(st): State<AppState>, input: Input) -> Api
         })
         .await?;
     let next = paging::encode(offset + limit, fp);
-    Ok(page_json("experiments", page, Some(next)))
+    Ok(page_json("experiments", page, next))
 }
 
 pub async fn update_experiment(State(st): State<AppState>, input: Input) -> ApiResult<Json<Value>> {
@@ -669,7 +666,7 @@ pub async fn search_runs(State(st): State<AppState>, input: Input) -> ApiResult<
             page: PageRequest { offset, limit },
         })
         .await?;
-    Ok(page_json("runs", page, Some(paging::encode(offset + limit, fp))))
+    Ok(page_json("runs", page, paging::encode(offset + limit, fp)))
 }
 
 // ---------------------------------------------------------------- metrics
@@ -717,7 +714,7 @@ pub async fn get_metric_history(State(st): State<AppState>, input: Input) -> Api
         m.dataset_name = None;
         m.dataset_digest = None;
     }
-    Ok(page_json("metrics", page, Some(next)))
+    Ok(page_json("metrics", page, next))
 }
 
 #[derive(Deserialize, Default)]

@@ -19,8 +19,9 @@ use mlp_core::store::{PageRequest, RenderedPage};
 use mlp_core::{Error, Result};
 use rusqlite::{Connection, OpenFlags};
 
-/// Idle connections kept for reuse; more may be open while requests overlap.
-const IDLE_CONNECTIONS: usize = 4;
+/// History reads at once, at most, and so connections open (each kept for reuse): a burst of
+/// history requests waits here instead of opening a connection and a blocking thread each.
+const READERS: usize = 4;
 
 const HISTORY_SQL: &str = "SELECT value, is_nan, timestamp, step, model_id FROM metrics \
      WHERE run_uuid = ?1 AND key = ?2 ORDER BY step, timestamp, value LIMIT ?3 OFFSET ?4";
@@ -28,6 +29,7 @@ const HISTORY_SQL: &str = "SELECT value, is_nan, timestamp, step, model_id FROM 
 pub(crate) struct HistoryReader {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    pub(crate) permits: tokio::sync::Semaphore,
 }
 
 impl HistoryReader {
@@ -37,6 +39,7 @@ impl HistoryReader {
         (!memory).then(|| HistoryReader {
             path: PathBuf::from(path),
             idle: Mutex::new(Vec::new()),
+            permits: tokio::sync::Semaphore::new(READERS),
         })
     }
 
@@ -47,7 +50,7 @@ impl HistoryReader {
         };
         let rendered = render(&conn, run_id, key, page).map_err(sqlite_err)?;
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() < IDLE_CONNECTIONS {
+        if idle.len() < READERS {
             idle.push(conn);
         }
         Ok(rendered)

@@ -123,8 +123,14 @@ pub(crate) async fn metric_history_json(
     let Some(reader) = store.history.clone() else {
         return Ok(None);
     };
+    let _permit = reader
+        .permits
+        .acquire()
+        .await
+        .map_err(|_| Error::unavailable("The history reader is closed."))?;
     let (run_id, key, page) = (run_id.to_string(), key.to_string(), page.clone());
-    let rendered = tokio::task::spawn_blocking(move || reader.page(&run_id, &key, &page))
+    let task_reader = reader.clone();
+    let rendered = tokio::task::spawn_blocking(move || task_reader.page(&run_id, &key, &page))
         .await
         .map_err(|e| Error::internal(format!("history reader task failed: {e}")))??;
     Ok(Some(rendered))
