@@ -123,8 +123,17 @@ pub struct JobArgs {
     /// The platform's URL (also MLP_SERVER, or MLFLOW_TRACKING_URI).
     #[arg(long, global = true, env = "MLP_SERVER")]
     server: Option<String>,
+    /// `text` for people, `json` for scripts (one JSON document on stdout, no progress lines).
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    output: Output,
     #[command(subcommand)]
     command: JobCommand,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -198,7 +207,8 @@ struct SubmitArgs {
     /// KEY=VALUE, repeatable.
     #[arg(long = "label", value_name = "KEY=VALUE")]
     labels: Vec<String>,
-    /// Wait for the job to end and exit non-zero unless it succeeded.
+    /// Wait for the job to end and exit non-zero unless it succeeded. On a terminal, state
+    /// changes and the job's output are shown as they happen.
     #[arg(long)]
     wait: bool,
     /// The command and its arguments, after `--`.
@@ -277,6 +287,7 @@ pub(crate) fn api_client() -> anyhow::Result<reqwest::Client> {
 pub async fn run(args: JobArgs) -> anyhow::Result<()> {
     let base = server_url(args.server);
     let http = api_client()?;
+    let json_out = args.output == Output::Json;
     match args.command {
         JobCommand::Submit(s) => {
             let mut spec: JobSpec = match &s.file {
@@ -318,12 +329,19 @@ pub async fn run(args: JobArgs) -> anyhow::Result<()> {
                 .json()
                 .await?;
             let job_id = resp["job"]["job_id"].as_str().unwrap_or("").to_string();
-            println!("{job_id}");
-            if s.wait {
-                let state = wait_for(&http, &base, &job_id).await?;
-                if state != "SUCCEEDED" {
-                    bail!("job {job_id} ended {state}");
-                }
+            if !json_out {
+                println!("{job_id}");
+            }
+            let job = match s.wait {
+                true => wait_for(&http, &base, &job_id, !json_out).await?,
+                false => resp["job"].clone(),
+            };
+            if json_out {
+                println!("{}", serde_json::to_string(&job)?);
+            }
+            let state = job["state"].as_str().unwrap_or("");
+            if s.wait && state != "SUCCEEDED" {
+                bail!("job {job_id} ended {state}");
             }
         }
         JobCommand::List {
@@ -343,7 +361,7 @@ pub async fn run(args: JobArgs) -> anyhow::Result<()> {
                 .await?
                 .json()
                 .await?;
-            if json {
+            if json || json_out {
                 println!("{}", serde_json::to_string_pretty(&resp["jobs"])?);
             } else {
                 println!(
@@ -417,27 +435,40 @@ pub async fn run(args: JobArgs) -> anyhow::Result<()> {
             .await?
             .json()
             .await?;
-            println!("{} {}", job_id, resp["job"]["state"].as_str().unwrap_or(""));
+            match json_out {
+                true => println!("{}", serde_json::to_string(&resp["job"])?),
+                false => println!("{} {}", job_id, resp["job"]["state"].as_str().unwrap_or("")),
+            }
         }
     }
     Ok(())
 }
 
-/// Polls until the job ends. On a terminal every state change is shown as it happens, with the
-/// time since submission; piped, only the final state (stdout keeps just the job id).
-async fn wait_for(http: &reqwest::Client, base: &str, job_id: &str) -> anyhow::Result<String> {
+/// Polls until the job ends and returns the job as the server last described it. With
+/// `progress` on a terminal, every state change is shown as it happens, with the time since
+/// submission, and the job's stdout and stderr follow live (on our stderr: stdout keeps just the
+/// job id, so `id=$(mlp job submit --wait …)` works the same on a terminal); piped, only the final
+/// state.
+async fn wait_for(http: &reqwest::Client, base: &str, job_id: &str, progress: bool) -> anyhow::Result<Value> {
     use std::io::IsTerminal;
-    let live = std::io::stderr().is_terminal();
+    let live = progress && std::io::stderr().is_terminal();
     let start = std::time::Instant::now();
     let mut last = String::new();
+    let mut tail = LogTail::default();
     loop {
         let resp: Value = call(http.get(format!("{base}/api/v1/jobs/{job_id}")))
             .await?
             .json()
             .await?;
-        let state = resp["job"]["state"].as_str().unwrap_or("").to_string();
-        let reason = resp["job"]["reason"].as_str().unwrap_or("");
+        let job = &resp["job"];
+        let state = job["state"].as_str().unwrap_or("").to_string();
+        let reason = job["reason"].as_str().unwrap_or("");
         let done = matches!(state.as_str(), "SUCCEEDED" | "FAILED" | "CANCELLED");
+        if live {
+            // The log first: what the job printed before it ended belongs above "SUCCEEDED".
+            tail.poll(http, base, job_id, job["attempts"].as_u64().unwrap_or(0))
+                .await;
+        }
         if live && state != last {
             let secs = start.elapsed().as_secs_f64();
             match (done, reason.is_empty()) {
@@ -445,16 +476,62 @@ async fn wait_for(http: &reqwest::Client, base: &str, job_id: &str) -> anyhow::R
                 _ => eprintln!("[{secs:6.1}s] job {job_id}: {state}"),
             }
             last = state.clone();
-        } else if done && !live {
+        } else if done && progress && !live {
             match reason.is_empty() {
                 true => eprintln!("job {job_id}: {state}"),
                 false => eprintln!("job {job_id}: {state} ({reason})"),
             }
         }
         if done {
-            return Ok(state);
+            return Ok(resp["job"].clone());
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The live log of `--wait`: how far each stream of the current attempt has been shown. A new
+/// attempt (a retry) starts both streams again from the beginning, under a header line.
+#[derive(Default)]
+struct LogTail {
+    attempt: u64,
+    offsets: [u64; 2],
+}
+
+impl LogTail {
+    const STREAMS: [&str; 2] = ["stdout", "stderr"];
+
+    /// Shows what each stream gained since the last poll. Failures are not the job's: a log
+    /// that cannot be read now is read on the next poll, and never ends the wait.
+    async fn poll(&mut self, http: &reqwest::Client, base: &str, job_id: &str, attempt: u64) {
+        use std::io::Write;
+        if attempt == 0 {
+            return;
+        }
+        if attempt != self.attempt {
+            if self.attempt != 0 {
+                eprintln!("--- attempt {attempt} ---");
+            }
+            self.attempt = attempt;
+            self.offsets = [0, 0];
+        }
+        for (stream, offset) in Self::STREAMS.iter().zip(self.offsets.iter_mut()) {
+            let q = [
+                ("stream", stream.to_string()),
+                ("attempt", attempt.to_string()),
+                ("offset", offset.to_string()),
+            ];
+            let Ok(resp) = call(http.get(format!("{base}/api/v1/jobs/{job_id}/logs")).query(&q)).await else {
+                continue;
+            };
+            let next = resp
+                .headers()
+                .get("x-next-offset")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok());
+            let Ok(bytes) = resp.bytes().await else { continue };
+            let _ = std::io::stderr().write_all(&bytes);
+            *offset = next.unwrap_or(*offset + bytes.len() as u64);
+        }
     }
 }
 

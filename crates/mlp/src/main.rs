@@ -22,7 +22,7 @@ Examples:
   mlp server                                  start on http://127.0.0.1:8000, data in ./mlp-data
   mlp ui --backend-url http://mlp:8000        serve the web UI alone, forwarding API calls
   mlp worker                                  run queued jobs, without the API
-  mlp job submit --wait -- python train.py    run a job here and follow its state
+  mlp job submit --wait -- python train.py    run a job here, following its state and output
   mlp infra check                             check the Terraform and Kubernetes files
   mlp migrate                                 apply database migrations and exit
   mlp completions bash > ~/.local/share/bash-completion/completions/mlp
