@@ -95,11 +95,26 @@ async fn counters_are_exported_at_zero_before_first_use() {
         .await
         .unwrap();
     assert!(created.status().is_success());
+    let registered = http
+        .post(format!("{base}/registered-models/create"))
+        .json(&serde_json::json!({"name": "metrics-startup-model"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(registered.status().is_success());
     let after = scrape().await.unwrap();
     assert_eq!(sample(&after, "mlp_runs_created_total"), Some(1.0), "{after}");
     assert!(
         sample(&after, "mlp_store_query_duration_seconds_count{op=\"create_run\"}").is_some_and(|n| n >= 1.0),
         "no store latency for create_run:\n{after}"
+    );
+    assert!(
+        sample(
+            &after,
+            "mlp_store_query_duration_seconds_count{op=\"create_registered_model\"}"
+        )
+        .is_some_and(|n| n >= 1.0),
+        "no store latency for the registry:\n{after}"
     );
     let _ = child.kill();
     let _ = child.wait();

@@ -288,6 +288,7 @@ impl RegistryStore for Store {
         tags: &[Tag],
         description: Option<&str>,
     ) -> Result<RegisteredModel> {
+        mlp_store_sql::timed("create_registered_model", async move {
         mlp_core::validation::validate_model_name(name)?;
         let now = now_ms();
         let mut tx = self.writer().begin().await.map_err(db_err)?;
@@ -320,111 +321,133 @@ impl RegistryStore for Store {
         }
         tx.commit().await.map_err(db_err)?;
         self.get_registered_model(name).await
+        })
+        .await
     }
 
     async fn get_registered_model(&self, name: &str) -> Result<RegisteredModel> {
-        let mut m = [self.model_row(name).await?];
-        self.fill_models(&mut m).await?;
-        let [m] = m;
-        Ok(m)
+        mlp_store_sql::timed("get_registered_model", async move {
+            let mut m = [self.model_row(name).await?];
+            self.fill_models(&mut m).await?;
+            let [m] = m;
+            Ok(m)
+        })
+        .await
     }
 
     async fn rename_registered_model(&self, name: &str, new_name: &str) -> Result<RegisteredModel> {
-        mlp_core::validation::validate_model_name(new_name)?;
-        self.model_row(name).await?;
-        let mut tx = self.writer().begin().await.map_err(db_err)?;
-        let res = sqlx::query("UPDATE registered_models SET name = $1, last_updated_timestamp = $2 WHERE name = $3")
-            .bind(new_name)
-            .bind(now_ms())
-            .bind(name)
-            .execute(&mut *tx)
-            .await;
-        match res {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                return Err(Error::already_exists(format!(
-                    "Registered Model (name={new_name}) already exists."
-                )));
+        mlp_store_sql::timed("rename_registered_model", async move {
+            mlp_core::validation::validate_model_name(new_name)?;
+            self.model_row(name).await?;
+            let mut tx = self.writer().begin().await.map_err(db_err)?;
+            let res =
+                sqlx::query("UPDATE registered_models SET name = $1, last_updated_timestamp = $2 WHERE name = $3")
+                    .bind(new_name)
+                    .bind(now_ms())
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await;
+            match res {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(Error::already_exists(format!(
+                        "Registered Model (name={new_name}) already exists."
+                    )));
+                }
+                Err(e) => return Err(db_err(e)),
             }
-            Err(e) => return Err(db_err(e)),
-        }
-        tx.commit().await.map_err(db_err)?;
-        self.get_registered_model(new_name).await
+            tx.commit().await.map_err(db_err)?;
+            self.get_registered_model(new_name).await
+        })
+        .await
     }
 
     async fn update_registered_model(&self, name: &str, description: Option<&str>) -> Result<RegisteredModel> {
-        self.model_row(name).await?;
-        sqlx::query("UPDATE registered_models SET description = $1, last_updated_timestamp = $2 WHERE name = $3")
-            .bind(description)
-            .bind(now_ms())
-            .bind(name)
-            .execute(self.writer())
-            .await
-            .map_err(db_err)?;
-        self.get_registered_model(name).await
+        mlp_store_sql::timed("update_registered_model", async move {
+            self.model_row(name).await?;
+            sqlx::query("UPDATE registered_models SET description = $1, last_updated_timestamp = $2 WHERE name = $3")
+                .bind(description)
+                .bind(now_ms())
+                .bind(name)
+                .execute(self.writer())
+                .await
+                .map_err(db_err)?;
+            self.get_registered_model(name).await
+        })
+        .await
     }
 
     async fn delete_registered_model(&self, name: &str) -> Result<()> {
-        let res = sqlx::query("DELETE FROM registered_models WHERE name = $1")
-            .bind(name)
-            .execute(self.writer())
-            .await
-            .map_err(db_err)?;
-        if res.rows_affected() == 0 {
-            return Err(model_not_found(name));
-        }
-        Ok(())
+        mlp_store_sql::timed("delete_registered_model", async move {
+            let res = sqlx::query("DELETE FROM registered_models WHERE name = $1")
+                .bind(name)
+                .execute(self.writer())
+                .await
+                .map_err(db_err)?;
+            if res.rows_affected() == 0 {
+                return Err(model_not_found(name));
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn search_registered_models(&self, q: &RegistrySearch) -> Result<Page<RegisteredModel>> {
-        mlp_core::validation::validate_order_by_terms(q.order_by.len())?;
-        let mut sql = Sql::new(&format!("SELECT {MODEL_COLUMNS} FROM registered_models rm WHERE 1 = 1"));
-        for c in &q.filter {
-            sql.push(" AND ");
-            match c.entity {
-                Entity::Attribute => compare(&mut sql, model_column(&c.key)?, c.op, &c.value)?,
-                // The client appends `tags.`mlflow.prompt.is_prompt` != 'true'` to every search;
-                // MLflow reads it as "not a prompt", which models without the tag are too.
-                Entity::Tag if c.op == Comparator::Ne && c.key == PROMPT_TAG => {
-                    push_exists(&mut sql, true, |sql| {
-                        sql.push("FROM registered_model_tags kv WHERE kv.name = rm.name AND kv.key = ")
-                            .text_arg(&c.key)
-                            .push(" AND ");
-                        compare(sql, "kv.value", Comparator::Eq, &c.value)
-                    })?;
-                }
-                Entity::Tag => kv_clause(&mut sql, "registered_model_tags", "name", "rm.name", c)?,
-                _ => {
-                    return Err(Error::invalid(format!(
-                        "Invalid filter entity for registered models: {}",
-                        c.entity.prefix()
-                    )));
+        mlp_store_sql::timed("search_registered_models", async move {
+            mlp_core::validation::validate_order_by_terms(q.order_by.len())?;
+            let mut sql = Sql::new(&format!("SELECT {MODEL_COLUMNS} FROM registered_models rm WHERE 1 = 1"));
+            for c in &q.filter {
+                sql.push(" AND ");
+                match c.entity {
+                    Entity::Attribute => compare(&mut sql, model_column(&c.key)?, c.op, &c.value)?,
+                    // The client appends `tags.`mlflow.prompt.is_prompt` != 'true'` to every search;
+                    // MLflow reads it as "not a prompt", which models without the tag are too.
+                    Entity::Tag if c.op == Comparator::Ne && c.key == PROMPT_TAG => {
+                        push_exists(&mut sql, true, |sql| {
+                            sql.push("FROM registered_model_tags kv WHERE kv.name = rm.name AND kv.key = ")
+                                .text_arg(&c.key)
+                                .push(" AND ");
+                            compare(sql, "kv.value", Comparator::Eq, &c.value)
+                        })?;
+                    }
+                    Entity::Tag => kv_clause(&mut sql, "registered_model_tags", "name", "rm.name", c)?,
+                    _ => {
+                        return Err(Error::invalid(format!(
+                            "Invalid filter entity for registered models: {}",
+                            c.entity.prefix()
+                        )));
+                    }
                 }
             }
-        }
-        push_orders(&mut sql, &q.order_by, model_column, "rm.name ASC")?;
-        sql.push(" LIMIT ")
-            .arg(Arg::Int(q.page.limit as i64 + 1))
-            .push(" OFFSET ")
-            .arg(Arg::Int(q.page.offset as i64));
-        let rows = sql
-            .build()
-            .fetch_all(self.writer())
-            .await
-            .map_err(|e| self.search_err(e))?;
-        let mut items: Vec<RegisteredModel> = rows.iter().map(model_from_row).collect();
-        let has_more = items.len() as u64 > q.page.limit;
-        items.truncate(q.page.limit as usize);
-        self.fill_models(&mut items).await?;
-        Ok(Page { items, has_more })
+            push_orders(&mut sql, &q.order_by, model_column, "rm.name ASC")?;
+            sql.push(" LIMIT ")
+                .arg(Arg::Int(q.page.limit as i64 + 1))
+                .push(" OFFSET ")
+                .arg(Arg::Int(q.page.offset as i64));
+            let rows = sql
+                .build()
+                .fetch_all(self.writer())
+                .await
+                .map_err(|e| self.search_err(e))?;
+            let mut items: Vec<RegisteredModel> = rows.iter().map(model_from_row).collect();
+            let has_more = items.len() as u64 > q.page.limit;
+            items.truncate(q.page.limit as usize);
+            self.fill_models(&mut items).await?;
+            Ok(Page { items, has_more })
+        })
+        .await
     }
 
     async fn get_latest_versions(&self, name: &str, stages: &[Stage]) -> Result<Vec<ModelVersion>> {
-        self.model_row(name).await?;
-        self.latest_versions(&[name.to_string()], stages).await
+        mlp_store_sql::timed("get_latest_versions", async move {
+            self.model_row(name).await?;
+            self.latest_versions(&[name.to_string()], stages).await
+        })
+        .await
     }
 
     async fn set_registered_model_tag(&self, name: &str, tag: &Tag) -> Result<()> {
+        mlp_store_sql::timed("set_registered_model_tag", async move {
         self.model_row(name).await?;
         let now = now_ms();
         let mut tx = self.writer().begin().await.map_err(db_err)?;
@@ -437,25 +460,31 @@ impl RegistryStore for Store {
             .map_err(db_err)?;
         self.touch_model(&mut tx, name, now).await?;
         tx.commit().await.map_err(db_err)
+        })
+        .await
     }
 
     async fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()> {
-        self.model_row(name).await?;
-        let res = sqlx::query("DELETE FROM registered_model_tags WHERE name = $1 AND key = $2")
-            .bind(name)
-            .bind(key)
-            .execute(self.writer())
-            .await
-            .map_err(db_err)?;
-        if res.rows_affected() == 0 {
-            return Err(Error::not_found(format!(
-                "No tag with key '{key}' on registered model '{name}'"
-            )));
-        }
-        Ok(())
+        mlp_store_sql::timed("delete_registered_model_tag", async move {
+            self.model_row(name).await?;
+            let res = sqlx::query("DELETE FROM registered_model_tags WHERE name = $1 AND key = $2")
+                .bind(name)
+                .bind(key)
+                .execute(self.writer())
+                .await
+                .map_err(db_err)?;
+            if res.rows_affected() == 0 {
+                return Err(Error::not_found(format!(
+                    "No tag with key '{key}' on registered model '{name}'"
+                )));
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn set_alias(&self, name: &str, alias: &str, version: &str) -> Result<()> {
+        mlp_store_sql::timed("set_alias", async move {
         self.version_row(name, version).await?;
         let now = now_ms();
         let mut tx = self.writer().begin().await.map_err(db_err)?;
@@ -468,37 +497,47 @@ impl RegistryStore for Store {
             .map_err(db_err)?;
         self.touch_model(&mut tx, name, now).await?;
         tx.commit().await.map_err(db_err)
+        })
+        .await
     }
 
     async fn delete_alias(&self, name: &str, alias: &str) -> Result<()> {
-        self.model_row(name).await?;
-        let res = sqlx::query("DELETE FROM registered_model_aliases WHERE name = $1 AND alias = $2")
-            .bind(name)
-            .bind(alias)
-            .execute(self.writer())
-            .await
-            .map_err(db_err)?;
-        if res.rows_affected() == 0 {
-            return Err(Error::not_found(format!("Registered model alias {alias} not found.")));
-        }
-        Ok(())
+        mlp_store_sql::timed("delete_alias", async move {
+            self.model_row(name).await?;
+            let res = sqlx::query("DELETE FROM registered_model_aliases WHERE name = $1 AND alias = $2")
+                .bind(name)
+                .bind(alias)
+                .execute(self.writer())
+                .await
+                .map_err(db_err)?;
+            if res.rows_affected() == 0 {
+                return Err(Error::not_found(format!("Registered model alias {alias} not found.")));
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn get_version_by_alias(&self, name: &str, alias: &str) -> Result<ModelVersion> {
-        self.model_row(name).await?;
-        let version: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM registered_model_aliases WHERE name = $1 AND alias = $2")
-                .bind(name)
-                .bind(alias)
-                .fetch_optional(self.writer())
-                .await
-                .map_err(db_err)?;
-        // MLflow answers a missing alias with INVALID_PARAMETER_VALUE, and clients rely on the code.
-        let version = version.ok_or_else(|| Error::invalid(format!("Registered model alias {alias} not found.")))?;
-        self.full_version(name, &version.to_string()).await
+        mlp_store_sql::timed("get_version_by_alias", async move {
+            self.model_row(name).await?;
+            let version: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM registered_model_aliases WHERE name = $1 AND alias = $2")
+                    .bind(name)
+                    .bind(alias)
+                    .fetch_optional(self.writer())
+                    .await
+                    .map_err(db_err)?;
+            // MLflow answers a missing alias with INVALID_PARAMETER_VALUE, and clients rely on the code.
+            let version =
+                version.ok_or_else(|| Error::invalid(format!("Registered model alias {alias} not found.")))?;
+            self.full_version(name, &version.to_string()).await
+        })
+        .await
     }
 
     async fn create_model_version(&self, req: &CreateModelVersion) -> Result<ModelVersion> {
+        mlp_store_sql::timed("create_model_version", async move {
         self.model_row(&req.name).await?;
         // `models:/m-<id>` names a logged model: resolve where its files are and which run made it.
         let logged_model_id = req.model_id.clone().filter(|m| !m.is_empty()).or_else(|| {
@@ -581,13 +620,20 @@ impl RegistryStore for Store {
         }
         tx.commit().await.map_err(db_err)?;
         self.full_version(&req.name, &version.to_string()).await
+        })
+        .await
     }
 
     async fn get_model_version(&self, name: &str, version: &str) -> Result<ModelVersion> {
-        self.full_version(name, version).await
+        mlp_store_sql::timed(
+            "get_model_version",
+            async move { self.full_version(name, version).await },
+        )
+        .await
     }
 
     async fn update_model_version(&self, name: &str, version: &str, description: Option<&str>) -> Result<ModelVersion> {
+        mlp_store_sql::timed("update_model_version", async move {
         self.version_row(name, version).await?;
         if let Some(d) = description {
             sqlx::query(
@@ -602,20 +648,25 @@ impl RegistryStore for Store {
             .map_err(db_err)?;
         }
         self.full_version(name, version).await
+        })
+        .await
     }
 
     async fn delete_model_version(&self, name: &str, version: &str) -> Result<()> {
-        self.version_row(name, version).await?;
-        let now = now_ms();
-        let mut tx = self.writer().begin().await.map_err(db_err)?;
-        sqlx::query("DELETE FROM model_versions WHERE name = $1 AND version = $2")
-            .bind(name)
-            .bind(parse_version(version)?)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        self.touch_model(&mut tx, name, now).await?;
-        tx.commit().await.map_err(db_err)
+        mlp_store_sql::timed("delete_model_version", async move {
+            self.version_row(name, version).await?;
+            let now = now_ms();
+            let mut tx = self.writer().begin().await.map_err(db_err)?;
+            sqlx::query("DELETE FROM model_versions WHERE name = $1 AND version = $2")
+                .bind(name)
+                .bind(parse_version(version)?)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            self.touch_model(&mut tx, name, now).await?;
+            tx.commit().await.map_err(db_err)
+        })
+        .await
     }
 
     async fn transition_stage(
@@ -625,6 +676,7 @@ impl RegistryStore for Store {
         stage: Stage,
         archive_existing: bool,
     ) -> Result<ModelVersion> {
+        mlp_store_sql::timed("transition_stage", async move {
         self.version_row(name, version).await?;
         let number = parse_version(version)?;
         let now = now_ms();
@@ -652,38 +704,44 @@ impl RegistryStore for Store {
         self.touch_model(&mut tx, name, now).await?;
         tx.commit().await.map_err(db_err)?;
         self.full_version(name, version).await
+        })
+        .await
     }
 
     async fn search_model_versions(&self, q: &RegistrySearch) -> Result<Page<ModelVersion>> {
-        mlp_core::validation::validate_order_by_terms(q.order_by.len())?;
-        let mut sql = Sql::new(&format!("SELECT {VERSION_COLUMNS} FROM model_versions mv WHERE 1 = 1"));
-        for c in &q.filter {
-            sql.push(" AND ");
-            version_clause(&mut sql, c)?;
-        }
-        push_orders(
-            &mut sql,
-            &q.order_by,
-            version_column,
-            "mv.last_updated_timestamp DESC, mv.name ASC, mv.version DESC",
-        )?;
-        sql.push(" LIMIT ")
-            .arg(Arg::Int(q.page.limit as i64 + 1))
-            .push(" OFFSET ")
-            .arg(Arg::Int(q.page.offset as i64));
-        let rows = sql
-            .build()
-            .fetch_all(self.writer())
-            .await
-            .map_err(|e| self.search_err(e))?;
-        let mut items: Vec<ModelVersion> = rows.iter().map(version_from_row).collect();
-        let has_more = items.len() as u64 > q.page.limit;
-        items.truncate(q.page.limit as usize);
-        self.fill_versions(&mut items).await?;
-        Ok(Page { items, has_more })
+        mlp_store_sql::timed("search_model_versions", async move {
+            mlp_core::validation::validate_order_by_terms(q.order_by.len())?;
+            let mut sql = Sql::new(&format!("SELECT {VERSION_COLUMNS} FROM model_versions mv WHERE 1 = 1"));
+            for c in &q.filter {
+                sql.push(" AND ");
+                version_clause(&mut sql, c)?;
+            }
+            push_orders(
+                &mut sql,
+                &q.order_by,
+                version_column,
+                "mv.last_updated_timestamp DESC, mv.name ASC, mv.version DESC",
+            )?;
+            sql.push(" LIMIT ")
+                .arg(Arg::Int(q.page.limit as i64 + 1))
+                .push(" OFFSET ")
+                .arg(Arg::Int(q.page.offset as i64));
+            let rows = sql
+                .build()
+                .fetch_all(self.writer())
+                .await
+                .map_err(|e| self.search_err(e))?;
+            let mut items: Vec<ModelVersion> = rows.iter().map(version_from_row).collect();
+            let has_more = items.len() as u64 > q.page.limit;
+            items.truncate(q.page.limit as usize);
+            self.fill_versions(&mut items).await?;
+            Ok(Page { items, has_more })
+        })
+        .await
     }
 
     async fn set_model_version_tag(&self, name: &str, version: &str, tag: &Tag) -> Result<()> {
+        mlp_store_sql::timed("set_model_version_tag", async move {
         self.version_row(name, version).await?;
         sqlx::query("INSERT INTO model_version_tags (name, version, key, value) VALUES ($1, $2, $3, $4) ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value")
             .bind(name)
@@ -694,22 +752,27 @@ impl RegistryStore for Store {
             .await
             .map_err(db_err)?;
         Ok(())
+        })
+        .await
     }
 
     async fn delete_model_version_tag(&self, name: &str, version: &str, key: &str) -> Result<()> {
-        self.version_row(name, version).await?;
-        let res = sqlx::query("DELETE FROM model_version_tags WHERE name = $1 AND version = $2 AND key = $3")
-            .bind(name)
-            .bind(parse_version(version)?)
-            .bind(key)
-            .execute(self.writer())
-            .await
-            .map_err(db_err)?;
-        if res.rows_affected() == 0 {
-            return Err(Error::not_found(format!(
-                "No tag with key '{key}' on model version {name}/{version}"
-            )));
-        }
-        Ok(())
+        mlp_store_sql::timed("delete_model_version_tag", async move {
+            self.version_row(name, version).await?;
+            let res = sqlx::query("DELETE FROM model_version_tags WHERE name = $1 AND version = $2 AND key = $3")
+                .bind(name)
+                .bind(parse_version(version)?)
+                .bind(key)
+                .execute(self.writer())
+                .await
+                .map_err(db_err)?;
+            if res.rows_affected() == 0 {
+                return Err(Error::not_found(format!(
+                    "No tag with key '{key}' on model version {name}/{version}"
+                )));
+            }
+            Ok(())
+        })
+        .await
     }
 }
