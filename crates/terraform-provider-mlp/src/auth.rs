@@ -4,11 +4,12 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 use tf_provider::schema::{AttributeConstraint::*, AttributeType, Schema};
-use tf_provider::value::{Value, ValueEmpty};
-use tf_provider::{AttributePath, Diagnostics, Resource};
+use tf_provider::value::Value;
+use tf_provider::{AttributePath, Diagnostics};
 
 use crate::client::{ApiError, Client};
 use crate::common::*;
+use crate::managed::ApiObject;
 
 pub const MIN_PASSWORD_LEN: usize = 12;
 pub const MAX_USERNAME_LEN: usize = 255;
@@ -27,7 +28,8 @@ pub struct UserState {
     pub user_id: Num,
 }
 
-pub struct UserResource(pub Shared);
+/// `mlp_user` (see [`crate::managed`]).
+pub struct User;
 
 pub fn user_schema() -> Schema {
     let mut password = attr(
@@ -110,61 +112,37 @@ pub fn user_from_api(u: &Json, prior: &UserState) -> UserState {
 }
 
 #[async_trait]
-impl Resource for UserResource {
-    type State<'a> = UserState;
-    type PrivateState<'a> = ValueEmpty;
-    type ProviderMetaState<'a> = ValueEmpty;
+impl ApiObject for User {
+    type State = UserState;
+    const KIND: &'static str = "user";
+    const IMPORT_HINT: &'static str = "Import takes the username.";
 
-    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        Some(user_schema())
+    fn schema() -> Schema {
+        user_schema()
     }
 
-    async fn validate<'a>(&self, diags: &mut Diagnostics, config: Self::State<'a>) -> Option<()> {
-        validate_user(diags, &config);
-        Some(())
+    fn validate(diags: &mut Diagnostics, config: &UserState) {
+        validate_user(diags, config);
     }
 
-    async fn read<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        state: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
-        let name = known(&state.id)?.to_string();
-        match get_user(&c, &name).await {
-            Ok(u) => Some((user_from_api(&u, &state), private)),
-            Err(e) if e.is_not_found() => None,
-            Err(e) => {
-                api_diag(diags, format!("to read user {name:?}"), &e);
-                Some((state, private))
-            }
-        }
+    fn id(state: &UserState) -> Option<String> {
+        known(&state.id).map(str::to_string)
     }
 
-    async fn plan_create<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        proposed: Self::State<'a>,
-        _config: Self::State<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
+    /// The password cannot be read: it stays what `prior` holds (after an import, nothing, so the
+    /// next apply sets the configured one).
+    async fn fetch(c: &Client, username: &str, prior: &UserState) -> Result<Option<UserState>, ApiError> {
+        Ok(Some(user_from_api(&get_user(c, username).await?, prior)))
+    }
+
+    fn plan_create(proposed: UserState) -> UserState {
         let mut s = proposed;
         s.id = s.username.clone();
         s.user_id = Value::Unknown;
-        Some((s, ValueEmpty::default()))
+        s
     }
 
-    async fn plan_update<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        prior: Self::State<'a>,
-        proposed: Self::State<'a>,
-        _config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>, Vec<AttributePath>)> {
+    fn plan_update(prior: &UserState, proposed: UserState, _config: &UserState) -> (UserState, Vec<AttributePath>) {
         let mut replace = Vec::new();
         let mut s = proposed;
         if s.username != prior.username {
@@ -172,28 +150,10 @@ impl Resource for UserResource {
             s.id = s.username.clone();
             s.user_id = Value::Unknown;
         }
-        Some((s, private, replace))
+        (s, replace)
     }
 
-    async fn plan_destroy<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        _prior: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<Self::PrivateState<'a>> {
-        Some(private)
-    }
-
-    async fn create<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        planned: Self::State<'a>,
-        _config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
+    async fn create(c: &Client, diags: &mut Diagnostics, planned: &UserState) -> Option<String> {
         let (name, pw) = (
             known(&planned.username)?.to_string(),
             known(&planned.password)?.to_string(),
@@ -217,6 +177,7 @@ impl Resource for UserResource {
             }
             return None;
         }
+        // The user exists now: a failure here still records it in the state.
         if flag(&planned.is_admin)
             && let Err(e) = c
                 .patch(
@@ -227,26 +188,11 @@ impl Resource for UserResource {
         {
             api_diag(diags, format!("to make {name:?} an admin"), &e);
         }
-        match get_user(&c, &name).await {
-            Ok(u) => Some((user_from_api(&u, &planned), private)),
-            Err(e) => {
-                api_diag(diags, format!("to read user {name:?}"), &e);
-                None
-            }
-        }
+        Some(name)
     }
 
-    async fn update<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior: Self::State<'a>,
-        planned: Self::State<'a>,
-        _config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
-        let name = known(&prior.id)?.to_string();
+    async fn update(c: &Client, diags: &mut Diagnostics, prior: &UserState, planned: &UserState) -> Option<()> {
+        let name = known(&prior.id)?;
         if planned.password != prior.password {
             let pw = known(&planned.password)?;
             if let Err(e) = c
@@ -273,55 +219,13 @@ impl Resource for UserResource {
                 return None;
             }
         }
-        match get_user(&c, &name).await {
-            Ok(u) => Some((user_from_api(&u, &planned), private)),
-            Err(e) => {
-                api_diag(diags, format!("to read user {name:?}"), &e);
-                None
-            }
-        }
+        Some(())
     }
 
-    async fn destroy<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior: Self::State<'a>,
-        _private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<()> {
-        let c = client(&self.0, diags)?;
-        let name = known(&prior.id)?.to_string();
-        match c
-            .delete("/api/2.0/mlflow/users/delete", json!({"username": name}))
+    async fn delete(c: &Client, username: &str, _prior: &UserState) -> Result<(), ApiError> {
+        c.delete("/api/2.0/mlflow/users/delete", json!({"username": username}))
             .await
-        {
-            Ok(_) => Some(()),
-            Err(e) if e.is_not_found() => Some(()),
-            Err(e) => {
-                api_diag(diags, format!("to delete user {name:?}"), &e);
-                None
-            }
-        }
-    }
-
-    async fn import<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        id: String,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
-        match get_user(&c, &id).await {
-            // The password cannot be read: the next apply sets the configured one.
-            Ok(u) => Some((user_from_api(&u, &UserState::default()), ValueEmpty::default())),
-            Err(e) if e.is_not_found() => {
-                root_err(diags, "Cannot import user", format!("No user {id:?} on {}.", c.host()));
-                None
-            }
-            Err(e) => {
-                api_diag(diags, format!("to import user {id:?}"), &e);
-                None
-            }
-        }
+            .map(drop)
     }
 }
 
@@ -337,7 +241,8 @@ pub struct PermissionState {
     pub permission: Str,
 }
 
-pub struct PermissionResource(pub Shared);
+/// `mlp_permission` (see [`crate::managed`]).
+pub struct Permission;
 
 pub fn permission_schema() -> Schema {
     schema(
@@ -483,183 +388,99 @@ fn permission_id(s: &PermissionState) -> Str {
 }
 
 #[async_trait]
-impl Resource for PermissionResource {
-    type State<'a> = PermissionState;
-    type PrivateState<'a> = ValueEmpty;
-    type ProviderMetaState<'a> = ValueEmpty;
+impl ApiObject for Permission {
+    type State = PermissionState;
+    const KIND: &'static str = "permission";
+    const IMPORT_HINT: &'static str =
+        "Import takes `<username>:<experiment|registered_model>:<resource id>` of a direct grant.";
 
-    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        Some(permission_schema())
+    fn schema() -> Schema {
+        permission_schema()
     }
 
-    async fn validate<'a>(&self, diags: &mut Diagnostics, config: Self::State<'a>) -> Option<()> {
-        validate_permission(diags, &config);
-        Some(())
+    fn validate(diags: &mut Diagnostics, config: &PermissionState) {
+        validate_permission(diags, config);
     }
 
-    async fn read<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        state: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
-        let id = known(&state.id)?.to_string();
-        let (u, t, r) = split_permission_id(&id)?;
-        match find_grant(&c, u, t, r).await {
-            Ok(Some(p)) => Some((
-                PermissionState {
-                    id: Value::Value(id.clone()),
-                    username: Value::Value(u.into()),
-                    resource_type: Value::Value(t.into()),
-                    resource_id: Value::Value(r.into()),
-                    permission: Value::Value(p),
-                },
-                private,
-            )),
-            Ok(None) => None,
-            Err(e) if e.is_not_found() => None,
-            Err(e) => {
-                api_diag(diags, format!("to read the grants of {u:?}"), &e);
-                Some((state, private))
-            }
-        }
+    fn id(state: &PermissionState) -> Option<String> {
+        known(&state.id).map(str::to_string)
     }
 
-    async fn plan_create<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        proposed: Self::State<'a>,
-        _config: Self::State<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
+    async fn fetch(c: &Client, id: &str, _prior: &PermissionState) -> Result<Option<PermissionState>, ApiError> {
+        let Some((u, t, r)) = split_permission_id(id) else {
+            return Ok(None);
+        };
+        Ok(find_grant(c, u, t, r).await?.map(|p| PermissionState {
+            id: Value::Value(id.to_string()),
+            username: Value::Value(u.into()),
+            resource_type: Value::Value(t.into()),
+            resource_id: Value::Value(r.into()),
+            permission: Value::Value(p),
+        }))
+    }
+
+    fn plan_create(proposed: PermissionState) -> PermissionState {
         let mut s = proposed;
         s.id = permission_id(&s);
-        Some((s, ValueEmpty::default()))
+        s
     }
 
-    async fn plan_update<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        prior: Self::State<'a>,
-        proposed: Self::State<'a>,
-        _config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>, Vec<AttributePath>)> {
-        let mut replace = Vec::new();
-        for (name, a, b) in [
+    fn plan_update(
+        prior: &PermissionState,
+        proposed: PermissionState,
+        _config: &PermissionState,
+    ) -> (PermissionState, Vec<AttributePath>) {
+        let replace = changed(&[
             ("username", &prior.username, &proposed.username),
             ("resource_type", &prior.resource_type, &proposed.resource_type),
             ("resource_id", &prior.resource_id, &proposed.resource_id),
-        ] {
-            if a != b {
-                replace.push(path(name));
-            }
-        }
+        ]);
         let mut s = proposed;
         s.id = permission_id(&s);
-        Some((s, private, replace))
+        (s, replace)
     }
 
-    async fn plan_destroy<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        _prior: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<Self::PrivateState<'a>> {
-        Some(private)
-    }
-
-    async fn create<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        planned: Self::State<'a>,
-        _config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
-        if let Err(e) = grant(&c, &planned).await {
+    async fn create(c: &Client, diags: &mut Diagnostics, planned: &PermissionState) -> Option<String> {
+        let id = known(&permission_id(planned))?.to_string();
+        if let Err(e) = grant(c, planned).await {
             let hint = if e.code() == Some("RESOURCE_ALREADY_EXISTS") {
-                format!(
-                    "\n\nThe user already has a grant there; import it: terraform import <address> {}",
-                    known(&permission_id(&planned)).unwrap_or("")
-                )
+                format!("\n\nThe user already has a grant there; import it: terraform import <address> {id}")
             } else {
                 String::new()
             };
             root_err(diags, "Failed to grant the permission", format!("{e}{hint}"));
             return None;
         }
-        let mut s = planned;
-        s.id = permission_id(&s);
-        Some((s, private))
+        Some(id)
     }
 
-    async fn update<'a>(
-        &self,
+    async fn update(
+        c: &Client,
         diags: &mut Diagnostics,
-        prior: Self::State<'a>,
-        planned: Self::State<'a>,
-        _config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
+        prior: &PermissionState,
+        planned: &PermissionState,
+    ) -> Option<()> {
         // The API has no "change a grant": revoke, then grant the new level.
-        if let Err(e) = revoke(&c, &prior).await
+        if let Err(e) = revoke(c, prior).await
             && !e.is_not_found()
         {
             api_diag(diags, "to revoke the previous permission", &e);
             return None;
         }
-        if let Err(e) = grant(&c, &planned).await {
+        if let Err(e) = grant(c, planned).await {
             api_diag(diags, "to grant the permission", &e);
             return None;
         }
-        Some((planned, private))
+        Some(())
     }
 
-    async fn destroy<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior: Self::State<'a>,
-        _private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<()> {
-        let c = client(&self.0, diags)?;
-        match revoke(&c, &prior).await {
-            Ok(_) => Some(()),
-            Err(e) if e.is_not_found() => Some(()),
-            Err(e) => {
-                api_diag(diags, "to revoke the permission", &e);
-                None
-            }
-        }
+    async fn delete(c: &Client, _id: &str, prior: &PermissionState) -> Result<(), ApiError> {
+        revoke(c, prior).await
     }
 
-    async fn import<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        id: String,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        if split_permission_id(&id).is_none() {
-            root_err(
-                diags,
-                "Invalid import ID",
-                format!("Expected `<username>:<experiment|registered_model>:<resource id>`, got {id:?}."),
-            );
-            return None;
-        }
-        Some((
-            PermissionState {
-                id: Value::Value(id),
-                ..Default::default()
-            },
-            ValueEmpty::default(),
-        ))
+    fn import_id_problem(id: &str) -> Option<String> {
+        split_permission_id(id)
+            .is_none()
+            .then(|| format!("Expected `<username>:<experiment|registered_model>:<resource id>`, got {id:?}."))
     }
 }

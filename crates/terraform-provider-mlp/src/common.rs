@@ -216,3 +216,13 @@ pub fn err(diags: &mut Diagnostics, summary: impl Into<String>, detail: impl Int
 pub fn root_err(diags: &mut Diagnostics, summary: impl Into<String>, detail: impl Into<String>) {
     err(diags, summary, detail, AttributePath::root());
 }
+
+/// The attributes among `(name, prior, proposed)` whose value changes: for the arguments whose
+/// change replaces a resource.
+pub fn changed<T: PartialEq>(pairs: &[(&'static str, &Value<T>, &Value<T>)]) -> Vec<AttributePath> {
+    pairs
+        .iter()
+        .filter(|(_, a, b)| a != b)
+        .map(|(name, _, _)| path(name))
+        .collect()
+}

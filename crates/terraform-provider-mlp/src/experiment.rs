@@ -5,11 +5,12 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 use tf_provider::schema::{AttributeConstraint::*, AttributeType, Schema};
-use tf_provider::value::{Value, ValueEmpty};
-use tf_provider::{AttributePath, Diagnostics, Resource};
+use tf_provider::value::Value;
+use tf_provider::{AttributePath, Diagnostics};
 
 use crate::client::{ApiError, Client};
 use crate::common::*;
+use crate::managed::ApiObject;
 
 pub const MAX_NAME: usize = 500;
 
@@ -25,7 +26,8 @@ pub struct ExperimentState {
     pub last_update_time: Num,
 }
 
-pub struct ExperimentResource(pub Shared);
+/// `mlp_experiment` (see [`crate::managed`]).
+pub struct Experiment;
 
 pub fn experiment_schema() -> Schema {
     schema(
@@ -171,137 +173,116 @@ async fn apply_tags(c: &Client, id: &str, old: &Tags, new: &Tags) -> Result<(), 
     Ok(())
 }
 
-impl ExperimentResource {
-    async fn create_or_restore(
-        &self,
-        diags: &mut Diagnostics,
-        c: &Client,
-        planned: &ExperimentState,
-    ) -> Option<String> {
-        let name = known(&planned.name)?.to_string();
-        if flag(&planned.restore_on_create) {
-            match get_by_name(c, &name).await {
-                Ok(exp) if exp.get("lifecycle_stage").and_then(Json::as_str) == Some("deleted") => {
-                    let id = str_of(&exp, "experiment_id");
-                    let id = known(&id)?.to_string();
-                    if let Some(loc) = known(&planned.artifact_location)
-                        && exp.get("artifact_location").and_then(Json::as_str) != Some(loc)
-                    {
-                        err(
-                            diags,
-                            "Cannot restore the experiment",
-                            format!(
-                                "The deleted experiment {name:?} (ID {id}) stores its artifacts at {:?}, not at the configured {loc:?}; an artifact location cannot be changed.",
-                                exp.get("artifact_location").and_then(Json::as_str).unwrap_or("")
-                            ),
-                            path("artifact_location"),
-                        );
-                        return None;
-                    }
-                    if let Err(e) = c
-                        .post("/api/2.0/mlflow/experiments/restore", json!({"experiment_id": id}))
-                        .await
-                    {
-                        api_diag(
-                            diags,
-                            format!("to restore the deleted experiment {name:?} (ID {id})"),
-                            &e,
-                        );
-                        return None;
-                    }
-                    let current = tags_from_api(&exp, &Value::Value(Default::default()));
-                    if let Err(e) = apply_tags(c, &id, &current, &planned.tags).await {
-                        api_diag(diags, format!("to set the tags of experiment {id}"), &e);
-                        return Some(id);
-                    }
-                    return Some(id);
-                }
-                Ok(_) => {}
-                Err(e) if e.is_not_found() => {}
-                Err(e) => {
-                    api_diag(diags, format!("to look up experiment {name:?}"), &e);
+/// Creates the experiment, or restores a deleted one of that name when `restore_on_create` is set.
+async fn create_or_restore(c: &Client, diags: &mut Diagnostics, planned: &ExperimentState) -> Option<String> {
+    let name = known(&planned.name)?.to_string();
+    if flag(&planned.restore_on_create) {
+        match get_by_name(c, &name).await {
+            Ok(exp) if exp.get("lifecycle_stage").and_then(Json::as_str) == Some("deleted") => {
+                let id = str_of(&exp, "experiment_id");
+                let id = known(&id)?.to_string();
+                if let Some(loc) = known(&planned.artifact_location)
+                    && exp.get("artifact_location").and_then(Json::as_str) != Some(loc)
+                {
+                    err(
+                        diags,
+                        "Cannot restore the experiment",
+                        format!(
+                            "The deleted experiment {name:?} (ID {id}) stores its artifacts at {:?}, not at the configured {loc:?}; an artifact location cannot be changed.",
+                            exp.get("artifact_location").and_then(Json::as_str).unwrap_or("")
+                        ),
+                        path("artifact_location"),
+                    );
                     return None;
                 }
+                if let Err(e) = c
+                    .post("/api/2.0/mlflow/experiments/restore", json!({"experiment_id": id}))
+                    .await
+                {
+                    api_diag(
+                        diags,
+                        format!("to restore the deleted experiment {name:?} (ID {id})"),
+                        &e,
+                    );
+                    return None;
+                }
+                let current = tags_from_api(&exp, &Value::Value(Default::default()));
+                if let Err(e) = apply_tags(c, &id, &current, &planned.tags).await {
+                    api_diag(diags, format!("to set the tags of experiment {id}"), &e);
+                }
+                return Some(id);
             }
-        }
-        let mut body = json!({"name": name, "tags": tags_to_api(&planned.tags)});
-        if let Some(loc) = known(&planned.artifact_location) {
-            body["artifact_location"] = json!(loc);
-        }
-        match c.post("/api/2.0/mlflow/experiments/create", body).await {
-            Ok(r) => known(&str_of(&r, "experiment_id")).map(str::to_string),
-            Err(e) if e.code() == Some("RESOURCE_ALREADY_EXISTS") => {
-                let hint = match get_by_name(c, &name).await {
-                    Ok(exp) if exp.get("lifecycle_stage").and_then(Json::as_str) == Some("deleted") => format!(
-                        "A deleted experiment (ID {}) still holds this name. Set `restore_on_create = true` to restore it, or delete it permanently on the server.",
-                        exp.get("experiment_id").and_then(Json::as_str).unwrap_or("?")
-                    ),
-                    Ok(exp) => format!(
-                        "To manage it with Terraform, import it: terraform import <address> {}",
-                        exp.get("experiment_id").and_then(Json::as_str).unwrap_or("?")
-                    ),
-                    Err(_) => String::new(),
-                };
-                err(
-                    diags,
-                    "Experiment already exists",
-                    format!("{e}\n\n{hint}"),
-                    path("name"),
-                );
-                None
-            }
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => {}
             Err(e) => {
-                api_diag(diags, format!("to create experiment {name:?}"), &e);
-                None
+                api_diag(diags, format!("to look up experiment {name:?}"), &e);
+                return None;
             }
+        }
+    }
+    let mut body = json!({"name": name, "tags": tags_to_api(&planned.tags)});
+    if let Some(loc) = known(&planned.artifact_location) {
+        body["artifact_location"] = json!(loc);
+    }
+    match c.post("/api/2.0/mlflow/experiments/create", body).await {
+        Ok(r) => known(&str_of(&r, "experiment_id")).map(str::to_string),
+        Err(e) if e.code() == Some("RESOURCE_ALREADY_EXISTS") => {
+            let hint = match get_by_name(c, &name).await {
+                Ok(exp) if exp.get("lifecycle_stage").and_then(Json::as_str) == Some("deleted") => format!(
+                    "A deleted experiment (ID {}) still holds this name. Set `restore_on_create = true` to restore it, or delete it permanently on the server.",
+                    exp.get("experiment_id").and_then(Json::as_str).unwrap_or("?")
+                ),
+                Ok(exp) => format!(
+                    "To manage it with Terraform, import it: terraform import <address> {}",
+                    exp.get("experiment_id").and_then(Json::as_str).unwrap_or("?")
+                ),
+                Err(_) => String::new(),
+            };
+            err(
+                diags,
+                "Experiment already exists",
+                format!("{e}\n\n{hint}"),
+                path("name"),
+            );
+            None
+        }
+        Err(e) => {
+            api_diag(diags, format!("to create experiment {name:?}"), &e);
+            None
         }
     }
 }
 
+fn is_deleted(exp: &Json) -> bool {
+    exp.get("lifecycle_stage").and_then(Json::as_str) == Some("deleted")
+}
+
 #[async_trait]
-impl Resource for ExperimentResource {
-    type State<'a> = ExperimentState;
-    type PrivateState<'a> = ValueEmpty;
-    type ProviderMetaState<'a> = ValueEmpty;
+impl ApiObject for Experiment {
+    type State = ExperimentState;
+    const KIND: &'static str = "experiment";
+    const IMPORT_HINT: &'static str = "Import takes the experiment ID, or `name:<experiment name>`.";
 
-    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        Some(experiment_schema())
+    fn schema() -> Schema {
+        experiment_schema()
     }
 
-    async fn validate<'a>(&self, diags: &mut Diagnostics, config: Self::State<'a>) -> Option<()> {
-        validate_config(diags, &config);
-        Some(())
+    fn validate(diags: &mut Diagnostics, config: &ExperimentState) {
+        validate_config(diags, config);
     }
 
-    async fn read<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        state: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
-        let id = known(&state.id)?.to_string();
-        match get_by_id(&c, &id).await {
-            // Soft-deleted is gone for Terraform: the next plan creates (or, with
-            // restore_on_create, restores) it.
-            Ok(exp) if exp.get("lifecycle_stage").and_then(Json::as_str) == Some("deleted") => None,
-            Ok(exp) => Some((state_from_api(&exp, &state), private)),
-            Err(e) if e.is_not_found() => None,
-            Err(e) => {
-                api_diag(diags, format!("to read experiment {id}"), &e);
-                Some((state, private))
-            }
-        }
+    fn id(state: &ExperimentState) -> Option<String> {
+        known(&state.id).map(str::to_string)
     }
 
-    async fn plan_create<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        proposed: Self::State<'a>,
-        _config: Self::State<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
+    async fn fetch(c: &Client, id: &str, prior: &ExperimentState) -> Result<Option<ExperimentState>, ApiError> {
+        let exp = get_by_id(c, id).await?;
+        // Soft-deleted is gone for Terraform: the next plan creates (or, with
+        // restore_on_create, restores) it.
+        Ok((!is_deleted(&exp)).then(|| state_from_api(&exp, prior)))
+    }
+
+    fn plan_create(proposed: ExperimentState) -> ExperimentState {
         let mut s = proposed;
         s.id = Value::Unknown;
         if matches!(s.artifact_location, Value::Null) {
@@ -310,61 +291,28 @@ impl Resource for ExperimentResource {
         s.lifecycle_stage = Value::Unknown;
         s.creation_time = Value::Unknown;
         s.last_update_time = Value::Unknown;
-        Some((s, ValueEmpty::default()))
+        s
     }
 
-    async fn plan_update<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        prior: Self::State<'a>,
-        proposed: Self::State<'a>,
-        config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>, Vec<AttributePath>)> {
-        Some(plan_update(prior, proposed, config, private))
+    fn plan_update(
+        prior: &ExperimentState,
+        proposed: ExperimentState,
+        config: &ExperimentState,
+    ) -> (ExperimentState, Vec<AttributePath>) {
+        plan_update(prior, proposed, config)
     }
 
-    async fn plan_destroy<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        _prior: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<Self::PrivateState<'a>> {
-        Some(private)
+    async fn create(c: &Client, diags: &mut Diagnostics, planned: &ExperimentState) -> Option<String> {
+        create_or_restore(c, diags, planned).await
     }
 
-    async fn create<'a>(
-        &self,
+    async fn update(
+        c: &Client,
         diags: &mut Diagnostics,
-        planned: Self::State<'a>,
-        _config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
-        let id = self.create_or_restore(diags, &c, &planned).await?;
-        match get_by_id(&c, &id).await {
-            Ok(exp) => Some((state_from_api(&exp, &planned), private)),
-            Err(e) => {
-                api_diag(diags, format!("to read experiment {id} after creating it"), &e);
-                None
-            }
-        }
-    }
-
-    async fn update<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior: Self::State<'a>,
-        planned: Self::State<'a>,
-        _config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
-        let id = known(&prior.id)?.to_string();
+        prior: &ExperimentState,
+        planned: &ExperimentState,
+    ) -> Option<()> {
+        let id = known(&prior.id)?;
         if let (Some(old), Some(new)) = (known(&prior.name), known(&planned.name))
             && old != new
             && let Err(e) = c
@@ -377,53 +325,27 @@ impl Resource for ExperimentResource {
             api_diag(diags, format!("to rename experiment {id} to {new:?}"), &e);
             return None;
         }
-        if let Err(e) = apply_tags(&c, &id, &prior.tags, &planned.tags).await {
+        // A failed tag change still reads the experiment back, so the state shows the rename.
+        if let Err(e) = apply_tags(c, id, &prior.tags, &planned.tags).await {
             api_diag(diags, format!("to update the tags of experiment {id}"), &e);
         }
-        match get_by_id(&c, &id).await {
-            Ok(exp) => Some((state_from_api(&exp, &planned), private)),
-            Err(e) => {
-                api_diag(diags, format!("to read experiment {id} after updating it"), &e);
-                None
-            }
-        }
+        Some(())
     }
 
-    async fn destroy<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior: Self::State<'a>,
-        _private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<()> {
-        let c = client(&self.0, diags)?;
-        let id = known(&prior.id)?.to_string();
-        match c
-            .post("/api/2.0/mlflow/experiments/delete", json!({"experiment_id": id}))
+    async fn delete(c: &Client, id: &str, _prior: &ExperimentState) -> Result<(), ApiError> {
+        c.post("/api/2.0/mlflow/experiments/delete", json!({"experiment_id": id}))
             .await
-        {
-            Ok(_) => Some(()),
-            Err(e) if e.is_not_found() => Some(()),
-            Err(e) => {
-                api_diag(diags, format!("to delete experiment {id}"), &e);
-                None
-            }
-        }
+            .map(drop)
     }
 
-    async fn import<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        id: String,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
+    async fn import(c: &Client, diags: &mut Diagnostics, id: &str) -> Option<ExperimentState> {
         // An ID, or `name:<experiment name>` for when only the name is at hand.
         let found = match id.strip_prefix("name:") {
-            Some(name) => get_by_name(&c, name).await,
-            None => get_by_id(&c, &id).await,
+            Some(name) => get_by_name(c, name).await,
+            None => get_by_id(c, id).await,
         };
         match found {
-            Ok(exp) if exp.get("lifecycle_stage").and_then(Json::as_str) == Some("deleted") => {
+            Ok(exp) if is_deleted(&exp) => {
                 root_err(
                     diags,
                     "Cannot import a deleted experiment",
@@ -433,15 +355,12 @@ impl Resource for ExperimentResource {
                 );
                 None
             }
-            Ok(exp) => Some((state_from_api(&exp, &ExperimentState::default()), ValueEmpty::default())),
+            Ok(exp) => Some(state_from_api(&exp, &ExperimentState::default())),
             Err(e) if e.is_not_found() => {
                 root_err(
                     diags,
                     "Cannot import experiment",
-                    format!(
-                        "No experiment {id:?} on {}. Import takes the experiment ID, or `name:<experiment name>`.",
-                        c.host()
-                    ),
+                    format!("No experiment {id:?} on {}. {}", c.host(), Self::IMPORT_HINT),
                 );
                 None
             }
@@ -455,11 +374,10 @@ impl Resource for ExperimentResource {
 
 /// A rename and tag changes update in place; a new artifact location replaces the experiment.
 pub fn plan_update(
-    prior: ExperimentState,
+    prior: &ExperimentState,
     proposed: ExperimentState,
-    config: ExperimentState,
-    private: ValueEmpty,
-) -> (ExperimentState, ValueEmpty, Vec<AttributePath>) {
+    config: &ExperimentState,
+) -> (ExperimentState, Vec<AttributePath>) {
     let mut s = proposed;
     let mut replace = Vec::new();
     match &config.artifact_location {
@@ -476,5 +394,5 @@ pub fn plan_update(
         s.last_update_time = Value::Unknown;
         s.lifecycle_stage = Value::Unknown;
     }
-    (s, private, replace)
+    (s, replace)
 }

@@ -5,6 +5,7 @@ pub mod client;
 pub mod common;
 pub mod data;
 pub mod experiment;
+pub mod managed;
 pub mod model;
 pub mod provider;
 

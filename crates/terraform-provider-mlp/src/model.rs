@@ -4,11 +4,12 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 use tf_provider::schema::{AttributeConstraint::*, AttributeType, Schema};
-use tf_provider::value::{Value, ValueEmpty};
-use tf_provider::{AttributePath, Diagnostics, Resource};
+use tf_provider::value::Value;
+use tf_provider::{AttributePath, Diagnostics};
 
 use crate::client::{ApiError, Client};
 use crate::common::*;
+use crate::managed::ApiObject;
 
 pub const MAX_NAME: usize = 256;
 
@@ -25,7 +26,8 @@ pub struct RegisteredModelState {
     pub last_updated_timestamp: Num,
 }
 
-pub struct RegisteredModelResource(pub Shared);
+/// `mlp_registered_model` (see [`crate::managed`]).
+pub struct RegisteredModel;
 
 pub fn registered_model_schema() -> Schema {
     schema(
@@ -130,132 +132,78 @@ async fn apply_model_tags(c: &Client, name: &str, old: &Tags, new: &Tags) -> Res
     Ok(())
 }
 
-async fn read_back(
-    diags: &mut Diagnostics,
-    c: &Client,
-    name: &str,
-    planned: &RegisteredModelState,
-) -> Option<RegisteredModelState> {
-    match get_model(c, name).await {
-        Ok(m) => Some(model_from_api(&m, planned)),
-        Err(e) => {
-            api_diag(diags, format!("to read registered model {name:?}"), &e);
-            None
-        }
-    }
-}
-
 #[async_trait]
-impl Resource for RegisteredModelResource {
-    type State<'a> = RegisteredModelState;
-    type PrivateState<'a> = ValueEmpty;
-    type ProviderMetaState<'a> = ValueEmpty;
+impl ApiObject for RegisteredModel {
+    type State = RegisteredModelState;
+    const KIND: &'static str = "registered model";
+    const IMPORT_HINT: &'static str = "Import takes the registered model's name.";
 
-    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        Some(registered_model_schema())
+    fn schema() -> Schema {
+        registered_model_schema()
     }
 
-    async fn validate<'a>(&self, diags: &mut Diagnostics, config: Self::State<'a>) -> Option<()> {
-        validate_model_config(diags, &config);
-        Some(())
+    fn validate(diags: &mut Diagnostics, config: &RegisteredModelState) {
+        validate_model_config(diags, config);
     }
 
-    async fn read<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        state: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
-        let name = known(&state.id)?.to_string();
-        match get_model(&c, &name).await {
-            Ok(m) => Some((model_from_api(&m, &state), private)),
-            Err(e) if e.is_not_found() => None,
-            Err(e) => {
-                api_diag(diags, format!("to read registered model {name:?}"), &e);
-                Some((state, private))
-            }
-        }
+    fn id(state: &RegisteredModelState) -> Option<String> {
+        known(&state.id).map(str::to_string)
     }
 
-    async fn plan_create<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        proposed: Self::State<'a>,
-        _config: Self::State<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
+    async fn fetch(
+        c: &Client,
+        name: &str,
+        prior: &RegisteredModelState,
+    ) -> Result<Option<RegisteredModelState>, ApiError> {
+        Ok(Some(model_from_api(&get_model(c, name).await?, prior)))
+    }
+
+    fn plan_create(proposed: RegisteredModelState) -> RegisteredModelState {
         let mut s = proposed;
         s.id = s.name.clone();
         s.creation_timestamp = Value::Unknown;
         s.last_updated_timestamp = Value::Unknown;
-        Some((s, ValueEmpty::default()))
+        s
     }
 
-    async fn plan_update<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        prior: Self::State<'a>,
-        proposed: Self::State<'a>,
-        _config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>, Vec<AttributePath>)> {
-        let (s, r) = plan_model_update(&prior, proposed);
-        Some((s, private, r))
+    fn plan_update(
+        prior: &RegisteredModelState,
+        proposed: RegisteredModelState,
+        _config: &RegisteredModelState,
+    ) -> (RegisteredModelState, Vec<AttributePath>) {
+        plan_model_update(prior, proposed)
     }
 
-    async fn plan_destroy<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        _prior: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<Self::PrivateState<'a>> {
-        Some(private)
-    }
-
-    async fn create<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        planned: Self::State<'a>,
-        _config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
+    async fn create(c: &Client, diags: &mut Diagnostics, planned: &RegisteredModelState) -> Option<String> {
         let name = known(&planned.name)?.to_string();
         let mut body = json!({"name": name, "tags": tags_to_api(&planned.tags)});
         if let Some(d) = known(&planned.description) {
             body["description"] = json!(d);
         }
-        if let Err(e) = c.post("/api/2.0/mlflow/registered-models/create", body).await {
-            if e.code() == Some("RESOURCE_ALREADY_EXISTS") {
+        match c.post("/api/2.0/mlflow/registered-models/create", body).await {
+            Ok(_) => Some(name),
+            Err(e) if e.code() == Some("RESOURCE_ALREADY_EXISTS") => {
                 err(
                     diags,
                     "Registered model already exists",
                     format!("{e}\n\nTo manage it with Terraform, import it: terraform import <address> {name}"),
                     path("name"),
                 );
-            } else {
-                api_diag(diags, format!("to create registered model {name:?}"), &e);
+                None
             }
-            return None;
+            Err(e) => {
+                api_diag(diags, format!("to create registered model {name:?}"), &e);
+                None
+            }
         }
-        Some((read_back(diags, &c, &name, &planned).await?, private))
     }
 
-    async fn update<'a>(
-        &self,
+    async fn update(
+        c: &Client,
         diags: &mut Diagnostics,
-        prior: Self::State<'a>,
-        planned: Self::State<'a>,
-        _config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
+        prior: &RegisteredModelState,
+        planned: &RegisteredModelState,
+    ) -> Option<()> {
         let old = known(&prior.id)?.to_string();
         let mut name = old.clone();
         if let Some(new) = known(&planned.name)
@@ -273,6 +221,7 @@ impl Resource for RegisteredModelResource {
             }
             name = new.to_string();
         }
+        // Failures below still read the model back, so the state shows the rename.
         if planned.description != prior.description {
             let d = known(&planned.description).unwrap_or("");
             if let Err(e) = c
@@ -285,58 +234,16 @@ impl Resource for RegisteredModelResource {
                 api_diag(diags, format!("to update the description of {name:?}"), &e);
             }
         }
-        if let Err(e) = apply_model_tags(&c, &name, &prior.tags, &planned.tags).await {
+        if let Err(e) = apply_model_tags(c, &name, &prior.tags, &planned.tags).await {
             api_diag(diags, format!("to update the tags of {name:?}"), &e);
         }
-        Some((read_back(diags, &c, &name, &planned).await?, private))
+        Some(())
     }
 
-    async fn destroy<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior: Self::State<'a>,
-        _private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<()> {
-        let c = client(&self.0, diags)?;
-        let name = known(&prior.id)?.to_string();
-        match c
-            .delete("/api/2.0/mlflow/registered-models/delete", json!({"name": name}))
+    async fn delete(c: &Client, name: &str, _prior: &RegisteredModelState) -> Result<(), ApiError> {
+        c.delete("/api/2.0/mlflow/registered-models/delete", json!({"name": name}))
             .await
-        {
-            Ok(_) => Some(()),
-            Err(e) if e.is_not_found() => Some(()),
-            Err(e) => {
-                api_diag(diags, format!("to delete registered model {name:?}"), &e);
-                None
-            }
-        }
-    }
-
-    async fn import<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        id: String,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
-        match get_model(&c, &id).await {
-            Ok(m) => Some((
-                model_from_api(&m, &RegisteredModelState::default()),
-                ValueEmpty::default(),
-            )),
-            Err(e) if e.is_not_found() => {
-                root_err(
-                    diags,
-                    "Cannot import registered model",
-                    format!("No registered model {id:?} on {}.", c.host()),
-                );
-                None
-            }
-            Err(e) => {
-                api_diag(diags, format!("to import registered model {id:?}"), &e);
-                None
-            }
-        }
+            .map(drop)
     }
 }
 
@@ -364,7 +271,8 @@ pub struct AliasState {
     pub version: Str,
 }
 
-pub struct ModelAliasResource(pub Shared);
+/// `mlp_model_alias` (see [`crate::managed`]).
+pub struct ModelAlias;
 
 pub fn alias_schema() -> Schema {
     schema(
@@ -477,40 +385,35 @@ pub async fn get_alias(c: &Client, model: &str, alias: &str) -> Result<Json, Api
     }
 }
 
-impl ModelAliasResource {
-    /// Plan-time check that the version exists, so a typo fails the plan, not the apply.
-    async fn check_version(&self, diags: &mut Diagnostics, s: &AliasState) {
-        let (Some(model), Some(version)) = (known(&s.model), known(&s.version)) else {
-            return;
-        };
-        let Some(c) = self.0.read().ok().and_then(|g| g.clone()) else {
-            return;
-        };
-        match get_version(&c, model, version).await {
-            Ok(_) => {}
-            Err(e) if e.is_not_found() => {
-                let detail = match get_model(&c, model).await {
-                    Err(e) if e.is_not_found() => format!("Registered model {model:?} does not exist on {}.", c.host()),
-                    _ => format!("Registered model {model:?} has no version {version} on {}.", c.host()),
-                };
-                err(diags, "Unknown model version", detail, path("version"));
-            }
-            Err(e) => api_diag(diags, format!("to look up version {version} of {model:?}"), &e),
+/// Plan-time check that the version exists, so a typo fails the plan, not the apply.
+async fn check_version(c: &Client, diags: &mut Diagnostics, s: &AliasState) {
+    let (Some(model), Some(version)) = (known(&s.model), known(&s.version)) else {
+        return;
+    };
+    match get_version(c, model, version).await {
+        Ok(_) => {}
+        Err(e) if e.is_not_found() => {
+            let detail = match get_model(c, model).await {
+                Err(e) if e.is_not_found() => format!("Registered model {model:?} does not exist on {}.", c.host()),
+                _ => format!("Registered model {model:?} has no version {version} on {}.", c.host()),
+            };
+            err(diags, "Unknown model version", detail, path("version"));
         }
+        Err(e) => api_diag(diags, format!("to look up version {version} of {model:?}"), &e),
     }
 }
 
 #[async_trait]
-impl Resource for ModelAliasResource {
-    type State<'a> = AliasState;
-    type PrivateState<'a> = ValueEmpty;
-    type ProviderMetaState<'a> = ValueEmpty;
+impl ApiObject for ModelAlias {
+    type State = AliasState;
+    const KIND: &'static str = "model alias";
+    const IMPORT_HINT: &'static str = "Import takes `<model>@<alias>`.";
 
-    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        Some(alias_schema())
+    fn schema() -> Schema {
+        alias_schema()
     }
 
-    async fn validate<'a>(&self, diags: &mut Diagnostics, config: Self::State<'a>) -> Option<()> {
+    fn validate(diags: &mut Diagnostics, config: &AliasState) {
         check_name(diags, "model", "Registered model name", &config.model, MAX_NAME);
         if let Some(p) = known(&config.alias).and_then(alias_problem) {
             err(diags, "Invalid alias", p, path("alias"));
@@ -518,154 +421,64 @@ impl Resource for ModelAliasResource {
         if let Some(p) = known(&config.version).and_then(version_problem) {
             err(diags, "Invalid version", p, path("version"));
         }
-        Some(())
     }
 
-    async fn read<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        state: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
-        let id = known(&state.id)?.to_string();
-        let (model, alias) = split_alias_id(&id)?;
-        match get_alias(&c, model, alias).await {
-            Ok(mv) => {
-                let s = AliasState {
-                    id: Value::Value(id.clone()),
-                    model: Value::Value(model.to_string()),
-                    alias: Value::Value(alias.to_string()),
-                    version: str_of(&mv, "version"),
-                };
-                Some((s, private))
-            }
-            Err(e) if e.is_not_found() => None,
-            Err(e) => {
-                api_diag(diags, format!("to read alias {id:?}"), &e);
-                Some((state, private))
-            }
-        }
+    fn id(state: &AliasState) -> Option<String> {
+        known(&state.id).map(str::to_string)
     }
 
-    async fn plan_create<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        proposed: Self::State<'a>,
-        _config: Self::State<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        self.check_version(diags, &proposed).await;
-        let mut s = proposed;
-        s.id = match (known(&s.model), known(&s.alias)) {
-            (Some(m), Some(a)) => Value::Value(format!("{m}@{a}")),
-            _ => Value::Unknown,
+    async fn fetch(c: &Client, id: &str, _prior: &AliasState) -> Result<Option<AliasState>, ApiError> {
+        let Some((model, alias)) = split_alias_id(id) else {
+            return Ok(None);
         };
-        Some((s, ValueEmpty::default()))
+        let mv = get_alias(c, model, alias).await?;
+        Ok(Some(AliasState {
+            id: Value::Value(id.to_string()),
+            model: Value::Value(model.to_string()),
+            alias: Value::Value(alias.to_string()),
+            version: str_of(&mv, "version"),
+        }))
     }
 
-    async fn plan_update<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior: Self::State<'a>,
-        proposed: Self::State<'a>,
-        _config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>, Vec<AttributePath>)> {
-        if proposed.version != prior.version {
-            self.check_version(diags, &proposed).await;
-        }
-        let (s, replace) = plan_alias_update(&prior, proposed);
-        Some((s, private, replace))
-    }
-
-    async fn plan_destroy<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        _prior: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<Self::PrivateState<'a>> {
-        Some(private)
-    }
-
-    async fn create<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        planned: Self::State<'a>,
-        _config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
-        set_alias(diags, &c, &planned).await?;
-        let mut s = planned;
-        s.id = Value::Value(format!("{}@{}", known(&s.model)?, known(&s.alias)?));
-        Some((s, private))
-    }
-
-    async fn update<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        _prior: Self::State<'a>,
-        planned: Self::State<'a>,
-        _config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
-        set_alias(diags, &c, &planned).await?;
-        Some((planned, private))
-    }
-
-    async fn destroy<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior: Self::State<'a>,
-        _private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<()> {
-        let c = client(&self.0, diags)?;
-        let (model, alias) = (known(&prior.model)?, known(&prior.alias)?);
-        match c
-            .delete(
-                "/api/2.0/mlflow/registered-models/alias",
-                json!({"name": model, "alias": alias}),
-            )
-            .await
-        {
-            Ok(_) => Some(()),
-            Err(e) if e.is_not_found() => Some(()),
-            Err(e) => {
-                api_diag(diags, format!("to delete alias {alias:?} of {model:?}"), &e);
-                None
-            }
+    async fn check_plan(c: &Client, diags: &mut Diagnostics, prior: Option<&AliasState>, proposed: &AliasState) {
+        if prior.is_none_or(|p| p.version != proposed.version) {
+            check_version(c, diags, proposed).await;
         }
     }
 
-    async fn import<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        id: String,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        if split_alias_id(&id).is_none() {
-            root_err(
-                diags,
-                "Invalid import ID",
-                format!("Expected `<model>@<alias>`, got {id:?}."),
-            );
-            return None;
-        }
-        // read() fills model, alias and version from the ID, or reports the alias missing.
-        Some((
-            AliasState {
-                id: Value::Value(id),
-                ..Default::default()
-            },
-            ValueEmpty::default(),
-        ))
+    fn plan_create(proposed: AliasState) -> AliasState {
+        plan_alias_update(&proposed, proposed.clone()).0
+    }
+
+    fn plan_update(prior: &AliasState, proposed: AliasState, _config: &AliasState) -> (AliasState, Vec<AttributePath>) {
+        plan_alias_update(prior, proposed)
+    }
+
+    async fn create(c: &Client, diags: &mut Diagnostics, planned: &AliasState) -> Option<String> {
+        set_alias(diags, c, planned).await?;
+        Some(format!("{}@{}", known(&planned.model)?, known(&planned.alias)?))
+    }
+
+    async fn update(c: &Client, diags: &mut Diagnostics, _prior: &AliasState, planned: &AliasState) -> Option<()> {
+        set_alias(diags, c, planned).await
+    }
+
+    async fn delete(c: &Client, _id: &str, prior: &AliasState) -> Result<(), ApiError> {
+        let (Some(model), Some(alias)) = (known(&prior.model), known(&prior.alias)) else {
+            return Ok(());
+        };
+        c.delete(
+            "/api/2.0/mlflow/registered-models/alias",
+            json!({"name": model, "alias": alias}),
+        )
+        .await
+        .map(drop)
+    }
+
+    fn import_id_problem(id: &str) -> Option<String> {
+        split_alias_id(id)
+            .is_none()
+            .then(|| format!("Expected `<model>@<alias>`, got {id:?}."))
     }
 }
 

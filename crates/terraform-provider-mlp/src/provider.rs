@@ -217,23 +217,33 @@ impl Provider for MlpProvider {
 
     fn get_resources(&self, _diags: &mut Diagnostics) -> Option<HashMap<String, Box<dyn DynamicResource>>> {
         let s = &self.shared;
+        use crate::managed::Managed;
         let all: Vec<(&str, Box<dyn DynamicResource>)> = vec![
-            ("experiment", Box::new(crate::experiment::ExperimentResource(s.clone()))),
+            (
+                "experiment",
+                Box::new(Managed::<crate::experiment::Experiment>::new(s.clone())),
+            ),
             (
                 "registered_model",
-                Box::new(crate::model::RegisteredModelResource(s.clone())),
+                Box::new(Managed::<crate::model::RegisteredModel>::new(s.clone())),
             ),
-            ("model_alias", Box::new(crate::model::ModelAliasResource(s.clone()))),
-            ("user", Box::new(crate::auth::UserResource(s.clone()))),
-            ("permission", Box::new(crate::auth::PermissionResource(s.clone()))),
-            ("role", Box::new(crate::roles::RoleResource(s.clone()))),
+            (
+                "model_alias",
+                Box::new(Managed::<crate::model::ModelAlias>::new(s.clone())),
+            ),
+            ("user", Box::new(Managed::<crate::auth::User>::new(s.clone()))),
+            (
+                "permission",
+                Box::new(Managed::<crate::auth::Permission>::new(s.clone())),
+            ),
+            ("role", Box::new(Managed::<crate::roles::Role>::new(s.clone()))),
             (
                 "role_permission",
-                Box::new(crate::roles::RolePermissionResource(s.clone())),
+                Box::new(Managed::<crate::roles::RolePermission>::new(s.clone())),
             ),
             (
                 "role_assignment",
-                Box::new(crate::roles::RoleAssignmentResource(s.clone())),
+                Box::new(Managed::<crate::roles::RoleAssignment>::new(s.clone())),
             ),
         ];
         Some(all.into_iter().map(|(k, v)| (k.to_string(), v)).collect())

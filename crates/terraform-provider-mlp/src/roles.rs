@@ -5,12 +5,13 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 use tf_provider::schema::{AttributeConstraint::*, AttributeType, Schema};
-use tf_provider::value::{Value, ValueEmpty};
-use tf_provider::{AttributePath, Diagnostics, Resource};
+use tf_provider::value::Value;
+use tf_provider::{AttributePath, Diagnostics};
 
 use crate::auth::PERMISSIONS;
 use crate::client::{ApiError, Client};
 use crate::common::*;
+use crate::managed::ApiObject;
 
 const ROLES: &str = "/api/3.0/mlflow/roles";
 pub const DEFAULT_WORKSPACE: &str = "default";
@@ -26,7 +27,8 @@ pub struct RoleState {
     pub description: Str,
 }
 
-pub struct RoleResource(pub Shared);
+/// `mlp_role` (see [`crate::managed`]).
+pub struct Role;
 
 pub fn role_schema() -> Schema {
     schema(
@@ -79,64 +81,38 @@ fn role_id_num(id: &str) -> Json {
 }
 
 #[async_trait]
-impl Resource for RoleResource {
-    type State<'a> = RoleState;
-    type PrivateState<'a> = ValueEmpty;
-    type ProviderMetaState<'a> = ValueEmpty;
+impl ApiObject for Role {
+    type State = RoleState;
+    const KIND: &'static str = "role";
+    const IMPORT_HINT: &'static str = "Import takes the role's numeric ID.";
 
-    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        Some(role_schema())
+    fn schema() -> Schema {
+        role_schema()
     }
 
-    async fn validate<'a>(&self, diags: &mut Diagnostics, config: Self::State<'a>) -> Option<()> {
+    fn validate(diags: &mut Diagnostics, config: &RoleState) {
         check_name(diags, "name", "Role name", &config.name, 255);
         check_name(diags, "workspace", "Workspace", &config.workspace, 255);
-        Some(())
     }
 
-    async fn read<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        state: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
-        let id = known(&state.id)?.to_string();
-        match get_role(&c, &id).await {
-            Ok(r) => Some((role_from_api(&r), private)),
-            Err(e) if e.is_not_found() => None,
-            Err(e) => {
-                api_diag(diags, format!("to read role {id}"), &e);
-                Some((state, private))
-            }
-        }
+    fn id(state: &RoleState) -> Option<String> {
+        known(&state.id).map(str::to_string)
     }
 
-    async fn plan_create<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        proposed: Self::State<'a>,
-        _config: Self::State<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
+    async fn fetch(c: &Client, id: &str, _prior: &RoleState) -> Result<Option<RoleState>, ApiError> {
+        Ok(Some(role_from_api(&get_role(c, id).await?)))
+    }
+
+    fn plan_create(proposed: RoleState) -> RoleState {
         let mut s = proposed;
         s.id = Value::Unknown;
         if matches!(s.workspace, Value::Null) {
             s.workspace = Value::Value(DEFAULT_WORKSPACE.into());
         }
-        Some((s, ValueEmpty::default()))
+        s
     }
 
-    async fn plan_update<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        prior: Self::State<'a>,
-        proposed: Self::State<'a>,
-        config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>, Vec<AttributePath>)> {
+    fn plan_update(prior: &RoleState, proposed: RoleState, config: &RoleState) -> (RoleState, Vec<AttributePath>) {
         let mut s = proposed;
         let mut replace = Vec::new();
         if matches!(config.workspace, Value::Null) {
@@ -145,35 +121,17 @@ impl Resource for RoleResource {
             replace.push(path("workspace"));
             s.id = Value::Unknown;
         }
-        Some((s, private, replace))
+        (s, replace)
     }
 
-    async fn plan_destroy<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        _prior: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<Self::PrivateState<'a>> {
-        Some(private)
-    }
-
-    async fn create<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        planned: Self::State<'a>,
-        _config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
+    async fn create(c: &Client, diags: &mut Diagnostics, planned: &RoleState) -> Option<String> {
         let body = json!({
             "name": known(&planned.name)?,
             "workspace": known(&planned.workspace).unwrap_or(DEFAULT_WORKSPACE),
             "description": known(&planned.description),
         });
         match c.post(&format!("{ROLES}/create"), body).await {
-            Ok(r) => Some((role_from_api(r.get("role").unwrap_or(&Json::Null)), private)),
+            Ok(r) => known(&role_from_api(r.get("role").unwrap_or(&Json::Null)).id).map(str::to_string),
             Err(e) => {
                 api_diag(
                     diags,
@@ -185,73 +143,30 @@ impl Resource for RoleResource {
         }
     }
 
-    async fn update<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior: Self::State<'a>,
-        planned: Self::State<'a>,
-        _config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
-        let id = known(&prior.id)?.to_string();
+    async fn update(c: &Client, diags: &mut Diagnostics, prior: &RoleState, planned: &RoleState) -> Option<()> {
+        let id = known(&prior.id)?;
         let body = json!({
-            "role_id": role_id_num(&id),
+            "role_id": role_id_num(id),
             "name": known(&planned.name),
             "description": known(&planned.description).unwrap_or(""),
         });
-        match c.patch(&format!("{ROLES}/update"), body).await {
-            Ok(r) => Some((role_from_api(r.get("role").unwrap_or(&Json::Null)), private)),
-            Err(e) => {
-                api_diag(diags, format!("to update role {id}"), &e);
-                None
-            }
-        }
-    }
-
-    async fn destroy<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior: Self::State<'a>,
-        _private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<()> {
-        let c = client(&self.0, diags)?;
-        let id = known(&prior.id)?.to_string();
-        match c
-            .delete(&format!("{ROLES}/delete"), json!({"role_id": role_id_num(&id)}))
-            .await
-        {
-            Ok(_) => Some(()),
-            Err(e) if e.is_not_found() => Some(()),
-            Err(e) => {
-                api_diag(diags, format!("to delete role {id}"), &e);
-                None
-            }
-        }
-    }
-
-    async fn import<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        id: String,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        if id.parse::<i64>().is_err() {
-            root_err(
-                diags,
-                "Invalid import ID",
-                format!("Expected the role's numeric ID, got {id:?}."),
-            );
+        if let Err(e) = c.patch(&format!("{ROLES}/update"), body).await {
+            api_diag(diags, format!("to update role {id}"), &e);
             return None;
         }
-        Some((
-            RoleState {
-                id: Value::Value(id),
-                ..Default::default()
-            },
-            ValueEmpty::default(),
-        ))
+        Some(())
+    }
+
+    async fn delete(c: &Client, id: &str, _prior: &RoleState) -> Result<(), ApiError> {
+        c.delete(&format!("{ROLES}/delete"), json!({"role_id": role_id_num(id)}))
+            .await
+            .map(drop)
+    }
+
+    fn import_id_problem(id: &str) -> Option<String> {
+        id.parse::<i64>()
+            .is_err()
+            .then(|| format!("Expected the role's numeric ID, got {id:?}."))
     }
 }
 
@@ -267,7 +182,8 @@ pub struct RolePermissionState {
     pub permission: Str,
 }
 
-pub struct RolePermissionResource(pub Shared);
+/// `mlp_role_permission` (see [`crate::managed`]).
+pub struct RolePermission;
 
 pub fn role_permission_schema() -> Schema {
     schema(
@@ -387,103 +303,67 @@ fn role_permission_from_api(p: &Json) -> RolePermissionState {
 }
 
 #[async_trait]
-impl Resource for RolePermissionResource {
-    type State<'a> = RolePermissionState;
-    type PrivateState<'a> = ValueEmpty;
-    type ProviderMetaState<'a> = ValueEmpty;
+impl ApiObject for RolePermission {
+    type State = RolePermissionState;
+    const KIND: &'static str = "role permission";
+    const IMPORT_HINT: &'static str = "Import takes `<role_id>:<role_permission_id>`.";
 
-    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        Some(role_permission_schema())
+    fn schema() -> Schema {
+        role_permission_schema()
     }
 
-    async fn validate<'a>(&self, diags: &mut Diagnostics, config: Self::State<'a>) -> Option<()> {
-        validate_role_permission(diags, &config);
-        Some(())
+    fn validate(diags: &mut Diagnostics, config: &RolePermissionState) {
+        validate_role_permission(diags, config);
     }
 
-    async fn read<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        state: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
-        let id = known(&state.id)?.to_string();
-        let (role, perm) = split_role_permission_id(&id)?;
-        match c.get(&format!("{ROLES}/permissions/list"), &[("role_id", role)]).await {
-            Ok(r) => r
-                .get("role_permissions")
-                .and_then(Json::as_array)
-                .into_iter()
-                .flatten()
-                .find(|p| known(&str_of(p, "id")) == Some(perm))
-                .map(|p| (role_permission_from_api(p), private)),
-            Err(e) if e.is_not_found() => None,
-            Err(e) => {
-                api_diag(diags, format!("to read the permissions of role {role}"), &e);
-                Some((state, private))
-            }
+    fn id(state: &RolePermissionState) -> Option<String> {
+        known(&state.id).map(str::to_string)
+    }
+
+    async fn fetch(
+        c: &Client,
+        id: &str,
+        _prior: &RolePermissionState,
+    ) -> Result<Option<RolePermissionState>, ApiError> {
+        let Some((role, perm)) = split_role_permission_id(id) else {
+            return Ok(None);
+        };
+        let r = c
+            .get(&format!("{ROLES}/permissions/list"), &[("role_id", role)])
+            .await?;
+        Ok(r.get("role_permissions")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .find(|p| known(&str_of(p, "id")) == Some(perm))
+            .map(role_permission_from_api))
+    }
+
+    fn plan_create(proposed: RolePermissionState) -> RolePermissionState {
+        RolePermissionState {
+            id: Value::Unknown,
+            ..proposed
         }
     }
 
-    async fn plan_create<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        proposed: Self::State<'a>,
-        _config: Self::State<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let mut s = proposed;
-        s.id = Value::Unknown;
-        Some((s, ValueEmpty::default()))
-    }
-
-    async fn plan_update<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        prior: Self::State<'a>,
-        proposed: Self::State<'a>,
-        _config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>, Vec<AttributePath>)> {
-        let mut replace = Vec::new();
-        for (name, a, b) in [
+    fn plan_update(
+        prior: &RolePermissionState,
+        proposed: RolePermissionState,
+        _config: &RolePermissionState,
+    ) -> (RolePermissionState, Vec<AttributePath>) {
+        let replace = changed(&[
             ("role_id", &prior.role_id, &proposed.role_id),
             ("resource_type", &prior.resource_type, &proposed.resource_type),
             ("resource_pattern", &prior.resource_pattern, &proposed.resource_pattern),
-        ] {
-            if a != b {
-                replace.push(path(name));
-            }
-        }
+        ]);
         let mut s = proposed;
         if !replace.is_empty() {
             s.id = Value::Unknown;
         }
-        Some((s, private, replace))
+        (s, replace)
     }
 
-    async fn plan_destroy<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        _prior: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<Self::PrivateState<'a>> {
-        Some(private)
-    }
-
-    async fn create<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        planned: Self::State<'a>,
-        _config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
+    async fn create(c: &Client, diags: &mut Diagnostics, planned: &RolePermissionState) -> Option<String> {
         let body = json!({
             "role_id": role_id_num(known(&planned.role_id)?),
             "resource_type": known(&planned.resource_type)?,
@@ -491,10 +371,9 @@ impl Resource for RolePermissionResource {
             "permission": known(&planned.permission)?,
         });
         match c.post(&format!("{ROLES}/permissions/add"), body).await {
-            Ok(r) => Some((
-                role_permission_from_api(r.get("role_permission").unwrap_or(&Json::Null)),
-                private,
-            )),
+            Ok(r) => {
+                known(&role_permission_from_api(r.get("role_permission").unwrap_or(&Json::Null)).id).map(str::to_string)
+            }
             Err(e) => {
                 api_diag(diags, "to add the role permission", &e);
                 None
@@ -502,77 +381,38 @@ impl Resource for RolePermissionResource {
         }
     }
 
-    async fn update<'a>(
-        &self,
+    async fn update(
+        c: &Client,
         diags: &mut Diagnostics,
-        prior: Self::State<'a>,
-        planned: Self::State<'a>,
-        _config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
-        let id = known(&prior.id)?.to_string();
-        let (_, perm) = split_role_permission_id(&id)?;
-        let body = json!({"role_permission_id": role_id_num(perm), "permission": known(&planned.permission)?});
-        match c.patch(&format!("{ROLES}/permissions/update"), body).await {
-            Ok(r) => Some((
-                role_permission_from_api(r.get("role_permission").unwrap_or(&Json::Null)),
-                private,
-            )),
-            Err(e) => {
-                api_diag(diags, format!("to update role permission {id}"), &e);
-                None
-            }
-        }
-    }
-
-    async fn destroy<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior: Self::State<'a>,
-        _private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
+        prior: &RolePermissionState,
+        planned: &RolePermissionState,
     ) -> Option<()> {
-        let c = client(&self.0, diags)?;
-        let id = known(&prior.id)?.to_string();
-        let (_, perm) = split_role_permission_id(&id)?;
-        match c
-            .delete(
-                &format!("{ROLES}/permissions/remove"),
-                json!({"role_permission_id": role_id_num(perm)}),
-            )
-            .await
-        {
-            Ok(_) => Some(()),
-            Err(e) if e.is_not_found() => Some(()),
-            Err(e) => {
-                api_diag(diags, format!("to remove role permission {id}"), &e);
-                None
-            }
-        }
-    }
-
-    async fn import<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        id: String,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        if split_role_permission_id(&id).is_none() {
-            root_err(
-                diags,
-                "Invalid import ID",
-                format!("Expected `<role_id>:<role_permission_id>`, got {id:?}."),
-            );
+        let id = known(&prior.id)?;
+        let (_, perm) = split_role_permission_id(id)?;
+        let body = json!({"role_permission_id": role_id_num(perm), "permission": known(&planned.permission)?});
+        if let Err(e) = c.patch(&format!("{ROLES}/permissions/update"), body).await {
+            api_diag(diags, format!("to update role permission {id}"), &e);
             return None;
         }
-        Some((
-            RolePermissionState {
-                id: Value::Value(id),
-                ..Default::default()
-            },
-            ValueEmpty::default(),
-        ))
+        Some(())
+    }
+
+    async fn delete(c: &Client, id: &str, _prior: &RolePermissionState) -> Result<(), ApiError> {
+        let Some((_, perm)) = split_role_permission_id(id) else {
+            return Ok(());
+        };
+        c.delete(
+            &format!("{ROLES}/permissions/remove"),
+            json!({"role_permission_id": role_id_num(perm)}),
+        )
+        .await
+        .map(drop)
+    }
+
+    fn import_id_problem(id: &str) -> Option<String> {
+        split_role_permission_id(id)
+            .is_none()
+            .then(|| format!("Expected `<role_id>:<role_permission_id>`, got {id:?}."))
     }
 }
 
@@ -586,7 +426,8 @@ pub struct RoleAssignmentState {
     pub role_id: Str,
 }
 
-pub struct RoleAssignmentResource(pub Shared);
+/// `mlp_role_assignment` (see [`crate::managed`]).
+pub struct RoleAssignment;
 
 pub fn role_assignment_schema() -> Schema {
     schema(
@@ -620,16 +461,16 @@ pub fn split_role_assignment_id(id: &str) -> Option<(&str, &str)> {
 }
 
 #[async_trait]
-impl Resource for RoleAssignmentResource {
-    type State<'a> = RoleAssignmentState;
-    type PrivateState<'a> = ValueEmpty;
-    type ProviderMetaState<'a> = ValueEmpty;
+impl ApiObject for RoleAssignment {
+    type State = RoleAssignmentState;
+    const KIND: &'static str = "role assignment";
+    const IMPORT_HINT: &'static str = "Import takes `<username>:<role_id>`.";
 
-    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        Some(role_assignment_schema())
+    fn schema() -> Schema {
+        role_assignment_schema()
     }
 
-    async fn validate<'a>(&self, diags: &mut Diagnostics, config: Self::State<'a>) -> Option<()> {
+    fn validate(diags: &mut Diagnostics, config: &RoleAssignmentState) {
         check_name(diags, "username", "Username", &config.username, 255);
         if let Some(r) = known(&config.role_id)
             && r.parse::<i64>().is_err()
@@ -641,115 +482,62 @@ impl Resource for RoleAssignmentResource {
                 path("role_id"),
             );
         }
-        Some(())
     }
 
-    async fn read<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        state: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
-        let id = known(&state.id)?.to_string();
-        let (user, role) = split_role_assignment_id(&id)?;
-        match c.get("/api/3.0/mlflow/users/roles/list", &[("username", user)]).await {
-            Ok(r) => r
-                .get("roles")
-                .and_then(Json::as_array)
-                .into_iter()
-                .flatten()
-                .any(|r| known(&str_of(r, "id")) == Some(role))
-                .then(|| {
-                    (
-                        RoleAssignmentState {
-                            id: Value::Value(id.clone()),
-                            username: Value::Value(user.to_string()),
-                            role_id: Value::Value(role.to_string()),
-                        },
-                        private,
-                    )
-                }),
-            // The user is gone, and the assignment with it.
-            Err(e) if e.is_not_found() => None,
-            Err(e) => {
-                api_diag(diags, format!("to read the roles of user {user:?}"), &e);
-                Some((state, private))
-            }
-        }
+    fn id(state: &RoleAssignmentState) -> Option<String> {
+        known(&state.id).map(str::to_string)
     }
 
-    async fn plan_create<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        proposed: Self::State<'a>,
-        _config: Self::State<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let mut s = proposed;
-        s.id = match (known(&s.username), known(&s.role_id)) {
-            (Some(u), Some(r)) => Value::Value(format!("{u}:{r}")),
-            _ => Value::Unknown,
+    /// The user's roles: a user that is gone takes the assignment with it (not found).
+    async fn fetch(
+        c: &Client,
+        id: &str,
+        _prior: &RoleAssignmentState,
+    ) -> Result<Option<RoleAssignmentState>, ApiError> {
+        let Some((user, role)) = split_role_assignment_id(id) else {
+            return Ok(None);
         };
-        Some((s, ValueEmpty::default()))
+        let r = c.get("/api/3.0/mlflow/users/roles/list", &[("username", user)]).await?;
+        let assigned = r
+            .get("roles")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .any(|r| known(&str_of(r, "id")) == Some(role));
+        Ok(assigned.then(|| RoleAssignmentState {
+            id: Value::Value(id.to_string()),
+            username: Value::Value(user.to_string()),
+            role_id: Value::Value(role.to_string()),
+        }))
     }
 
-    async fn plan_update<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        prior: Self::State<'a>,
-        proposed: Self::State<'a>,
-        _config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>, Vec<AttributePath>)> {
-        let mut replace = Vec::new();
-        for (name, a, b) in [
+    fn plan_create(proposed: RoleAssignmentState) -> RoleAssignmentState {
+        let mut s = proposed;
+        s.id = assignment_id(&s);
+        s
+    }
+
+    fn plan_update(
+        prior: &RoleAssignmentState,
+        proposed: RoleAssignmentState,
+        _config: &RoleAssignmentState,
+    ) -> (RoleAssignmentState, Vec<AttributePath>) {
+        let replace = changed(&[
             ("username", &prior.username, &proposed.username),
             ("role_id", &prior.role_id, &proposed.role_id),
-        ] {
-            if a != b {
-                replace.push(path(name));
-            }
-        }
+        ]);
         let mut s = proposed;
         if !replace.is_empty() {
             s.id = Value::Unknown;
         }
-        Some((s, private, replace))
+        (s, replace)
     }
 
-    async fn plan_destroy<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        _prior: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<Self::PrivateState<'a>> {
-        Some(private)
-    }
-
-    async fn create<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        planned: Self::State<'a>,
-        _config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let c = client(&self.0, diags)?;
+    async fn create(c: &Client, diags: &mut Diagnostics, planned: &RoleAssignmentState) -> Option<String> {
         let (user, role) = (known(&planned.username)?, known(&planned.role_id)?);
         let body = json!({"username": user, "role_id": role_id_num(role)});
         match c.post(&format!("{ROLES}/assign"), body).await {
-            Ok(_) => Some((
-                RoleAssignmentState {
-                    id: Value::Value(format!("{user}:{role}")),
-                    username: Value::Value(user.to_string()),
-                    role_id: Value::Value(role.to_string()),
-                },
-                private,
-            )),
+            Ok(_) => Some(format!("{user}:{role}")),
             Err(e) => {
                 api_diag(diags, format!("to assign role {role} to user {user:?}"), &e);
                 None
@@ -757,64 +545,38 @@ impl Resource for RoleAssignmentResource {
         }
     }
 
-    async fn update<'a>(
-        &self,
+    /// Every argument forces replacement: nothing changes in place.
+    async fn update(
+        _c: &Client,
         _diags: &mut Diagnostics,
-        _prior: Self::State<'a>,
-        planned: Self::State<'a>,
-        _config: Self::State<'a>,
-        private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        // Every argument forces replacement: nothing to change in place.
-        Some((planned, private))
-    }
-
-    async fn destroy<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior: Self::State<'a>,
-        _private: Self::PrivateState<'a>,
-        _meta: Self::ProviderMetaState<'a>,
+        _prior: &RoleAssignmentState,
+        _planned: &RoleAssignmentState,
     ) -> Option<()> {
-        let c = client(&self.0, diags)?;
-        let id = known(&prior.id)?.to_string();
-        let (user, role) = split_role_assignment_id(&id)?;
-        match c
-            .delete(
-                &format!("{ROLES}/unassign"),
-                json!({"username": user, "role_id": role_id_num(role)}),
-            )
-            .await
-        {
-            Ok(_) => Some(()),
-            Err(e) if e.is_not_found() => Some(()),
-            Err(e) => {
-                api_diag(diags, format!("to unassign role {role} from user {user:?}"), &e);
-                None
-            }
-        }
+        Some(())
     }
 
-    async fn import<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        id: String,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        if split_role_assignment_id(&id).is_none() {
-            root_err(
-                diags,
-                "Invalid import ID",
-                format!("Expected `<username>:<role_id>`, got {id:?}."),
-            );
-            return None;
-        }
-        Some((
-            RoleAssignmentState {
-                id: Value::Value(id),
-                ..Default::default()
-            },
-            ValueEmpty::default(),
-        ))
+    async fn delete(c: &Client, id: &str, _prior: &RoleAssignmentState) -> Result<(), ApiError> {
+        let Some((user, role)) = split_role_assignment_id(id) else {
+            return Ok(());
+        };
+        c.delete(
+            &format!("{ROLES}/unassign"),
+            json!({"username": user, "role_id": role_id_num(role)}),
+        )
+        .await
+        .map(drop)
+    }
+
+    fn import_id_problem(id: &str) -> Option<String> {
+        split_role_assignment_id(id)
+            .is_none()
+            .then(|| format!("Expected `<username>:<role_id>`, got {id:?}."))
+    }
+}
+
+fn assignment_id(s: &RoleAssignmentState) -> Str {
+    match (known(&s.username), known(&s.role_id)) {
+        (Some(u), Some(r)) => Value::Value(format!("{u}:{r}")),
+        _ => Value::Unknown,
     }
 }

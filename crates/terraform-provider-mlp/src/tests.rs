@@ -176,7 +176,7 @@ fn experiment_plan_update_replaces_only_on_new_artifact_location() {
         name: prior.name.clone(),
         ..Default::default()
     };
-    let (s, _, replace) = plan_update(prior.clone(), prior.clone(), config.clone(), Default::default());
+    let (s, replace) = plan_update(&prior, prior.clone(), &config);
     assert!(replace.is_empty());
     assert_eq!(s, prior);
     // Renamed: in place, the update time becomes unknown, the ID stays.
@@ -184,7 +184,7 @@ fn experiment_plan_update_replaces_only_on_new_artifact_location() {
         name: Value::Value("b".into()),
         ..prior.clone()
     };
-    let (s, _, replace) = plan_update(prior.clone(), renamed, config.clone(), Default::default());
+    let (s, replace) = plan_update(&prior, renamed, &config);
     assert!(replace.is_empty());
     assert_eq!(s.id, prior.id);
     assert_eq!(s.last_update_time, Value::Unknown);
@@ -197,7 +197,7 @@ fn experiment_plan_update_replaces_only_on_new_artifact_location() {
         artifact_location: moved.artifact_location.clone(),
         ..config
     };
-    let (s, _, replace) = plan_update(prior.clone(), moved, config, Default::default());
+    let (s, replace) = plan_update(&prior, moved, &config);
     assert_eq!(replace.len(), 1);
     assert_eq!(s.id, Value::Unknown);
 }
