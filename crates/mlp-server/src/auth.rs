@@ -1087,8 +1087,8 @@ pub async fn enforce(State(st): State<AppState>, req: Request, next: Next) -> Re
     let basic_user = authorization.and_then(basic_username);
     let addr = req
         .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .get::<crate::http::ClientAddr>()
+        .map(|c| c.0.to_string())
         .unwrap_or_default();
     if let Some(user) = &basic_user
         && let Some(wait) = auth.logins.throttled(user, &addr)

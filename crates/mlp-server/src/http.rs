@@ -6,7 +6,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +28,9 @@ pub struct ConnLimits {
     pub header_read_timeout: Duration,
     /// Largest request head (request line and headers).
     pub max_header_bytes: usize,
+    /// Peers whose `X-Forwarded-For` is believed (see [`client_addr`]): the ingress controller
+    /// or load balancer in front. Empty: the header is ignored.
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
 }
 
 impl Default for ConnLimits {
@@ -36,6 +39,7 @@ impl Default for ConnLimits {
             max_connections: 512,
             header_read_timeout: Duration::from_secs(10),
             max_header_bytes: 64 * 1024,
+            trusted_proxies: Arc::from([]),
         }
     }
 }
@@ -79,10 +83,13 @@ pub async fn serve(
         let app = app.clone();
         let builder = builder.clone();
         let stop = stop_rx.clone();
+        let trusted = limits.trusted_proxies.clone();
         tokio::spawn(async move {
             let _permit = permit;
             let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
                 req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                let client = client_addr(peer.ip(), req.headers(), &trusted);
+                req.extensions_mut().insert(ClientAddr(client));
                 let app = app.clone();
                 async move {
                     Ok::<_, Infallible>(
@@ -150,4 +157,136 @@ pub fn bound(listener: &TcpListener) -> String {
         .local_addr()
         .map(|a: SocketAddr| a.to_string())
         .unwrap_or_else(|_| "?".into())
+}
+
+/// The address a request comes from, as login throttling and the request log see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+/// Entries of `X-Forwarded-For` looked at, from the right: a bound on what a caller can make
+/// every request cost; a real chain of proxies is a handful long.
+const MAX_FORWARDED_HOPS: usize = 16;
+
+/// The client's address: the TCP peer, unless the peer is a trusted proxy. Then each proxy has
+/// appended the address it saw to `X-Forwarded-For`, so the list is read from the right, past
+/// the trusted proxies, and the first address that is not one is the client. Entries further
+/// left were written by the client itself and are never believed, nor is the header of an
+/// untrusted peer. An entry that is not an address ends the walk at the last trusted hop.
+pub fn client_addr(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(&ip));
+    let peer = peer.to_canonical();
+    if trusted.is_empty() || !is_trusted(peer) {
+        return peer;
+    }
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .flat_map(|v| v.to_str().unwrap_or("").split(','))
+        .collect();
+    let mut client = peer;
+    for entry in entries.iter().rev().take(MAX_FORWARDED_HOPS) {
+        let entry = entry.trim();
+        let Some(ip) = entry
+            .parse::<IpAddr>()
+            .ok()
+            .or_else(|| entry.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        else {
+            return client;
+        };
+        client = ip.to_canonical();
+        if !is_trusted(client) {
+            return client;
+        }
+    }
+    client
+}
+
+/// `server.trusted_proxies`: addresses or CIDR blocks; a bare address is a block of one.
+pub fn parse_trusted_proxies(items: &[String]) -> Result<Arc<[ipnet::IpNet]>, String> {
+    items
+        .iter()
+        .map(|s| {
+            let s = s.trim();
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("{s:?} is not an IP address or a CIDR block (like 10.0.0.0/8)"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{HeaderMap, HeaderValue};
+
+    fn xff(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_header_counts_only_from_a_trusted_peer() {
+        let trusted = parse_trusted_proxies(&["10.0.0.0/8".into(), "192.0.2.7".into()]).unwrap();
+        let h = xff(&["198.51.100.9"]);
+        // No trusted proxies configured, or a peer outside them: the header is the client's word.
+        assert_eq!(client_addr(ip("10.1.2.3"), &h, &[]), ip("10.1.2.3"));
+        assert_eq!(client_addr(ip("203.0.113.1"), &h, &trusted), ip("203.0.113.1"));
+        // The ingress (trusted) saw 198.51.100.9.
+        assert_eq!(client_addr(ip("10.1.2.3"), &h, &trusted), ip("198.51.100.9"));
+        assert_eq!(client_addr(ip("192.0.2.7"), &h, &trusted), ip("198.51.100.9"));
+        // A trusted peer without the header is itself the client.
+        assert_eq!(client_addr(ip("10.1.2.3"), &HeaderMap::new(), &trusted), ip("10.1.2.3"));
+    }
+
+    #[test]
+    fn a_forged_left_part_is_never_believed() {
+        let trusted = parse_trusted_proxies(&["10.0.0.0/8".into()]).unwrap();
+        // The client sent "1.1.1.1" itself; the load balancer (10.0.0.2) and the ingress
+        // (10.0.0.3) appended what they saw.
+        let h = xff(&["1.1.1.1, 198.51.100.9, 10.0.0.2"]);
+        assert_eq!(client_addr(ip("10.0.0.3"), &h, &trusted), ip("198.51.100.9"));
+        // The same across several header lines, with a port on one entry.
+        let h = xff(&["1.1.1.1", "198.51.100.9:4431", "10.0.0.2"]);
+        assert_eq!(client_addr(ip("10.0.0.3"), &h, &trusted), ip("198.51.100.9"));
+        // Garbage stops the walk at the last trusted hop, not at a forged value left of it.
+        let h = xff(&["1.1.1.1, not-an-ip, 10.0.0.2"]);
+        assert_eq!(client_addr(ip("10.0.0.3"), &h, &trusted), ip("10.0.0.2"));
+        // Every entry trusted: the leftmost proxy.
+        let h = xff(&["10.0.0.1, 10.0.0.2"]);
+        assert_eq!(client_addr(ip("10.0.0.3"), &h, &trusted), ip("10.0.0.1"));
+    }
+
+    #[test]
+    fn ipv6_and_mapped_addresses() {
+        let trusted = parse_trusted_proxies(&["fd00::/8".into(), "10.0.0.0/8".into()]).unwrap();
+        let h = xff(&["2001:db8::5, [2001:db8::9]:443"]);
+        assert_eq!(client_addr(ip("fd00::1"), &h, &trusted), ip("2001:db8::9"));
+        // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d.
+        let h = xff(&["198.51.100.9"]);
+        assert_eq!(client_addr(ip("::ffff:10.0.0.3"), &h, &trusted), ip("198.51.100.9"));
+    }
+
+    #[test]
+    fn the_walk_is_bounded() {
+        let trusted = parse_trusted_proxies(&["10.0.0.0/8".into()]).unwrap();
+        let long = vec!["10.0.0.9"; 10_000].join(",");
+        let h = xff(&[&format!("198.51.100.9,{long}")]);
+        // Past the bound the client is not looked for: the last trusted hop seen stands.
+        assert_eq!(client_addr(ip("10.0.0.3"), &h, &trusted), ip("10.0.0.9"));
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let e = parse_trusted_proxies(&["10.0.0.0/8".into(), "ingress".into()]).unwrap_err();
+        assert!(e.contains("\"ingress\""), "{e}");
+        assert!(parse_trusted_proxies(&["10.0.0.0/33".into()]).is_err());
+        assert_eq!(parse_trusted_proxies(&[" 192.0.2.1 ".into()]).unwrap().len(), 1);
+    }
 }

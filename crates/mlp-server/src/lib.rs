@@ -308,9 +308,11 @@ pub fn app(state: AppState) -> Router {
                         .get(REQUEST_ID)
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("");
+                    let client = req.extensions().get::<crate::http::ClientAddr>().map(|c| c.0);
                     tracing::info_span!(
                         "request",
                         method = %req.method(),
+                        client = client.map(tracing::field::display),
                         path = %req.uri().path(),
                         route = route.as_deref().unwrap_or(""),
                         request_id,

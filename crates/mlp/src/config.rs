@@ -205,6 +205,11 @@ pub struct ServerConfig {
     /// Origins allowed to call the API from a browser page of another origin. Empty: none.
     #[serde(deserialize_with = "de_list")]
     pub cors_allowed_origins: Vec<String>,
+    /// Addresses or CIDR blocks of the proxies in front (ingress controller, load balancer)
+    /// whose `X-Forwarded-For` gives the client's address for login throttling and the logs.
+    /// Empty: the TCP peer is the client and the header is ignored.
+    #[serde(deserialize_with = "de_list")]
+    pub trusted_proxies: Vec<String>,
     /// Connections served at once per listener.
     pub max_connections: usize,
     /// Seconds a client has to send a request's headers; also the idle keep-alive timeout.
@@ -332,6 +337,7 @@ impl Default for ServerConfig {
             unsafe_allow_unauthenticated_network: false,
             allowed_hosts: Vec::new(),
             cors_allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             max_connections: 512,
             header_read_timeout_secs: 10,
             request_timeout_secs: 60,

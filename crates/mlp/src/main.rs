@@ -223,12 +223,14 @@ fn storage_policy(cfg: &Config, http: &mlp_server::security::HttpPolicy) -> mlp_
     policy
 }
 
-fn conn_limits(cfg: &Config) -> mlp_server::http::ConnLimits {
-    mlp_server::http::ConnLimits {
+fn conn_limits(cfg: &Config) -> anyhow::Result<mlp_server::http::ConnLimits> {
+    Ok(mlp_server::http::ConnLimits {
         max_connections: cfg.server.max_connections.max(1),
         header_read_timeout: std::time::Duration::from_secs(cfg.server.header_read_timeout_secs.max(1)),
+        trusted_proxies: mlp_server::http::parse_trusted_proxies(&cfg.server.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("server.trusted_proxies (MLP__SERVER__TRUSTED_PROXIES): {e}"))?,
         ..Default::default()
-    }
+    })
 }
 
 /// Errors are printed as one readable message (with their causes), never as a backtrace.
@@ -298,6 +300,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if cfg.auth.enabled {
                 state.auth = Some(open_auth(&cfg, &stores).await?);
             }
+            let limits = conn_limits(&cfg)?;
             let addr = format!("{}:{}", cfg.server.host, cfg.server.port);
             let listener = tokio::net::TcpListener::bind(&addr)
                 .await
@@ -315,7 +318,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 None
             };
             let stopping = stop.clone();
-            mlp_server::serve(listener, state, conn_limits(&cfg), async move {
+            mlp_server::serve(listener, state, limits, async move {
                 shutdown_signal().await;
                 stopping.cancel();
             })
@@ -362,7 +365,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 format!("{}:{port}", cfg.server.host),
                 backend,
                 http_policy(&cfg),
-                conn_limits(&cfg),
+                conn_limits(&cfg)?,
                 shutdown_signal(),
             )
             .await?;
