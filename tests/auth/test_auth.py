@@ -396,6 +396,17 @@ def test_roles_combine_with_user_grants(server):
         assert error_code(ac.get_role, role.id) == "RESOURCE_DOES_NOT_EXIST"
 
 
+def job_runners(server, *users: str) -> int:
+    """Gives `users` the jobs capability as an admin does: a role with USE on `jobs` `*`."""
+    with as_user(ADMIN, ADMIN_PW):
+        ac = admin_client(server)
+        role = ac.create_role("default", uniq("job-runners"))
+        ac.add_role_permission(role.id, "jobs", "*", "USE")
+        for u in users:
+            ac.assign_role(u, role.id)
+    return role.id
+
+
 def submit(server, auth, **spec):
     spec = {"kind": "training", "command": ["true"], **spec}
     spec.setdefault("name", uniq("job"))
@@ -412,8 +423,41 @@ def wait_job(server, auth, job_id: str, timeout: float = 90) -> dict:
     raise AssertionError(f"job {job_id} did not finish: {job}")
 
 
+def test_jobs_need_the_jobs_capability_from_a_role(server, mlp_only):
+    eve = new_user(server)
+    # A job runs a command on the workers: EDIT on an experiment is not enough, and a new
+    # experiment (which anyone may create) is not a way around it. Nothing is created.
+    exp_name = uniq("no-capability")
+    r = submit(server, (eve, PW), experiment_name=exp_name, command=["true"])
+    assert r.status_code == 403 and r.json()["error_code"] == "PERMISSION_DENIED", r.text
+    assert "jobs capability" in r.json()["message"]
+    with as_user(ADMIN, ADMIN_PW):
+        assert MlflowClient(server.base).get_experiment_by_name(exp_name) is None
+        ac = admin_client(server)
+        role = ac.create_role("default", uniq("bad-jobs-role"))
+        # The capability is all or nothing: USE on `*`.
+        for pattern, level in (("*", "READ"), ("*", "EDIT"), ("gpu", "USE")):
+            assert error_code(ac.add_role_permission, role.id, "jobs", pattern, level) == "INVALID_PARAMETER_VALUE"
+    role_id = job_runners(server, eve)
+    r = submit(server, (eve, PW), experiment_name=exp_name, command=["sleep", "60"])
+    assert r.status_code == 200, r.text
+    job_id = r.json()["job"]["job_id"]
+    # Taken away, it stops cancelling and following too (the job itself stays hers to see).
+    with as_user(ADMIN, ADMIN_PW):
+        admin_client(server).unassign_role(eve, role_id)
+    for path in ("cancel", "logs"):
+        method = requests.post if path == "cancel" else requests.get
+        kwargs = {"json": {}} if path == "cancel" else {}
+        r = method(server.url(f"/api/v1/jobs/{job_id}/{path}"), auth=(eve, PW), timeout=10, **kwargs)
+        assert r.status_code == 403, (path, r.text)
+    assert requests.get(server.url(f"/api/v1/jobs/{job_id}"), auth=(eve, PW), timeout=10).status_code == 200
+    r = requests.post(server.url(f"/api/v1/jobs/{job_id}/cancel"), json={}, auth=(ADMIN, ADMIN_PW), timeout=10)
+    assert r.status_code == 200, r.text
+
+
 def test_jobs_need_edit_on_their_experiment_and_belong_to_their_submitter(server, mlp_only):
     bob, carol, dave = new_user(server), new_user(server), new_user(server)
+    job_runners(server, bob, carol, dave)
     # The Default experiment: READ by default, so no jobs there.
     r = submit(server, (bob, PW))
     assert r.status_code == 403 and r.json()["error_code"] == "PERMISSION_DENIED"
@@ -510,6 +554,7 @@ def test_a_job_logs_to_its_run_with_its_own_token(server, mlp_only):
         c = MlflowClient(server.base)
         other_exp = c.create_experiment(uniq("other"))
         other_run = c.create_run(other_exp).info.run_id
+    job_runners(server, user)
     model = uniq("job-model")
     r = submit(server, (user, PW), experiment_name=uniq("job-token"),
                command=[sys.executable, "-c", JOB_SCRIPT],

@@ -379,6 +379,15 @@ def test_training_job_with_auth_on_logs_and_registers_with_its_own_token(tmp_pat
         r = mlp("user", "create", "trainer", "--password-file", str(tmp_path / "user-pw"),
                 user="admin", password="admin-password-for-jobs")
         assert r.returncode == 0, r.stderr
+        # Running jobs is a capability an admin hands out through a role.
+        admin = ("admin", "admin-password-for-jobs")
+        role = requests.post(uri + "/api/3.0/mlflow/roles/create", json={"name": "trainers", "workspace": "default"},
+                             auth=admin, timeout=10).json()["role"]
+        for call, body in (("permissions/add", {"role_id": role["id"], "resource_type": "jobs",
+                                                "resource_pattern": "*", "permission": "USE"}),
+                           ("assign", {"role_id": role["id"], "username": "trainer"})):
+            r = requests.post(uri + f"/api/3.0/mlflow/roles/{call}", json=body, auth=admin, timeout=10)
+            assert r.ok, r.text
         model, experiment = unique("auth-digits"), unique("auth-train")
         r = mlp("job", "submit", "--wait", "--name", "train-auth", "--kind", "training", "--experiment", experiment,
                 "--", PYTHON, "examples/train_job.py", "--epochs", "2", "--register-as", model,

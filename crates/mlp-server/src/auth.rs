@@ -344,7 +344,7 @@ impl Auth {
         }
         let mut map = HashMap::new();
         let mut roles = Vec::new();
-        let (mut workspace_admin, mut has_role) = (false, false);
+        let (mut workspace_admin, mut has_role, mut jobs) = (false, false, false);
         if !p.is_admin {
             for g in self.store.list_grants(p.id).await? {
                 map.insert((g.kind, g.resource_id), g.permission);
@@ -357,6 +357,8 @@ impl Auth {
                 for rp in role.permissions {
                     if rp.resource_type == "workspace" {
                         workspace_admin |= rp.permission == Manage;
+                    } else if rp.resource_type == JOBS_RESOURCE_TYPE {
+                        jobs |= rp.permission.allows(Permission::Use) && rp.permission != Permission::Deny;
                     } else if let Ok(kind) = ResourceKind::parse(&rp.resource_type) {
                         roles.push((kind, rp.resource_pattern, rp.permission));
                     }
@@ -369,6 +371,7 @@ impl Auth {
             roles,
             workspace_admin,
             has_role,
+            jobs,
             default: self.default_permission,
         });
         if !p.is_admin {
@@ -379,6 +382,20 @@ impl Auth {
             cache.insert(p.id, (grants.clone(), Instant::now() + GRANT_TTL));
         }
         Ok(grants)
+    }
+
+    /// Whether the caller may run commands on the platform's workers (submit, cancel and follow
+    /// jobs): admins, workspace admins and the members of a role with a `jobs` permission. Not a
+    /// job's own token: a job does not start jobs.
+    pub async fn may_run_jobs(&self, p: &Principal) -> Result<bool, Error> {
+        if p.scope.is_some() {
+            return Ok(false);
+        }
+        if p.is_admin {
+            return Ok(true);
+        }
+        let g = self.grants(p).await?;
+        Ok(g.jobs || g.workspace_admin)
     }
 
     /// After any grant changes on this replica, so that it applies at once here.
@@ -414,6 +431,8 @@ struct Grants {
     roles: Vec<(ResourceKind, String, Permission)>,
     workspace_admin: bool,
     has_role: bool,
+    /// A role grants the `jobs` capability (see [`Auth::may_run_jobs`]).
+    jobs: bool,
     default: Permission,
 }
 
@@ -425,6 +444,7 @@ impl Default for Grants {
             roles: Vec::new(),
             workspace_admin: false,
             has_role: false,
+            jobs: false,
             default: Permission::NoPermissions,
         }
     }
@@ -1453,7 +1473,15 @@ async fn check_jobs(
     if p.is_admin {
         return Ok((req, After::Nothing));
     }
-    if req.method() == Method::POST && path == "/api/v1/jobs" {
+    // A job runs a command on the workers: EDIT on an experiment (which creating one gives) is
+    // not enough for that; the capability comes from a role an admin assigns.
+    let submits = req.method() == Method::POST && path == "/api/v1/jobs";
+    if (submits || path.ends_with("/cancel") || path.ends_with("/logs"))
+        && !auth.may_run_jobs(p).await.map_err(|e| ApiError(e).into_response())?
+    {
+        return Err(no_jobs_capability());
+    }
+    if submits {
         let (parts, body) = req.into_parts();
         let bytes = axum::body::to_bytes(body, JSON_BODY_LIMIT).await.unwrap_or_default();
         let req = Request::from_parts(parts, Body::from(bytes.clone()));
@@ -1525,6 +1553,19 @@ async fn check_jobs(
         Ok(_) => Err(ApiError(Error::not_found(format!("Job '{job_id}' not found"))).into_response()),
         Err(_) => Ok((req, After::Nothing)),
     }
+}
+
+/// The platform's own role resource type (not MLflow's): a role permission on `jobs` `*` with
+/// USE lets the role's users run jobs.
+pub const JOBS_RESOURCE_TYPE: &str = "jobs";
+
+fn no_jobs_capability() -> Response {
+    ApiError(Error::new(
+        ErrorCode::PermissionDenied,
+        "Running jobs needs the jobs capability: an admin grants it with a role permission \
+         (resource_type 'jobs', resource_pattern '*', permission 'USE') assigned to the user.",
+    ))
+    .into_response()
 }
 
 /// The experiment a model version's source belongs to: its `run_id`, else the run or logged
@@ -2145,6 +2186,15 @@ const MLFLOW_RESOURCE_TYPES: &[&str] = &[
 /// MLflow's `_validate_permission_for_resource_type` and `_validate_resource_pattern`.
 fn role_grant(resource_type: &str, pattern: &str, permission: &str) -> Result<Permission, ApiError> {
     let permission = Permission::parse(permission)?;
+    if resource_type == JOBS_RESOURCE_TYPE {
+        if permission != Permission::Use || pattern != "*" {
+            return Err(ApiError(Error::invalid(format!(
+                "Invalid grant for resource_type='jobs': the jobs capability is granted with resource_pattern '*' and permission 'USE' (got '{pattern}', '{}').",
+                permission.as_str()
+            ))));
+        }
+        return Ok(permission);
+    }
     if !MLFLOW_RESOURCE_TYPES.contains(&resource_type) {
         return Err(ApiError(Error::invalid(format!(
             "Invalid resource type '{resource_type}'. Valid resource types are: {MLFLOW_RESOURCE_TYPES:?}"
@@ -2152,7 +2202,7 @@ fn role_grant(resource_type: &str, pattern: &str, permission: &str) -> Result<Pe
     }
     if !["workspace", "experiment", "registered_model"].contains(&resource_type) {
         return Err(ApiError(Error::invalid(format!(
-            "resource_type '{resource_type}' is not supported: this server has role permissions on 'workspace', 'experiment' and 'registered_model'"
+            "resource_type '{resource_type}' is not supported: this server has role permissions on 'workspace', 'experiment', 'registered_model' and its own 'jobs'"
         ))));
     }
     if resource_type == "workspace" {

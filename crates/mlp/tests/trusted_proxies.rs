@@ -78,8 +78,15 @@ async fn lock_out(http: &reqwest::Client, base: &str, attacker: &str) {
         assert_eq!(login(http, base, "wrong-password", attacker).await.status(), 401);
     }
     let throttled = login(http, base, ADMIN_PASSWORD, attacker).await;
-    assert_eq!(throttled.status(), 401, "even the right password is refused while throttled");
-    assert!(throttled.headers().contains_key("retry-after"), "throttling says when to retry");
+    assert_eq!(
+        throttled.status(),
+        401,
+        "even the right password is refused while throttled"
+    );
+    assert!(
+        throttled.headers().contains_key("retry-after"),
+        "throttling says when to retry"
+    );
 }
 
 #[tokio::test]
@@ -110,7 +117,11 @@ async fn the_header_is_ignored_without_trusted_proxies() {
     lock_out(&http, &server.base, "198.51.100.1").await;
     // Same TCP peer, so the same client, whatever the header says.
     let dodged = login(&http, &server.base, ADMIN_PASSWORD, "198.51.100.2").await;
-    assert_eq!(dodged.status(), 401, "a caller's own X-Forwarded-For escaped throttling");
+    assert_eq!(
+        dodged.status(),
+        401,
+        "a caller's own X-Forwarded-For escaped throttling"
+    );
     server.stop();
 }
 
@@ -126,5 +137,8 @@ fn a_bad_setting_stops_start_up_naming_it() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("MLP__SERVER__TRUSTED_PROXIES") && err.contains("ingress-nginx"), "{err}");
+    assert!(
+        err.contains("MLP__SERVER__TRUSTED_PROXIES") && err.contains("ingress-nginx"),
+        "{err}"
+    );
 }

@@ -206,7 +206,7 @@ pub fn role_permission_schema() -> Schema {
                 attr(
                     AttributeType::String,
                     Required,
-                    "`experiment`, `registered_model` or `workspace` (the MLflow resource types the server has grants on). Changing it replaces the grant.",
+                    "`experiment`, `registered_model` or `workspace` (the MLflow resource types the server has grants on), or `jobs`: `USE` on `*` lets the role's users run jobs. Changing it replaces the grant.",
                 ),
             ),
             (
@@ -214,7 +214,7 @@ pub fn role_permission_schema() -> Schema {
                 attr(
                     AttributeType::String,
                     Required,
-                    "The experiment's ID or the model's name, or `*` (always `*` for `workspace`). Changing it replaces the grant.",
+                    "The experiment's ID or the model's name, or `*` (always `*` for `workspace` and `jobs`). Changing it replaces the grant.",
                 ),
             ),
             (
@@ -222,7 +222,7 @@ pub fn role_permission_schema() -> Schema {
                 attr(
                     AttributeType::String,
                     Required,
-                    "`READ`, `USE`, `EDIT`, `MANAGE` or `DENY` (`USE` or `MANAGE` on `workspace`). Changing it updates in place.",
+                    "`READ`, `USE`, `EDIT`, `MANAGE` or `DENY` (`USE` or `MANAGE` on `workspace`, `USE` on `jobs`). Changing it updates in place.",
                 ),
             ),
         ],
@@ -230,7 +230,8 @@ pub fn role_permission_schema() -> Schema {
 }
 
 /// The resource types the mlp server accepts in a role grant (a subset of MLflow's).
-pub const ROLE_RESOURCE_TYPES: [&str; 3] = ["experiment", "registered_model", "workspace"];
+/// MLflow's resource types the server has grants on, and the platform's own `jobs` capability.
+pub const ROLE_RESOURCE_TYPES: [&str; 4] = ["experiment", "registered_model", "workspace", "jobs"];
 
 pub fn validate_role_permission(diags: &mut Diagnostics, c: &RolePermissionState) {
     if let Some(t) = known(&c.resource_type).filter(|t| !t.is_empty())
@@ -246,19 +247,27 @@ pub fn validate_role_permission(diags: &mut Diagnostics, c: &RolePermissionState
             path("resource_type"),
         );
     }
-    if known(&c.resource_type) == Some("workspace")
+    let whole = match known(&c.resource_type) {
+        Some("workspace") => Some("A workspace grant applies to the whole workspace"),
+        Some("jobs") => Some("The jobs capability is not per resource"),
+        _ => None,
+    };
+    if let Some(why) = whole
         && let Some(p) = known(&c.resource_pattern).filter(|p| *p != "*")
     {
         err(
             diags,
             "Invalid resource_pattern",
-            format!("A workspace grant applies to the whole workspace: resource_pattern must be \"*\", got {p:?}."),
+            format!("{why}: resource_pattern must be \"*\", got {p:?}."),
             path("resource_pattern"),
         );
     }
     if let Some(p) = known(&c.permission) {
-        let workspace = known(&c.resource_type) == Some("workspace");
-        let allowed: &[&str] = if workspace { &["USE", "MANAGE"] } else { &PERMISSIONS };
+        let allowed: &[&str] = match known(&c.resource_type) {
+            Some("workspace") => &["USE", "MANAGE"],
+            Some("jobs") => &["USE"],
+            _ => &PERMISSIONS,
+        };
         if !allowed.contains(&p) {
             err(
                 diags,

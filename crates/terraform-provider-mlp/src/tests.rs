@@ -428,6 +428,9 @@ fn role_permission_validation() {
     assert!(check("workspace", "*", "MANAGE").is_empty());
     assert_eq!(check("prompt", "*", "READ"), ["Invalid resource_type"]);
     assert_eq!(check("workspace", "1", "USE"), ["Invalid resource_pattern"]);
+    assert!(check("jobs", "*", "USE").is_empty());
+    assert_eq!(check("jobs", "gpu", "USE"), ["Invalid resource_pattern"]);
+    assert_eq!(check("jobs", "*", "EDIT"), ["Invalid permission"]);
 }
 
 #[test]
