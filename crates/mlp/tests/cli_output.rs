@@ -92,3 +92,68 @@ fn infra_deploy_output_json_is_one_object_per_step() {
         "{text}"
     );
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// A real `mlp infra deploy` (terraform on a provider-free root) under a pseudo-terminal: every
+/// step ends with its number and elapsed time; piped, the same run prints no timings.
+#[test]
+fn infra_deploy_on_a_terminal_shows_numbered_steps_with_elapsed_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(
+        &repo().join("crates/mlp-infra/tests/fixtures/deploy"),
+        &tmp.path().join("tree"),
+    );
+    let root = tmp.path().join("tree");
+    let run = |tty: bool| {
+        let deploy = format!(
+            "'{}' infra deploy local plan --root '{}'",
+            env!("CARGO_BIN_EXE_mlp"),
+            root.display()
+        );
+        let mut cmd = if tty {
+            let mut c = Command::new("script");
+            c.args(["-qfec", &deploy, "/dev/null"]);
+            c
+        } else {
+            let mut c = Command::new("sh");
+            c.args(["-c", &deploy]);
+            c
+        };
+        let out = cmd
+            .env("TF_CLI_CONFIG_FILE", "/dev/null")
+            .env("TF_DATA_DIR", tmp.path().join(".tf"))
+            .env("CHECKPOINT_DISABLE", "1")
+            .stdin(Stdio::null())
+            .output()
+            .expect("util-linux `script` and terraform");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).replace('\r', "")
+    };
+    let text = run(true);
+    for step in ["[1/2] terraform init … ", "[2/2] terraform plan … "] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(step))
+            .unwrap_or_else(|| panic!("no {step:?} line: {text}"));
+        let secs: f64 = line[step.len()..].trim_end_matches(" s").parse().unwrap();
+        assert!(secs > 0.0, "{line}");
+    }
+    assert!(text.contains("done: 2 steps for local in "), "{text}");
+    let piped = run(false);
+    assert!(
+        piped.contains("[2/2] terraform plan\n") && piped.contains("done: 2 steps for local\n"),
+        "{piped}"
+    );
+    assert!(!piped.contains(" … "), "{piped}");
+}
