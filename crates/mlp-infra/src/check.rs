@@ -246,6 +246,7 @@ fn terraform_findings(layout: &Layout) -> (Vec<Finding>, Vec<Suppression>, Durat
     out.extend(tf_rules::check_versions(layout, &lib));
     out.extend(tf_rules::check_tfvars(layout));
     out.extend(tf_rules::check_parity(&lib));
+    out.extend(crate::platform_rules::check(layout, &lib));
     // Cross-layer: what each environment's Terraform provides to its overlay. The local
     // environment is what `mlp infra up local` installs.
     for env in crate::layout::ENVS {

@@ -24,9 +24,19 @@ pub struct InfraArgs {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Format {
+    #[value(alias = "text")]
     Table,
     Json,
     Sarif,
+}
+
+/// How `deploy` and `up` report their steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StepOutput {
+    /// the steps and their commands; on a terminal also each step's elapsed time
+    Text,
+    /// one JSON object per step and a final summary on stdout (the commands' output on stderr)
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -40,7 +50,8 @@ pub enum InfraCommand {
     Check {
         /// Repository root or any directory inside it (default: the current directory).
         path: Option<PathBuf>,
-        #[arg(long, value_enum, default_value = "table")]
+        /// table (alias text), json or sarif; `--output` is the same option.
+        #[arg(long, visible_alias = "output", value_enum, default_value = "table")]
         format: Format,
         /// Print phase timings to stderr.
         #[arg(long)]
@@ -94,6 +105,9 @@ pub enum InfraCommand {
         /// Repository root (default: found from the current directory).
         #[arg(long)]
         root: Option<PathBuf>,
+        /// text, or json: one object per step and a summary (machine-readable).
+        #[arg(long, value_enum, default_value = "text")]
+        output: StepOutput,
     },
     /// Bring up the local environment: registry, Kind cluster, ingress controller, images, overlay,
     /// smoke tests. Needs Docker, kind, kubectl, helm and curl; it has only been exercised with
@@ -109,6 +123,9 @@ pub enum InfraCommand {
         rollout_timeout: String,
         #[arg(long)]
         root: Option<PathBuf>,
+        /// text, or json: one object per step and a summary (machine-readable).
+        #[arg(long, value_enum, default_value = "text")]
+        output: StepOutput,
     },
     /// List the rules (id, severity, title, fix, Checkov checks covered).
     Rules,
@@ -193,6 +210,7 @@ fn run_inner(args: InfraArgs) -> anyhow::Result<i32> {
             api_url,
             rollout_timeout,
             root,
+            output,
         } => {
             let l = deploy::layout_for(root.as_deref())?;
             let o = DeployOptions {
@@ -212,7 +230,7 @@ fn run_inner(args: InfraArgs) -> anyhow::Result<i32> {
             let x = deploy::Exec {
                 dry_run,
                 yes,
-                ..Default::default()
+                ..exec_output(output)
             };
             let out = &mut std::io::stdout();
             Ok(finish(
@@ -225,6 +243,7 @@ fn run_inner(args: InfraArgs) -> anyhow::Result<i32> {
             api_url,
             rollout_timeout,
             root,
+            output,
         } => {
             if env != "local" {
                 return Ok(finish(Err(DeployError::Refused(format!(
@@ -236,7 +255,7 @@ fn run_inner(args: InfraArgs) -> anyhow::Result<i32> {
             let x = deploy::Exec {
                 dry_run,
                 yes: true,
-                ..Default::default()
+                ..exec_output(output)
             };
             Ok(finish(deploy::execute(&steps, "local", &x, &mut std::io::stdout())))
         }
@@ -255,6 +274,15 @@ fn run_inner(args: InfraArgs) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
+    }
+}
+
+/// Elapsed times only for a person at a terminal; JSON when asked for.
+fn exec_output(output: StepOutput) -> deploy::Exec {
+    deploy::Exec {
+        json: output == StepOutput::Json,
+        timings: output == StepOutput::Text && std::io::stdout().is_terminal(),
+        ..Default::default()
     }
 }
 

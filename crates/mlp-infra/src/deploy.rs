@@ -429,13 +429,14 @@ pub fn plan(layout: &Layout, o: &DeployOptions) -> Result<Vec<Step>, DeployError
         name: "smoke tests".into(),
         op: Op::Smoke(api.clone()),
     });
-    steps.extend(platform_steps(layout, o, &api));
+    steps.extend(platform_steps(layout, o, &api)?);
     Ok(steps)
 }
 
 /// The platform's own objects (infrastructure/terraform/platform, terraform-provider-mlp),
-/// applied once the server answers: plan to a file, then apply that plan.
-fn platform_steps(layout: &Layout, o: &DeployOptions, api: &str) -> Vec<Step> {
+/// applied once the server answers: init with the environment's state backend, plan to a file,
+/// then apply that plan.
+pub fn platform_steps(layout: &Layout, o: &DeployOptions, api: &str) -> Result<Vec<Step>, DeployError> {
     let env = o.env.as_str();
     let dir = layout.terraform.join("platform");
     let note = |n: String| Step {
@@ -443,20 +444,62 @@ fn platform_steps(layout: &Layout, o: &DeployOptions, api: &str) -> Vec<Step> {
         op: Op::Note(n),
     };
     if !dir.join("envs").join(format!("{env}.tfvars")).is_file() {
-        return vec![note(format!("skipped: no {}/envs/{env}.tfvars", layout.rel(&dir)))];
+        return Ok(vec![note(format!(
+            "skipped: no {}/envs/{env}.tfvars",
+            layout.rel(&dir)
+        ))]);
+    }
+    // The cloud environments keep this state in the environment's S3 bucket, beside the cloud
+    // root's; local keeps a local state file (a generated backend override).
+    let backend = layout.tf_env_dir(env).join("platform.backend.hcl");
+    let cloud = env != "local";
+    if cloud && !backend.is_file() {
+        return Err(DeployError::Refused(format!(
+            "{} is missing (the S3 backend of the platform objects' state)",
+            layout.rel(&backend)
+        )));
     }
     let mut steps = Vec::new();
-    // The provider is not published: a CLI config must say where it is.
+    // The provider is not published: a CLI config must say where it is. `init` (which the state
+    // backend needs) installs from a filesystem mirror, never from dev_overrides, which init
+    // ignores and then looks the provider up in the registry.
     let prefix: Vec<String> = match (&o.provider_dir, &o.tf_cli_config) {
         (Some(pd), _) => {
+            let mirror = dir.join(".terraform").join("mlp-mirror");
+            let version = env!("CARGO_PKG_VERSION");
+            let arch = match std::env::consts::ARCH {
+                "x86_64" => "amd64",
+                "aarch64" => "arm64",
+                a => a,
+            };
+            let pkg = mirror
+                .join("registry.terraform.io/ml-platform/mlp")
+                .join(version)
+                .join(format!("{}_{arch}", std::env::consts::OS));
+            let pkg_s = pkg.display().to_string();
+            steps.push(run(
+                "platform configuration: provider mirror for terraform-provider-mlp",
+                &["mkdir", "-p", &pkg_s],
+            ));
+            steps.push(run(
+                "platform configuration: link the provider beside mlp into the mirror",
+                &[
+                    "ln",
+                    "-sfn",
+                    &pd.join("terraform-provider-mlp").display().to_string(),
+                    &pkg.join(format!("terraform-provider-mlp_v{version}"))
+                        .display()
+                        .to_string(),
+                ],
+            ));
             let cfg = dir.join(".terraform").join("mlp-provider.tfrc");
             steps.push(Step {
                 name: "platform configuration: CLI config for terraform-provider-mlp".into(),
                 op: Op::WriteFile {
                     path: cfg.clone(),
                     content: format!(
-                        "provider_installation {{\n  dev_overrides {{ \"registry.terraform.io/ml-platform/mlp\" = \"{}\" }}\n  direct {{}}\n}}\n",
-                        pd.display()
+                        "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/ml-platform/mlp\"]\n  }}\n  direct {{ exclude = [\"registry.terraform.io/ml-platform/mlp\"] }}\n}}\n",
+                        mirror.display()
                     ),
                 },
             });
@@ -464,11 +507,11 @@ fn platform_steps(layout: &Layout, o: &DeployOptions, api: &str) -> Vec<Step> {
         }
         (None, Some(_)) => Vec::new(),
         (None, None) => {
-            return vec![note(
+            return Ok(vec![note(
                 "skipped: terraform-provider-mlp is not beside mlp and TF_CLI_CONFIG_FILE is not set \
                  (cargo build -p terraform-provider-mlp, or a CLI config that installs it)"
                     .into(),
-            )];
+            )]);
         }
     };
     let chdir = format!("-chdir={}", dir.display());
@@ -478,10 +521,36 @@ fn platform_steps(layout: &Layout, o: &DeployOptions, api: &str) -> Vec<Step> {
         argv.extend(args);
         run(name, &argv)
     };
-    if o.provider_dir.is_none() {
-        // The operator's CLI config may install from a mirror: that needs init. A dev_overrides
-        // config does not.
-        steps.push(tf("platform configuration: terraform init", &["init", "-input=false"]));
+    let override_file = dir.join("backend_override.tf");
+    // The lock file would pin the checksum of one local build of the provider: every rebuild
+    // would fail init. It is not committed; init writes it afresh.
+    let lock = dir.join(".terraform.lock.hcl").display().to_string();
+    let backend_arg = format!("-backend-config=../environments/{env}/platform.backend.hcl");
+    if cloud {
+        steps.push(run(
+            "platform configuration: the environment's S3 state (no local override)",
+            &["rm", "-f", &override_file.display().to_string(), &lock],
+        ));
+        steps.push(tf(
+            "platform configuration: terraform init",
+            &["init", "-input=false", "-reconfigure", &backend_arg],
+        ));
+    } else {
+        steps.push(Step {
+            name: "platform configuration: local state (backend override)".into(),
+            op: Op::WriteFile {
+                path: override_file,
+                content: "# Generated by `mlp infra deploy local`: local keeps its state in terraform.tfstate here.\nterraform {\n  backend \"local\" {}\n}\n".into(),
+            },
+        });
+        steps.push(run(
+            "platform configuration: drop the lock of a previous build",
+            &["rm", "-f", &lock],
+        ));
+        steps.push(tf(
+            "platform configuration: terraform init",
+            &["init", "-input=false", "-reconfigure"],
+        ));
     }
     let plan_file = format!("tfplan-platform-{env}");
     steps.push(tf(
@@ -498,7 +567,7 @@ fn platform_steps(layout: &Layout, o: &DeployOptions, api: &str) -> Vec<Step> {
         "platform configuration: terraform apply (the saved plan only)",
         &["apply", "-input=false", &plan_file],
     ));
-    steps
+    Ok(steps)
 }
 
 /// `mlp infra up local`: registry, Kind cluster, ingress controller, images, secrets, overlay.
@@ -844,8 +913,9 @@ fn confirm(env: &str, what: &str, yes: bool) -> Result<(), DeployError> {
             "{what} needs confirmation: re-run with --yes"
         )));
     }
-    print!("{what}: type the environment name ({env}) to continue: ");
-    let _ = std::io::stdout().flush();
+    // on stderr: stdout stays the steps (or JSON) only
+    eprint!("{what}: type the environment name ({env}) to continue: ");
+    let _ = std::io::stderr().flush();
     let mut line = String::new();
     let _ = std::io::stdin().lock().read_line(&mut line);
     if line.trim() == env {
@@ -909,7 +979,7 @@ fn curl_json(argv: &[String]) -> Result<Value, DeployError> {
     Ok(serde_json::from_str(&body).unwrap_or(Value::String(body)))
 }
 
-fn smoke(api: &str) -> Result<(), DeployError> {
+fn smoke(api: &str, log: &mut dyn Write) -> Result<(), DeployError> {
     let ts = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis())
@@ -917,13 +987,13 @@ fn smoke(api: &str) -> Result<(), DeployError> {
     let cmds = smoke_commands(api);
     let sub = |v: &[String], k: &str, x: &str| -> Vec<String> { v.iter().map(|a| a.replace(k, x)).collect() };
     let health = curl_json(&cmds[0].1)?;
-    println!("  health: {health}");
+    let _ = writeln!(log, "  health: {health}");
     let exp = curl_json(&sub(&cmds[1].1, "<timestamp>", &ts))?;
     let eid = exp["experiment_id"]
         .as_str()
         .ok_or_else(|| DeployError::Failed(format!("create experiment returned {exp}")))?
         .to_string();
-    println!("  experiment {eid} created");
+    let _ = writeln!(log, "  experiment {eid} created");
     let run = curl_json(&sub(&sub(&cmds[2].1, "<experiment_id>", &eid), "<timestamp>", &ts))?;
     let rid = run["run"]["info"]["run_id"]
         .as_str()
@@ -937,7 +1007,7 @@ fn smoke(api: &str) -> Result<(), DeployError> {
     if !ok {
         return Err(DeployError::Failed(format!("metric not found in run {rid}: {got}")));
     }
-    println!("  run {rid}: metric logged and read back");
+    let _ = writeln!(log, "  run {rid}: metric logged and read back");
     let job = curl_json(&sub(&cmds[5].1, "<timestamp>", &ts))?;
     let jid = job["job"]["job_id"]
         .as_str()
@@ -958,7 +1028,7 @@ fn smoke(api: &str) -> Result<(), DeployError> {
             _ => std::thread::sleep(std::time::Duration::from_secs(2)),
         }
     }
-    println!("  job {jid}: SUCCEEDED");
+    let _ = writeln!(log, "  job {jid}: SUCCEEDED");
     Ok(())
 }
 
@@ -971,6 +1041,44 @@ pub struct Exec {
     pub path: Option<std::ffi::OsString>,
     /// extra environment for the commands
     pub env: Vec<(String, String)>,
+    /// after each step, a line with its number and elapsed time (`mlp` sets it on a terminal)
+    pub timings: bool,
+    /// one JSON object per step and a summary instead of text; the commands' own output goes to
+    /// stderr so stdout stays JSON lines
+    pub json: bool,
+}
+
+fn argv_of(s: &Step) -> Option<&[String]> {
+    match &s.op {
+        Op::Run { argv, .. } => Some(argv),
+        _ => None,
+    }
+}
+
+fn json_step(i: usize, n: usize, s: &Step, status: &str, elapsed: Option<f64>, error: Option<&str>) -> String {
+    let mut v = serde_json::json!({
+        "step": i,
+        "of": n,
+        "name": s.name,
+        "status": status,
+    });
+    if let Some(a) = argv_of(s) {
+        v["command"] = serde_json::json!(a);
+    }
+    match &s.op {
+        Op::Note(n) => v["note"] = serde_json::json!(n),
+        Op::WriteFile { path, .. } => v["file"] = serde_json::json!(path.display().to_string()),
+        Op::Smoke(api) => v["api"] = serde_json::json!(api),
+        Op::Confirm(what) | Op::CheckContext(what) => v["what"] = serde_json::json!(what),
+        Op::Run { .. } => {}
+    }
+    if let Some(e) = elapsed {
+        v["elapsed_s"] = serde_json::json!((e * 10.0).round() / 10.0);
+    }
+    if let Some(e) = error {
+        v["error"] = serde_json::json!(e);
+    }
+    v.to_string()
 }
 
 /// Print (dry run) or execute the steps, stopping at the first failure.
@@ -987,72 +1095,133 @@ pub fn execute(steps: &[Step], env: &str, x: &Exec, out: &mut dyn Write) -> Resu
         )));
     }
     let n = steps.len();
-    if x.dry_run {
+    if x.dry_run && !x.json {
         let _ = writeln!(out, "# dry run: {n} steps for {env}; nothing is executed");
         if !missing.is_empty() {
             let _ = writeln!(out, "# note: not on PATH here: {}", missing.join(", "));
         }
     }
+    let started = std::time::Instant::now();
     for (i, s) in steps.iter().enumerate() {
-        let _ = write!(out, "{}", describe_step(i + 1, n, s));
+        if x.json {
+            if x.dry_run {
+                let _ = writeln!(out, "{}", json_step(i + 1, n, s, "planned", None, None));
+                continue;
+            }
+        } else {
+            let _ = write!(out, "{}", describe_step(i + 1, n, s));
+        }
         let _ = out.flush();
         if x.dry_run {
             continue;
         }
-        match &s.op {
-            Op::Run { argv, stdin } => {
-                let mut cmd = Command::new(&argv[0]);
-                cmd.args(&argv[1..]).env("TF_IN_AUTOMATION", "1");
-                if let Some(p) = &path {
-                    cmd.env("PATH", p);
-                }
-                for (k, v) in &x.env {
-                    cmd.env(k, v);
-                }
-                if stdin.is_some() {
-                    cmd.stdin(Stdio::piped());
-                }
-                let mut child = cmd.spawn().map_err(|e| {
-                    DeployError::Failed(format!(
-                        "step {}/{n} ({}): cannot start {}: {e}",
-                        i + 1,
-                        s.name,
-                        argv[0]
-                    ))
-                })?;
-                if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
-                    let _ = pipe.write_all(input.as_bytes());
-                }
-                let status = child.wait().map_err(|e| DeployError::Failed(e.to_string()))?;
-                if !status.success() {
-                    return Err(DeployError::Failed(format!(
-                        "step {}/{n} ({}) exited with {status}; its output is above",
-                        i + 1,
-                        s.name
-                    )));
-                }
+        let t = std::time::Instant::now();
+        let r = run_step(i, n, s, env, x, path.as_deref(), out);
+        let elapsed = t.elapsed().as_secs_f64();
+        if x.json {
+            let (status, err) = match &r {
+                Ok(()) => ("ok", None),
+                Err(e) => ("failed", Some(e.to_string())),
+            };
+            let _ = writeln!(out, "{}", json_step(i + 1, n, s, status, Some(elapsed), err.as_deref()));
+        } else if x.timings && !matches!(s.op, Op::Note(_)) {
+            let how = if r.is_ok() { "" } else { " failed after" };
+            let _ = writeln!(out, "[{}/{n}] {} …{how} {elapsed:.1} s", i + 1, s.name);
+        }
+        let _ = out.flush();
+        if let Err(e) = r {
+            if x.json {
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({"env": env, "steps": n, "completed": i, "status": "failed",
+                        "elapsed_s": (started.elapsed().as_secs_f64() * 10.0).round() / 10.0})
+                );
             }
-            Op::Confirm(what) => confirm(env, what, x.yes)?,
-            Op::CheckContext(ctx) => check_context(ctx, env)?,
-            Op::Smoke(api) => {
-                smoke(api).map_err(|e| DeployError::Failed(format!("step {}/{n} (smoke tests): {e}", i + 1)))?
-            }
-            Op::Note(_) => {}
-            Op::WriteFile { path, content } => {
-                let written = path
-                    .parent()
-                    .map_or(Ok(()), std::fs::create_dir_all)
-                    .and_then(|_| std::fs::write(path, content));
-                written.map_err(|e| {
-                    DeployError::Failed(format!("step {}/{n} ({}): {}: {e}", i + 1, s.name, path.display()))
-                })?
-            }
+            return Err(e);
         }
     }
-    if !x.dry_run {
-        let _ = writeln!(out, "done: {n} steps for {env}");
+    let total = started.elapsed().as_secs_f64();
+    if x.json {
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::json!({"env": env, "steps": n, "completed": if x.dry_run { 0 } else { n },
+                "status": if x.dry_run { "planned" } else { "ok" }, "elapsed_s": (total * 10.0).round() / 10.0})
+        );
+    } else if !x.dry_run {
+        if x.timings {
+            let _ = writeln!(out, "done: {n} steps for {env} in {total:.1} s");
+        } else {
+            let _ = writeln!(out, "done: {n} steps for {env}");
+        }
     }
     Ok(())
+}
+
+fn run_step(
+    i: usize,
+    n: usize,
+    s: &Step,
+    env: &str,
+    x: &Exec,
+    path: Option<&std::ffi::OsStr>,
+    out: &mut dyn Write,
+) -> Result<(), DeployError> {
+    match &s.op {
+        Op::Run { argv, stdin } => {
+            let mut cmd = Command::new(&argv[0]);
+            cmd.args(&argv[1..]).env("TF_IN_AUTOMATION", "1");
+            if let Some(p) = path {
+                cmd.env("PATH", p);
+            }
+            for (k, v) in &x.env {
+                cmd.env(k, v);
+            }
+            if stdin.is_some() {
+                cmd.stdin(Stdio::piped());
+            }
+            if x.json {
+                cmd.stdout(std::io::stderr());
+            }
+            let mut child = cmd.spawn().map_err(|e| {
+                DeployError::Failed(format!(
+                    "step {}/{n} ({}): cannot start {}: {e}",
+                    i + 1,
+                    s.name,
+                    argv[0]
+                ))
+            })?;
+            if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+                let _ = pipe.write_all(input.as_bytes());
+            }
+            let status = child.wait().map_err(|e| DeployError::Failed(e.to_string()))?;
+            if !status.success() {
+                return Err(DeployError::Failed(format!(
+                    "step {}/{n} ({}) exited with {status}; its output is above",
+                    i + 1,
+                    s.name
+                )));
+            }
+            Ok(())
+        }
+        Op::Confirm(what) => confirm(env, what, x.yes),
+        Op::CheckContext(ctx) => check_context(ctx, env),
+        Op::Smoke(api) => {
+            let mut stderr = std::io::stderr();
+            let log: &mut dyn Write = if x.json { &mut stderr } else { out };
+            smoke(api, log).map_err(|e| DeployError::Failed(format!("step {}/{n} (smoke tests): {e}", i + 1)))
+        }
+        Op::Note(_) => Ok(()),
+        Op::WriteFile { path, content } => {
+            let written = path
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|_| std::fs::write(path, content));
+            written
+                .map_err(|e| DeployError::Failed(format!("step {}/{n} ({}): {}: {e}", i + 1, s.name, path.display())))
+        }
+    }
 }
 
 /// Resolve the tree a deploy works on.

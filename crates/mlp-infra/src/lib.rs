@@ -10,6 +10,7 @@ pub mod layout;
 pub mod model;
 pub mod net;
 pub mod output;
+pub mod platform_rules;
 pub mod report;
 pub mod tf;
 pub mod tf_rules;

@@ -167,7 +167,14 @@ rules! {
     "XL-003", Error, "Custom resource without its CRD", "Install the CRD in the same environment (Helm release / mlp infra up local), or drop the object from the overlay.", [];
     "XL-004", Error, "Volume without a StorageClass", "Define a (default) StorageClass in the environment, or name one that exists.", [];
     "XL-005", Error, "Identity association after its workload", "Make the release depend on the Pod Identity association (depends_on, or pass the association's output into the module).", [];
-    "XL-006", Error, "Names disagree between Terraform and Kubernetes", "Use the same name in both layers (cluster name, ServiceAccounts of the associations).", [];
+    "XL-006", Error, "Names disagree between Terraform and Kubernetes", "Use the same name in both layers (cluster name, ServiceAccounts of the associations, Secrets Manager secrets the ExternalSecrets read).", [];
+    "XL-007", Error, "GPU nodes without the device plugin or tolerations", "Label GPU node groups nvidia.com/gpu.present=true, install the NVIDIA device plugin where they exist (modules/cluster/addons gpu_enabled), and give pods requesting nvidia.com/gpu tolerations for a GPU group's taints.", [];
+    // --- the platform's own objects (terraform-provider-mlp) ---------------------------------
+    "MLP-001", Error, "mlp provider not pinned", "Declare required_providers.mlp with source \"ml-platform/mlp\" and a ~> version constraint in every module that uses it.", [];
+    "MLP-002", Error, "Grant, alias or assignment on an undeclared object", "Refer to the mlp_user / mlp_role / mlp_experiment / mlp_registered_model the configuration declares (or a data source), and declare every key an environment's tfvars uses.", [];
+    "MLP-003", Error, "Platform user password not from a sensitive variable", "Pass mlp_user.password only from a variable with sensitive = true (TF_VAR_…) or a generated secret.", [];
+    "MLP-004", Error, "Team role with MANAGE on everything", "Grant MANAGE on named experiments/models, or mark the role admin = true in the environment's tfvars if it really administers the workspace.", [];
+    "MLP-005", Error, "Environment tfvars and root variables disagree", "Give every environment an envs/<env>.tfvars that sets each variable without a default and only declared variables.", [];
     // --- suppressions / inputs ---------------------------------------------------------------
     "SUP-001", Error, "Suppression without a reason", "Write `mlp-infra:ignore RULE-ID why this is acceptable`.", [];
     "SUP-002", Warning, "Suppression matches nothing", "Remove the stale suppression, or fix its rule id.", [];

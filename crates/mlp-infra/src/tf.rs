@@ -50,6 +50,8 @@ pub struct ModuleCall {
 pub struct Variable {
     pub type_text: String,
     pub default: Option<Expression>,
+    /// `sensitive = true`
+    pub sensitive: bool,
     pub file: String,
     pub line: usize,
 }
@@ -224,6 +226,7 @@ impl Module {
                         let mut v = Variable {
                             type_text: String::new(),
                             default: None,
+                            sensitive: false,
                             file: rel.clone(),
                             line: line_of(&format!("variable.{n}")),
                         };
@@ -233,6 +236,7 @@ impl Module {
                                     v.type_text = expr_text(a.expr()).split_whitespace().collect::<Vec<_>>().join(" ")
                                 }
                                 "default" => v.default = Some(a.expr().clone()),
+                                "sensitive" => v.sensitive = matches!(a.expr(), Expression::Bool(true)),
                                 _ => {}
                             }
                         }
@@ -434,6 +438,19 @@ fn f_jsonencode(args: FuncArgs) -> Result<Value, String> {
         .map_err(|e| e.to_string())
 }
 
+fn f_anytrue(args: FuncArgs) -> Result<Value, String> {
+    match &args[0] {
+        Value::Array(a) => Ok(Value::Bool(a.iter().any(|v| *v == Value::Bool(true)))),
+        _ => Err("anytrue: not a list".into()),
+    }
+}
+fn f_alltrue(args: FuncArgs) -> Result<Value, String> {
+    match &args[0] {
+        Value::Array(a) => Ok(Value::Bool(a.iter().all(|v| *v == Value::Bool(true)))),
+        _ => Err("alltrue: not a list".into()),
+    }
+}
+
 fn base_context() -> Context<'static> {
     let mut ctx = Context::new();
     let var = |f| FuncDef::builder().variadic_param(ParamType::Any).build(f);
@@ -458,6 +475,8 @@ fn base_context() -> Context<'static> {
         ("min", f_min),
         ("max", f_max),
         ("jsonencode", f_jsonencode),
+        ("anytrue", f_anytrue),
+        ("alltrue", f_alltrue),
         ("sensitive", f_identity),
         ("nonsensitive", f_identity),
     ] {

@@ -90,6 +90,125 @@ pub struct EnvInfra {
     pub storage_classes: BTreeMap<String, bool>,
     /// image of the local registry container (docker_image), with its file and line
     pub registry_image: Option<(String, String, usize)>,
+    /// names of the Secrets Manager secrets Terraform creates
+    pub secrets: BTreeSet<String>,
+    /// EKS managed node groups
+    pub node_groups: Vec<NodeGroup>,
+    /// the NVIDIA device plugin's Helm release, unless its count is known to be 0
+    pub nvidia_plugin: bool,
+}
+
+/// An EKS managed node group as one environment evaluates it.
+#[derive(Debug, Clone)]
+pub struct NodeGroup {
+    pub name: String,
+    pub instance_types: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    /// (key, value, effect) in Kubernetes terms (NoSchedule, …)
+    pub taints: Vec<(String, String, String)>,
+    pub file: String,
+    pub line: usize,
+    pub address: String,
+}
+
+impl NodeGroup {
+    /// Instance types with NVIDIA GPUs (g3–g6, gr6, p2–p6; g4ad has AMD GPUs).
+    pub fn gpu_types(&self) -> Vec<&str> {
+        self.instance_types
+            .iter()
+            .map(String::as_str)
+            .filter(|t| {
+                let family = t.split('.').next().unwrap_or("");
+                let b = family.as_bytes();
+                let digit_at = |i: usize| b.get(i).is_some_and(|c| c.is_ascii_digit());
+                family != "g4ad"
+                    && ((b.first() == Some(&b'g') && digit_at(1))
+                        || (b.first() == Some(&b'p') && digit_at(1))
+                        || family.starts_with("gr6"))
+            })
+            .collect()
+    }
+}
+
+fn eval_value(e: &Expression, scope: &Scope, each: &Option<(H, H)>) -> Option<H> {
+    let mut ctx = scope.context();
+    if let Some((k, v)) = each {
+        ctx.declare_var(
+            "each",
+            H::Object(hcl::Map::from_iter([
+                ("key".to_string(), k.clone()),
+                ("value".to_string(), v.clone()),
+            ])),
+        );
+    }
+    hcl::eval::Evaluate::evaluate(e, &ctx).ok()
+}
+
+/// Kubernetes' spelling of an EKS taint effect (NO_SCHEDULE -> NoSchedule).
+fn k8s_effect(e: &str) -> String {
+    if !e.contains('_') {
+        return e.to_string();
+    }
+    e.split('_')
+        .map(|w| {
+            let w = w.to_ascii_lowercase();
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn node_group(r: &Res, scope: &Scope, each: &Option<(H, H)>) -> Option<NodeGroup> {
+    let strs = |v: Option<H>| -> Vec<String> {
+        match v {
+            Some(H::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let instance_types = strs(attr(&r.body, "instance_types").and_then(|e| eval_value(e, scope, each)));
+    let labels = match attr(&r.body, "labels").and_then(|e| eval_value(e, scope, each)) {
+        Some(H::Object(m)) => m
+            .into_iter()
+            .map(|(k, v)| (k, v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+            .collect(),
+        _ => BTreeMap::new(),
+    };
+    let mut taints = Vec::new();
+    let field = |o: &hcl::Map<String, H>, k: &str| o.get(k).and_then(H::as_str).unwrap_or("").to_string();
+    for b in r.body.blocks() {
+        match (b.identifier(), b.labels().first().map(|l| l.as_str())) {
+            ("taint", _) => {
+                let f = |k: &str| {
+                    attr(b.body(), k)
+                        .and_then(|e| eval_str(e, scope, each))
+                        .unwrap_or_default()
+                };
+                taints.push((f("key"), f("value"), k8s_effect(&f("effect"))));
+            }
+            ("dynamic", Some("taint")) => {
+                if let Some(H::Array(items)) = attr(b.body(), "for_each").and_then(|e| eval_value(e, scope, each)) {
+                    for t in items.iter().filter_map(H::as_object) {
+                        taints.push((field(t, "key"), field(t, "value"), k8s_effect(&field(t, "effect"))));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let name = attr(&r.body, "node_group_name")
+        .and_then(|e| eval_str(e, scope, each))
+        .or_else(|| each.as_ref().and_then(|(k, _)| k.as_str().map(str::to_string)))?;
+    Some(NodeGroup {
+        name,
+        instance_types,
+        labels,
+        taints,
+        file: r.file.clone(),
+        line: r.line,
+        address: r.address(),
+    })
 }
 
 fn attr<'a>(body: &'a Body, key: &str) -> Option<&'a Expression> {
@@ -152,6 +271,20 @@ pub fn env_infra(env: &str, instances: &[Instance<'_>]) -> EnvInfra {
                         out.registry_image = Some((n, r.file.clone(), r.line));
                     }
                 }
+                "aws_eks_node_group" => {
+                    for each in each_bindings(r, &inst.scope) {
+                        if let Some(g) = node_group(r, &inst.scope, &each) {
+                            out.node_groups.push(g);
+                        }
+                    }
+                }
+                "aws_secretsmanager_secret" => {
+                    for each in each_bindings(r, &inst.scope) {
+                        if let Some(n) = attr(&r.body, "name").and_then(|e| eval_str(e, &inst.scope, &each)) {
+                            out.secrets.insert(n);
+                        }
+                    }
+                }
                 "aws_ecr_repository" => {
                     for each in each_bindings(r, &inst.scope) {
                         if let Some(n) = attr(&r.body, "name").and_then(|e| eval_str(e, &inst.scope, &each)) {
@@ -179,6 +312,12 @@ pub fn env_infra(env: &str, instances: &[Instance<'_>]) -> EnvInfra {
                     let Some(chart) = attr(&r.body, "chart").and_then(|e| eval_str(e, &inst.scope, &None)) else {
                         continue;
                     };
+                    let off = attr(&r.body, "count")
+                        .and_then(|e| inst.scope.eval(e))
+                        .is_some_and(|v| v.as_number().and_then(|n| n.as_f64()) == Some(0.0));
+                    if chart_name(&chart) == "nvidia-device-plugin" && !off {
+                        out.nvidia_plugin = true;
+                    }
                     let values = attr(&r.body, "values").map(crate::tf::expr_text).unwrap_or_default();
                     out.releases.push(Release {
                         chart: chart_name(&chart),
@@ -434,6 +573,114 @@ pub fn check_env(docs: &[Value], infra: &EnvInfra, cx: &mut Ctx<'_>) {
                 );
             }
             _ => {}
+        }
+    }
+
+    // XL-007: GPU node groups get the device plugin (which selects them by label), and pods that
+    // request GPUs tolerate the taints of some GPU group.
+    if infra.eks {
+        let gpu: Vec<&NodeGroup> = infra.node_groups.iter().filter(|g| !g.gpu_types().is_empty()).collect();
+        let tf_finding = |g: &NodeGroup, msg: String| {
+            Finding::new("XL-007", &g.file, format!("{}[\"{}\"]", g.address, g.name), msg)
+                .line(Some(g.line))
+                .env(cx.env)
+        };
+        let mut found = Vec::new();
+        for g in &gpu {
+            if g.labels.get("nvidia.com/gpu.present").map(String::as_str) != Some("true") {
+                found.push(tf_finding(
+                    g,
+                    format!(
+                        "node group {} has GPU instance types {:?} but not the label nvidia.com/gpu.present=true: the NVIDIA device plugin (its nodeSelector) never runs there, so the nodes never offer nvidia.com/gpu",
+                        g.name,
+                        g.gpu_types()
+                    ),
+                ));
+            }
+        }
+        if let Some(g) = gpu.first()
+            && !infra.nvidia_plugin
+        {
+            found.push(tf_finding(
+                g,
+                format!(
+                    "node group {} has GPU instance types {:?} but this environment does not install the NVIDIA device plugin (modules/cluster/addons, gpu_enabled)",
+                    g.name,
+                    g.gpu_types()
+                ),
+            ));
+        }
+        cx.out.extend(found);
+        if !gpu.is_empty() {
+            for p in &pods {
+                let wants_gpu = p.containers().any(|(_, c)| {
+                    ["requests", "limits"]
+                        .iter()
+                        .any(|k| !c["resources"][k]["nvidia.com/gpu"].is_null())
+                });
+                if !wants_gpu {
+                    continue;
+                }
+                let tolerations = p.spec["tolerations"].as_array().cloned().unwrap_or_default();
+                let tolerates = |(key, value, effect): &(String, String, String)| {
+                    effect == "PreferNoSchedule"
+                        || tolerations.iter().any(|t| {
+                            let op = t["operator"].as_str().unwrap_or("Equal");
+                            let key_ok = t["key"].as_str().map_or(op == "Exists", |k| k == key);
+                            let value_ok = op == "Exists" || t["value"].as_str().unwrap_or("") == value;
+                            let effect_ok = t["effect"].as_str().is_none_or(|e| e.is_empty() || e == effect);
+                            key_ok && value_ok && effect_ok
+                        })
+                };
+                if !gpu.iter().any(|g| g.taints.iter().all(tolerates)) {
+                    let groups: Vec<String> = gpu
+                        .iter()
+                        .map(|g| {
+                            let t: Vec<String> = g.taints.iter().map(|(k, v, e)| format!("{k}={v}:{e}")).collect();
+                            format!("{} [{}]", g.name, t.join(", "))
+                        })
+                        .collect();
+                    cx.push(
+                        "XL-007",
+                        p.owner,
+                        format!(
+                            "requests nvidia.com/gpu but tolerates the taints of no GPU node group ({}): it stays Pending",
+                            groups.join("; ")
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    // XL-006: every Secrets Manager secret an ExternalSecret reads by name is one Terraform
+    // creates (ARNs come from the Terraform outputs themselves).
+    if infra.eks {
+        for d in find(docs, "ExternalSecret") {
+            let spec = &d["spec"];
+            let keys = spec["data"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|x| &x["remoteRef"]["key"])
+                .chain(
+                    spec["dataFrom"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|x| &x["extract"]["key"]),
+                );
+            for key in keys.filter_map(Value::as_str) {
+                if key.starts_with("arn:") || infra.secrets.contains(key) {
+                    continue;
+                }
+                let have: Vec<&str> = infra.secrets.iter().map(String::as_str).collect();
+                cx.push(
+                    "XL-006",
+                    d,
+                    format!("reads the Secrets Manager secret {key}, which this environment's Terraform does not create (it creates {have:?})"),
+                );
+            }
         }
     }
 

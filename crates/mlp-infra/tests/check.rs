@@ -67,7 +67,12 @@ fn bad_fixture_produces_exactly_the_expected_findings() {
 fn every_rule_fails_on_the_bad_fixture_and_passes_on_the_good_one() {
     let bad = run(&fixture("bad"));
     let good = run(&fixture("good"));
-    for rule in RULES.iter().filter(|r| !r.id.starts_with("XL-")) {
+    // XL and MLP rules need a whole environment (or the platform root with its envs/): their
+    // failing cases are mutations of the real tree below.
+    for rule in RULES
+        .iter()
+        .filter(|r| !r.id.starts_with("XL-") && !r.id.starts_with("MLP-"))
+    {
         let fired =
             bad.findings.iter().any(|f| f.rule == rule.id) || bad.suppressed.iter().any(|(f, _)| f.rule == rule.id);
         assert!(fired, "rule {} has no failing fixture", rule.id);
@@ -88,7 +93,7 @@ fn rule_catalogue_is_well_formed() {
     for r in RULES {
         let (prefix, num) = r.id.split_once('-').unwrap();
         assert!(
-            ["K8S", "NET", "TF", "XL", "SUP", "INP"].contains(&prefix) && num.len() == 3,
+            ["K8S", "NET", "TF", "XL", "MLP", "SUP", "INP"].contains(&prefix) && num.len() == 3,
             "{}",
             r.id
         );
@@ -330,13 +335,14 @@ fn mutation_xl_001_images_the_registry_does_not_have() {
             "Deployment/ml-platform/mlp-worker",
             "CronJob/ml-platform/mlp-pg-backup",
             "CronJob/ml-platform/mlp-db-user-sync",
+            "Job/ml-platform/mlp-db-user-sync-on-deploy",
             "PodTemplate/ml-platform/mlp-job-training",
             "PodTemplate/ml-platform/mlp-job-data",
         ] {
             assert!(e.contains(&format!("XL-001|{w}|{env}")), "{w} {env}: {e:?}");
         }
     }
-    assert_eq!(e.len(), 21);
+    assert_eq!(e.len(), 24);
     let f = r.findings.iter().find(|f| f.rule == "XL-001").unwrap();
     assert!(
         f.message.contains("tracking-api"),
@@ -489,4 +495,279 @@ fn mutation_literal_password_of_a_platform_user() {
     let e = errors(&r);
     assert!(e.iter().any(|x| x.starts_with("TF-009|mlp_user.user")), "{e:?}");
     assert!(e.iter().all(|x| x.starts_with("TF-009|")), "{e:?}");
+}
+
+#[test]
+fn mutation_xl_006_admin_secret_name_disagrees_with_the_external_secret() {
+    let r = mutated(|root| {
+        replace(
+            root,
+            "infrastructure/terraform/modules/admin-secret/main.tf",
+            r#"name    = "${var.context.project}/${var.context.environment}/mlp-admin""#,
+            r#"name    = "${var.context.project}/${var.context.environment}/admin-password""#,
+        )
+    });
+    // one finding per environment: the names differ by environment
+    assert_eq!(
+        of_rule(&r, "XL-006"),
+        vec![
+            "XL-006|ExternalSecret/ml-platform/mlp-admin|dev",
+            "XL-006|ExternalSecret/ml-platform/mlp-admin|prod",
+            "XL-006|ExternalSecret/ml-platform/mlp-admin|staging",
+        ]
+    );
+    assert_eq!(errors(&r).len(), 3, "{}", output::table(&r, false));
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "XL-006" && f.env.as_deref() == Some("dev"))
+        .unwrap();
+    assert!(
+        f.message.contains("ml-platform/dev/mlp-admin") && f.message.contains("ml-platform/dev/admin-password"),
+        "{}",
+        f.message
+    );
+}
+
+// --- the platform's own objects (terraform-provider-mlp) -----------------------------------
+
+/// Every MLP rule is exercised by a mutation of the real platform root below.
+#[test]
+fn every_provider_rule_has_a_mutation_test() {
+    let src = include_str!("check.rs");
+    for rule in RULES.iter().filter(|r| r.id.starts_with("MLP-")) {
+        assert!(
+            src.contains(&format!("fn mutation_{}_", rule.id.to_lowercase().replace('-', "_"))),
+            "{} has no mutation test",
+            rule.id
+        );
+    }
+}
+
+const PLATFORM: &str = "infrastructure/terraform/platform";
+
+fn only_errors_of(r: &CheckResult, rule: &str) -> Vec<String> {
+    let e = errors(r);
+    assert!(
+        e.iter().all(|x| x.starts_with(rule)),
+        "only {rule} expected: {}",
+        output::table(r, false)
+    );
+    e
+}
+
+#[test]
+fn mutation_mlp_001_provider_not_pinned() {
+    let r = mutated(|root| {
+        replace(
+            root,
+            &format!("{PLATFORM}/versions.tf"),
+            "    mlp = {\n      source  = \"ml-platform/mlp\"\n      version = \"~> 0.1\"\n    }\n",
+            "",
+        )
+    });
+    assert_eq!(
+        only_errors_of(&r, "MLP-001"),
+        vec!["MLP-001|terraform.required_providers.mlp|"]
+    );
+    let f = r.findings.iter().find(|f| f.rule == "MLP-001").unwrap();
+    assert_eq!(f.file, format!("{PLATFORM}/versions.tf"));
+    assert!(f.message.contains("hashicorp/mlp"), "{}", f.message);
+
+    // a lower bound only lets a new major version in
+    let r = mutated(|root| replace(root, &format!("{PLATFORM}/versions.tf"), "\"~> 0.1\"", "\">= 0.1\""));
+    assert_eq!(
+        only_errors_of(&r, "MLP-001"),
+        vec!["MLP-001|terraform.required_providers.mlp|"]
+    );
+    assert_eq!(r.findings.iter().find(|f| f.rule == "MLP-001").unwrap().line, Some(1));
+}
+
+#[test]
+fn mutation_mlp_002_grant_to_a_literal_or_undeclared_object() {
+    // a grant naming its user by a plain value: nothing guarantees the user exists first
+    let r = mutated(|root| {
+        replace(
+            root,
+            &format!("{PLATFORM}/main.tf"),
+            "username      = mlp_user.user[each.value.username].username",
+            "username      = each.value.username",
+        )
+    });
+    assert_eq!(only_errors_of(&r, "MLP-002"), vec!["MLP-002|mlp_permission.grant|"]);
+    let f = r.findings.iter().find(|f| f.rule == "MLP-002").unwrap();
+    assert!(f.line.is_some() && f.message.contains("mlp_user"), "{f:?}");
+
+    // a literal role id
+    let r = mutated(|root| {
+        replace(
+            root,
+            &format!("{PLATFORM}/main.tf"),
+            "role_id  = mlp_role.team[each.value.role].id",
+            "role_id  = \"3\"",
+        )
+    });
+    assert_eq!(
+        only_errors_of(&r, "MLP-002"),
+        vec!["MLP-002|mlp_role_assignment.member|"]
+    );
+    assert!(r.findings[0].message.contains("literal"), "{}", r.findings[0].message);
+}
+
+#[test]
+fn mutation_mlp_002_environment_grants_a_model_it_does_not_declare() {
+    let r = mutated(|root| {
+        let f = format!("{PLATFORM}/envs/dev.tfvars");
+        replace(
+            root,
+            &f,
+            r#"resource = "digits-sgd", permission = "MANAGE""#,
+            r#"resource = "digits-sdg", permission = "MANAGE""#,
+        );
+        replace(
+            root,
+            &f,
+            r#"members = ["data-engineer"]"#,
+            r#"members = ["data-enginer"]"#,
+        );
+    });
+    assert_eq!(
+        only_errors_of(&r, "MLP-002"),
+        vec![
+            r#"MLP-002|mlp_permission.grant["release-digits"]|dev"#,
+            r#"MLP-002|mlp_role_assignment.member["data-engineers/data-enginer"]|dev"#,
+        ]
+    );
+    let f = r.findings.iter().find(|f| f.object.contains("release-digits")).unwrap();
+    assert_eq!(f.file, format!("{PLATFORM}/envs/dev.tfvars"));
+    let line = std::fs::read_to_string(repo().join(PLATFORM).join("envs/dev.tfvars"))
+        .unwrap()
+        .lines()
+        .position(|l| l.contains(r#""release-digits""#))
+        .unwrap()
+        + 1;
+    assert_eq!(f.line, Some(line), "the line of the bad key");
+    assert!(
+        f.message.contains("digits-sdg") && f.message.contains("digits-sgd"),
+        "{}",
+        f.message
+    );
+}
+
+#[test]
+fn mutation_mlp_003_password_from_a_variable_that_is_not_sensitive() {
+    let r = mutated(|root| {
+        replace(
+            root,
+            &format!("{PLATFORM}/variables.tf"),
+            "  default     = {}\n  sensitive   = true\n",
+            "  default     = {}\n",
+        )
+    });
+    assert_eq!(only_errors_of(&r, "MLP-003"), vec!["MLP-003|mlp_user.user|"]);
+    assert!(r.findings.iter().any(|f| f.message.contains("user_passwords")));
+}
+
+#[test]
+fn mutation_mlp_004_team_role_with_manage_on_everything() {
+    let everything =
+        r#"      "digits"       = { resource_type = "experiment", resource = "digits", permission = "EDIT" }"#;
+    let grant = |root: &Path| {
+        replace(
+            root,
+            &format!("{PLATFORM}/envs/dev.tfvars"),
+            everything,
+            &format!(
+                "{everything}\n      \"all\"          = {{ resource_type = \"workspace\", resource = \"*\", permission = \"MANAGE\" }}"
+            ),
+        )
+    };
+    let r = mutated(grant);
+    assert_eq!(
+        only_errors_of(&r, "MLP-004"),
+        vec![r#"MLP-004|mlp_role_permission.team["ml-engineers/all"]|dev"#]
+    );
+    // marked as the admins' role: accepted
+    let r = mutated(|root| {
+        grant(root);
+        replace(
+            root,
+            &format!("{PLATFORM}/envs/dev.tfvars"),
+            r#"description = "Training experiments and the models they register to.""#,
+            "description = \"Training experiments and the models they register to.\"\n    admin       = true",
+        );
+    });
+    assert_eq!(errors(&r), Vec::<String>::new(), "{}", output::table(&r, false));
+}
+
+#[test]
+fn mutation_mlp_005_environment_tfvars_disagree_with_the_root() {
+    let r = mutated(|root| {
+        let f = format!("{PLATFORM}/envs/staging.tfvars");
+        replace(root, &f, "environment = \"staging\"\n", "shared_experiment = {}\n");
+        std::fs::remove_file(root.join(PLATFORM).join("envs/prod.tfvars")).unwrap();
+    });
+    assert_eq!(
+        only_errors_of(&r, "MLP-005"),
+        vec![
+            "MLP-005|envs/prod.tfvars|prod",
+            "MLP-005|var.environment|staging",
+            "MLP-005|var.shared_experiment|staging",
+        ]
+    );
+}
+
+#[test]
+fn mutation_xl_007_gpu_group_the_device_plugin_does_not_select() {
+    let r = mutated(|root| {
+        replace(
+            root,
+            "infrastructure/terraform/modules/env-config/main.tf",
+            r#", "nvidia.com/gpu.present" = "true" }"#,
+            " }",
+        )
+    });
+    assert_eq!(
+        of_rule(&r, "XL-007"),
+        vec![r#"XL-007|aws_eks_node_group.this["compute"]|prod"#]
+    );
+    let f = r.findings.iter().find(|f| f.rule == "XL-007").unwrap();
+    assert!(f.message.contains("g5.2xlarge") && f.line.is_some(), "{f:?}");
+}
+
+#[test]
+fn mutation_xl_007_no_device_plugin() {
+    let r = mutated(|root| {
+        replace(
+            root,
+            "infrastructure/terraform/modules/cluster/addons/main.tf",
+            "count = var.gpu_enabled ? 1 : 0",
+            "count = 0",
+        )
+    });
+    assert_eq!(
+        of_rule(&r, "XL-007"),
+        vec![r#"XL-007|aws_eks_node_group.this["compute"]|prod"#]
+    );
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.message.contains("does not install the NVIDIA device plugin"))
+    );
+}
+
+#[test]
+fn mutation_xl_007_gpu_pods_without_the_gpu_toleration() {
+    let r = mutated(|root| {
+        replace(
+            root,
+            "infrastructure/kubernetes/overlays/prod/patches/gpu-training.yaml",
+            "      - key: nvidia.com/gpu\n        operator: Equal\n        value: \"true\"\n        effect: NoSchedule\n",
+            "",
+        )
+    });
+    assert_eq!(
+        of_rule(&r, "XL-007"),
+        vec!["XL-007|PodTemplate/ml-platform/mlp-job-training|prod"]
+    );
 }

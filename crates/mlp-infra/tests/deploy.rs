@@ -217,6 +217,10 @@ fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
+        // working directories of earlier terraform runs (provider symlinks) are not the tree
+        if e.file_name() == ".terraform" {
+            continue;
+        }
         if e.file_type().unwrap().is_dir() {
             copy_dir(&e.path(), &to.join(e.file_name()));
         } else {
@@ -251,6 +255,7 @@ fn real(env: &str, action: Action) -> (tempfile::TempDir, Result<String, DeployE
                 tmp.path().join(format!(".tf-{env}")).display().to_string(),
             ),
         ],
+        ..Default::default()
     };
     let mut out = Vec::new();
     let r = deploy::plan(&l, &o).and_then(|steps| deploy::execute(&steps, env, &x, &mut out));
@@ -361,7 +366,8 @@ fn platform_configuration_after_the_smoke_tests() {
     let chdir = format!("-chdir={}", platform.display());
     let smoke_at = |t: &str| t.find("] smoke tests against").expect("smoke tests");
 
-    // Provider built beside mlp: a generated dev_overrides CLI config, plan to a file, apply it.
+    // Provider built beside mlp: linked into a filesystem mirror (init ignores dev_overrides),
+    // init with the environment's S3 backend, plan to a file, apply it.
     let mut o = opts("dev", Action::Apply);
     o.provider_dir = Some("/opt/mlp/bin".into());
     o.api_url = Some("https://mlp.dev.example".into());
@@ -373,41 +379,70 @@ fn platform_configuration_after_the_smoke_tests() {
     );
     let at = text.find(&write).unwrap_or_else(|| panic!("{text}"));
     assert!(at > smoke_at(&text), "after the smoke tests: {text}");
+    let mirror = platform.join(".terraform/mlp-mirror");
     assert!(
-        text.contains(r#"dev_overrides { "registry.terraform.io/ml-platform/mlp" = "/opt/mlp/bin" }"#),
+        text.contains(&format!("path    = \"{}\"", mirror.display()))
+            && text.contains(r#"direct { exclude = ["registry.terraform.io/ml-platform/mlp"] }"#),
         "{text}"
     );
-    let env = format!("+ env TF_CLI_CONFIG_FILE={} terraform {chdir}", cfg.display());
+    let pkg = mirror.join(format!(
+        "registry.terraform.io/ml-platform/mlp/{}/",
+        env!("CARGO_PKG_VERSION")
+    ));
     assert!(
         text.contains(&format!(
-            "{env} plan -input=false -var-file=envs/dev.tfvars -var=mlp_host=https://mlp.dev.example -out=tfplan-platform-dev\n"
+            "+ ln -sfn /opt/mlp/bin/terraform-provider-mlp {}",
+            pkg.display()
         )),
         "{text}"
     );
+    let env = format!("+ env TF_CLI_CONFIG_FILE={} terraform {chdir}", cfg.display());
+    let init =
+        format!("{env} init -input=false -reconfigure -backend-config=../environments/dev/platform.backend.hcl\n");
+    let plan = format!(
+        "{env} plan -input=false -var-file=envs/dev.tfvars -var=mlp_host=https://mlp.dev.example -out=tfplan-platform-dev\n"
+    );
+    let (i, p) = (
+        text.find(&init).unwrap_or_else(|| panic!("{text}")),
+        text.find(&plan).unwrap_or_else(|| panic!("{text}")),
+    );
+    assert!(i < p, "init before plan: {text}");
+    // the S3 state: a local override left by a local deploy is removed before init
+    let rm = format!("+ rm -f {}", platform.join("backend_override.tf").display());
+    assert!(text.find(&rm).unwrap_or_else(|| panic!("{text}")) < i, "{text}");
     assert!(
         text.ends_with(&format!("{env} apply -input=false tfplan-platform-dev\n")),
         "the last step: {text}"
     );
-    assert!(!text.contains("platform configuration: terraform init"), "{text}");
     // A dry run writes nothing.
     assert!(!cfg.exists() || !std::fs::read_to_string(&cfg).unwrap().contains("/opt/mlp/bin"));
 
-    // The operator's CLI config instead: init (it may install from a mirror), no generated file.
+    // The operator's CLI config instead: no generated files; local keeps local state through a
+    // backend override.
     let mut o = opts("local", Action::Apply);
     o.tf_cli_config = Some("/home/op/.terraformrc".into());
     let text = dry_run(&l, &o).unwrap();
-    let init = format!("] platform configuration: terraform init\n+ terraform {chdir} init -input=false\n");
+    let init =
+        format!("] platform configuration: terraform init\n+ terraform {chdir} init -input=false -reconfigure\n");
     assert!(
         text.find(&init).unwrap_or_else(|| panic!("{text}")) > smoke_at(&text),
         "{text}"
     );
     assert!(
         text.contains(&format!(
+            "+ write {}:\n",
+            platform.join("backend_override.tf").display()
+        )) && text.contains("    backend \"local\" {}\n"),
+        "{text}"
+    );
+    assert!(!text.contains("-backend-config"), "{text}");
+    assert!(
+        text.contains(&format!(
             "+ terraform {chdir} plan -input=false -var-file=envs/local.tfvars -var=mlp_host=http://ml-platform.localtest.me -out=tfplan-platform-local\n"
         )),
         "{text}"
     );
-    assert!(!text.contains("+ write "), "{text}");
+    assert!(!text.contains("mlp-provider.tfrc"), "{text}");
 
     // No provider anywhere: said, not silently left out.
     let text = dry_run(&l, &opts("staging", Action::Apply)).unwrap();
@@ -424,5 +459,101 @@ fn platform_configuration_after_the_smoke_tests() {
         o.skip_kubernetes = skip;
         let text = dry_run(&l, &o).unwrap();
         assert!(!text.contains("platform configuration"), "{action:?} {skip}: {text}");
+    }
+}
+
+/// The provider beside mlp reaches `terraform init` through the generated filesystem mirror,
+/// offline (real terraform; the provider is only installed by init, never started).
+#[test]
+fn platform_init_installs_the_provider_beside_mlp_offline() {
+    assert!(terraform_available(), "terraform must be on PATH for this test");
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("infrastructure"), &tmp.path().join("infrastructure"));
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(bin.join("terraform-provider-mlp"), "#!/bin/sh\nexit 1\n").unwrap();
+    let l = Layout::at(tmp.path()).unwrap();
+    let mut o = opts("local", Action::Apply);
+    o.provider_dir = Some(bin);
+    let steps: Vec<_> = deploy::platform_steps(&l, &o, "http://127.0.0.1:1")
+        .unwrap()
+        .into_iter()
+        .take_while(|s| !s.name.contains("terraform plan"))
+        .collect();
+    assert!(steps.last().unwrap().name.contains("terraform init"));
+    let x = Exec {
+        yes: true,
+        env: vec![("CHECKPOINT_DISABLE".into(), "1".into())],
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    let r = deploy::execute(&steps, "local", &x, &mut out);
+    let text = String::from_utf8(out).unwrap();
+    r.unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let platform = tmp.path().join("infrastructure/terraform/platform");
+    let lock = std::fs::read_to_string(platform.join(".terraform.lock.hcl")).unwrap();
+    assert!(lock.contains("registry.terraform.io/ml-platform/mlp"), "{lock}");
+    // local state: the override is in place and no S3 backend was configured
+    assert!(platform.join("backend_override.tf").is_file());
+    let backend = std::fs::read_to_string(platform.join(".terraform/terraform.tfstate")).unwrap_or_default();
+    assert!(!backend.contains("\"s3\""), "{backend}");
+}
+
+/// On a terminal every step ends with its number and elapsed time; with `--output json` every
+/// line of stdout is one JSON object (a step, then the summary) and the commands' own output is
+/// kept off stdout.
+#[test]
+fn real_run_step_timings_and_json() {
+    assert!(terraform_available(), "terraform must be on PATH for this test");
+    for json in [false, true] {
+        let tmp = tempfile::tempdir().unwrap();
+        copy_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/deploy"),
+            tmp.path(),
+        );
+        let l = Layout::at(tmp.path()).unwrap();
+        let mut o = opts("local", Action::Plan);
+        o.dry_run = false;
+        let steps = deploy::plan(&l, &o).unwrap();
+        let x = Exec {
+            yes: true,
+            timings: !json,
+            json,
+            env: vec![
+                ("TF_CLI_CONFIG_FILE".into(), "/dev/null".into()),
+                ("TF_DATA_DIR".into(), tmp.path().join(".tf").display().to_string()),
+            ],
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        deploy::execute(&steps, "local", &x, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let n = steps.len();
+        if json {
+            let lines: Vec<serde_json::Value> = text
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}\n{text}")))
+                .collect();
+            assert_eq!(lines.len(), n + 1, "{text}");
+            for (i, s) in lines[..n].iter().enumerate() {
+                assert_eq!(s["step"], i + 1);
+                assert_eq!(s["status"], "ok", "{s}");
+                assert!(s["elapsed_s"].as_f64().unwrap() >= 0.0);
+            }
+            assert_eq!(lines[n]["status"], "ok");
+            assert_eq!(lines[n]["completed"], n);
+            // terraform's own output ("Terraform has been successfully initialized") went to stderr
+            assert!(!text.contains("Terraform"), "{text}");
+        } else {
+            for (i, s) in steps.iter().enumerate() {
+                let line = text
+                    .lines()
+                    .find(|l| l.starts_with(&format!("[{}/{n}] {} … ", i + 1, s.name)))
+                    .unwrap_or_else(|| panic!("no timing line for step {}: {text}", i + 1));
+                let secs: f64 = line.rsplit(' ').nth(1).unwrap().parse().unwrap();
+                assert!(line.ends_with(" s") && secs >= 0.0, "{line}");
+            }
+            assert!(text.contains(&format!("done: {n} steps for local in ")), "{text}");
+        }
     }
 }

@@ -234,7 +234,30 @@ fn conn_limits(cfg: &Config) -> anyhow::Result<mlp_server::http::ConnLimits> {
 }
 
 /// Errors are printed as one readable message (with their causes), never as a backtrace.
+/// A reader that stops early (`mlp infra rules | head -1`) closes the pipe; Rust ignores SIGPIPE,
+/// so the next `println!` fails with EPIPE and panics. End quietly instead, with the status a
+/// tool killed by SIGPIPE reports (128 + 13), as `cat` or `grep` would.
+fn quiet_on_broken_pipe() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let p = info.payload();
+        let msg = p
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| p.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        // println! ("failed printing to stdout: Broken pipe (os error 32)") and writers that
+        // expect() their writes (clap_complete: `… kind: BrokenPipe, message: "Broken pipe" }`)
+        // both carry the io::Error's text.
+        if msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default_hook(info)
+    }));
+}
+
 fn main() -> std::process::ExitCode {
+    quiet_on_broken_pipe();
     // The one TLS provider in the build (reqwest, object_store, sqlx): install it before any client.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

@@ -8,9 +8,10 @@ locals {
   users        = var.manage_access ? var.users : {}
   grants       = var.manage_access ? var.grants : {}
   roles        = var.manage_access ? var.roles : {}
-  # Flattened for for_each: "<role>/<grant key>" and "<role>/<username>".
+  # Flattened for for_each: "<role>/<grant key>" and "<role>/<username>". A grant carries its
+  # role's admin mark, which `mlp infra check` (MLP-004) reads per environment.
   role_grants = merge([for r, v in local.roles :
-    { for k, g in v.grants : "${r}/${k}" => merge(g, { role = r }) }
+    { for k, g in v.grants : "${r}/${k}" => merge(g, { role = r, admin = lookup(v, "admin", false) }) }
   ]...)
   role_members = merge([for r, v in local.roles :
     { for u in v.members : "${r}/${u}" => { role = r, username = u } }
@@ -72,8 +73,8 @@ resource "mlp_role_permission" "team" {
 
   role_id       = mlp_role.team[each.value.role].id
   resource_type = each.value.resource_type
-  resource_pattern = (each.value.resource_type == "experiment"
-    ? mlp_experiment.shared[each.value.resource].id
+  resource_pattern = (each.value.resource_type == "workspace" ? "*"
+    : each.value.resource_type == "experiment" ? mlp_experiment.shared[each.value.resource].id
   : mlp_registered_model.model[each.value.resource].name)
   permission = each.value.permission
 }

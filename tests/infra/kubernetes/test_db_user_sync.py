@@ -25,6 +25,26 @@ def test_cronjob_mounts_both_logins(rendered):
     assert not k8slib.find(docs_for(rendered, "local"), "CronJob", "mlp-db-user-sync")
 
 
+def test_sync_runs_before_the_application_rolls_out(rendered):
+    """A new environment's backend must not start before its database role exists: under Argo CD
+    the on-deploy Job is a Sync hook in a wave after the ExternalSecrets and before the backend
+    and worker, and it runs exactly the CronJob's pod."""
+    wave = lambda d: int(d["metadata"].get("annotations", {}).get("argocd.argoproj.io/sync-wave", "0"))
+    for env in ("dev", "staging", "prod"):
+        docs = docs_for(rendered, env)
+        job = k8slib.find(docs, "Job", "mlp-db-user-sync-on-deploy")[0]
+        ann = job["metadata"]["annotations"]
+        assert ann["argocd.argoproj.io/hook"] == "Sync"
+        assert "BeforeHookCreation" in ann["argocd.argoproj.io/hook-delete-policy"]
+        cj = k8slib.find(docs, "CronJob", "mlp-db-user-sync")[0]
+        assert job["spec"]["template"] == cj["spec"]["jobTemplate"]["spec"]["template"]
+        for kind in ("ExternalSecret", "ConfigMap", "ServiceAccount", "NetworkPolicy"):
+            assert all(wave(d) < wave(job) for d in docs if d["kind"] == kind), kind
+        for name in ("mlp-backend", "mlp-worker"):
+            assert wave(k8slib.find(docs, "Deployment", name)[0]) > wave(job), name
+    assert not k8slib.find(docs_for(rendered, "local"), "Job", "mlp-db-user-sync-on-deploy")
+
+
 @pytest.fixture(scope="module")
 def pg(tmp_path_factory):
     base = tmp_path_factory.mktemp("pg-user")

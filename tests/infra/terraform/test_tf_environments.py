@@ -111,7 +111,7 @@ def test_cloud_environments_are_only_data():
     """One cloud root: dev, staging and prod hold their tfvars and backend, no code."""
     for env in t.CLOUD_ENVS:
         files = sorted(p.name for p in (t.ENVIRONMENTS / env).iterdir() if not p.name.startswith("."))
-        assert files == ["backend.hcl", "terraform.tfvars"], f"environments/{env}: {files}"
+        assert files == ["backend.hcl", "platform.backend.hcl", "terraform.tfvars"], f"environments/{env}: {files}"
         assert t.root_of(env) == t.CLOUD_ROOT
 
 
@@ -126,8 +126,22 @@ def test_remote_state_backend(env):
     assert cfg["key"] == f"ml-platform/{env}/terraform.tfstate"
 
 
+@pytest.mark.parametrize("env", t.CLOUD_ENVS)
+def test_platform_objects_state_backend(env):
+    """The platform root (terraform-provider-mlp objects) keeps its cloud state in the
+    environment's bucket with the same locking, under its own key."""
+    platform = t.load_module(t.TF_ROOT / "platform")
+    backend = t.one(platform.terraform["backend"])
+    assert list(backend) == ["s3"] and backend["s3"] == {}, "partial S3 backend configuration expected"
+    cfg = t.load_tfvars(t.ENVIRONMENTS / env / "platform.backend.hcl")
+    root = t.load_tfvars(t.ENVIRONMENTS / env / "backend.hcl")
+    assert {k: v for k, v in cfg.items() if k != "key"} == {k: v for k, v in root.items() if k != "key"}
+    assert cfg["key"] == f"ml-platform/{env}/platform.tfstate"
+
+
 def test_state_keys_are_distinct():
-    keys = [t.load_tfvars(t.ENVIRONMENTS / e / "backend.hcl")["key"] for e in t.CLOUD_ENVS]
+    keys = [t.load_tfvars(t.ENVIRONMENTS / e / f)["key"] for e in t.CLOUD_ENVS
+            for f in ("backend.hcl", "platform.backend.hcl")]
     assert len(set(keys)) == len(keys)
 
 

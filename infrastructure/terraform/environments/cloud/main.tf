@@ -104,6 +104,20 @@ module "database" {
   secret_store    = module.secrets.store
 }
 
+# The first admin's password (MLP__AUTH__ADMIN_PASSWORD_FILE, ExternalSecret
+# mlp-admin): generated the same way, ephemeral, written write-only.
+ephemeral "aws_secretsmanager_random_password" "mlp_admin" {
+  password_length     = 32
+  exclude_punctuation = true
+}
+
+module "mlp_admin" {
+  source = "../../modules/admin-secret"
+
+  context  = module.common.context
+  password = ephemeral.aws_secretsmanager_random_password.mlp_admin.random_password
+}
+
 module "cache" {
   source = "../../modules/cache/cloud"
 
@@ -128,7 +142,7 @@ module "secrets_iam" {
   context       = module.common.context
   cluster_name  = module.cluster.cluster.name
   operator      = module.secrets.operator
-  secret_access = [module.database.secret_access, module.cache.secret_access, module.storage.secret_access]
+  secret_access = [module.database.secret_access, module.cache.secret_access, module.storage.secret_access, module.mlp_admin.secret_access]
 }
 
 module "workload_identity" {

@@ -1,6 +1,10 @@
-# Local environment: Kind with simulated node groups, in-cluster
-# PostgreSQL, Redis and MinIO, a local registry and NGINX ingress.
-# Same module interfaces as dev/staging/prod; only the variants differ.
+# Local environment (`mlp infra deploy local`): Kind with simulated node
+# groups, a local registry, the ClusterSecretStore and NGINX ingress. The data
+# stores are not created here: PostgreSQL, Redis and MinIO come from the
+# overlay (kubernetes/components/local-datastores), the one set the
+# application uses, with `mlp infra up local` as with this root. The local
+# variants of modules/{database,cache,storage} keep the cloud interface (parity
+# tests) but no root calls them.
 
 module "common" {
   source = "../../modules/common"
@@ -41,30 +45,6 @@ module "secrets" {
 
   context = module.common.context
   backend = "kubernetes"
-}
-
-module "database" {
-  source = "../../modules/database/local"
-
-  context         = module.common.context
-  database_config = module.config.database_config
-  secret_store    = module.secrets.store
-}
-
-module "cache" {
-  source = "../../modules/cache/local"
-
-  context      = module.common.context
-  cache_config = module.config.cache_config
-  secret_store = module.secrets.store
-}
-
-module "storage" {
-  source = "../../modules/storage/local"
-
-  context        = module.common.context
-  storage_config = module.config.storage_config
-  secret_store   = module.secrets.store
 }
 
 module "ingress" {

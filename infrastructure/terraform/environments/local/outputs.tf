@@ -8,21 +8,6 @@ output "cluster_name" {
   value       = module.cluster.cluster.name
 }
 
-output "database" {
-  description = "Database connection (no password; see secret_ref)."
-  value       = module.database.connection
-}
-
-output "cache" {
-  description = "Cache connection (no password; see secret_ref)."
-  value       = module.cache.connection
-}
-
-output "storage" {
-  description = "Object storage connection (no keys; see secret_ref)."
-  value       = module.storage.connection
-}
-
 output "registry" {
   description = "Image registry."
   value       = module.registry.registry
