@@ -73,7 +73,7 @@ resource "mlp_role_permission" "team" {
 
   role_id       = mlp_role.team[each.value.role].id
   resource_type = each.value.resource_type
-  resource_pattern = (each.value.resource_type == "workspace" ? "*"
+  resource_pattern = (contains(["workspace", "jobs"], each.value.resource_type) ? "*"
     : each.value.resource_type == "experiment" ? mlp_experiment.shared[each.value.resource].id
   : mlp_registered_model.model[each.value.resource].name)
   permission = each.value.permission

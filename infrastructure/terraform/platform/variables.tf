@@ -52,21 +52,21 @@ variable "user_passwords" {
 }
 
 variable "roles" {
-  description = "The teams' roles, by name: their grants on the shared experiments and registered models (by a stable key) or on the whole workspace (\"*\"), and their members (keys of var.users). A role holding MANAGE on the workspace must say admin = true (`mlp infra check` rule MLP-004)."
+  description = "The teams' roles, by name: their grants on the shared experiments and registered models (by a stable key) or on the whole workspace (\"*\"), the jobs capability (resource_type \"jobs\", \"*\", USE: submitting jobs), and their members (keys of var.users). A role holding MANAGE on the workspace must say admin = true (`mlp infra check` rule MLP-004)."
   type = map(object({
     description = optional(string)
     admin       = optional(bool, false)
     grants = optional(map(object({
-      resource_type = string # experiment | registered_model | workspace
-      resource      = string # a key of shared_experiments or registered_models; "*" for workspace
-      permission    = string # READ | USE | EDIT | MANAGE | DENY (USE or MANAGE on workspace)
+      resource_type = string # experiment | registered_model | workspace | jobs
+      resource      = string # a key of shared_experiments or registered_models; "*" for workspace and jobs
+      permission    = string # READ | USE | EDIT | MANAGE | DENY (USE or MANAGE on workspace, USE on jobs)
     })), {})
     members = optional(set(string), [])
   }))
   default = {}
   validation {
-    condition     = alltrue(flatten([for r in values(var.roles) : [for g in values(r.grants) : contains(["experiment", "registered_model", "workspace"], g.resource_type) && (g.resource_type != "workspace" || g.resource == "*")]]))
-    error_message = "roles[*].grants[*].resource_type must be experiment, registered_model or workspace (with resource = \"*\")."
+    condition     = alltrue(flatten([for r in values(var.roles) : [for g in values(r.grants) : contains(["experiment", "registered_model", "workspace", "jobs"], g.resource_type) && (!contains(["workspace", "jobs"], g.resource_type) || g.resource == "*") && (g.resource_type != "jobs" || g.permission == "USE")]]))
+    error_message = "roles[*].grants[*].resource_type must be experiment, registered_model, workspace (with resource = \"*\") or jobs (resource = \"*\", permission = \"USE\")."
   }
 }
 

@@ -26,6 +26,7 @@ roles = {
   "ml-engineers" = {
     description = "Training experiments and the models they register to."
     grants = {
+      "run-jobs"     = { resource_type = "jobs", resource = "*", permission = "USE" }
       "digits"       = { resource_type = "experiment", resource = "digits", permission = "EDIT" }
       "iris"         = { resource_type = "experiment", resource = "iris-logreg", permission = "EDIT" }
       "digits-model" = { resource_type = "registered_model", resource = "digits-sgd", permission = "READ" }
@@ -36,6 +37,7 @@ roles = {
   "data-engineers" = {
     description = "The data-quality experiment, and reads the training results."
     grants = {
+      "run-jobs"     = { resource_type = "jobs", resource = "*", permission = "USE" }
       "data-quality" = { resource_type = "experiment", resource = "data-quality", permission = "EDIT" }
       "digits-read"  = { resource_type = "experiment", resource = "digits", permission = "READ" }
     }
