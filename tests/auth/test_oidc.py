@@ -99,6 +99,12 @@ def status(srv, token: str, path="/api/2.0/mlflow/users/current", **params) -> i
                         timeout=10).status_code
 
 
+def create_user(srv, token: str) -> int:
+    return requests.post(srv.url("/api/2.0/mlflow/users/create"), headers={"Authorization": f"Bearer {token}"},
+                         json={"username": f"u-{uuid.uuid4().hex[:8]}", "password": "a-long-password-123"},
+                         timeout=10).status_code
+
+
 def test_a_role_from_the_groups_claim_lets_a_user_log_a_run_and_none_is_403(oidc):
     srv, idp = oidc
     exp_name = f"oidc-{uuid.uuid4().hex[:8]}"
@@ -133,7 +139,7 @@ def test_a_role_from_the_groups_claim_lets_a_user_log_a_run_and_none_is_403(oidc
             srv.url("/api/2.0/mlflow/users/list"), auth=(ADMIN, ADMIN_PW), timeout=10).json()["users"]}
         assert {"alice", "bob"} <= set(users)
         # An ordinary grant to the OIDC username applies to their next token.
-        ac.create_experiment_permission(exp_id, "bob", "EDIT")
+        ac.grant_user_permission("bob", "experiment", exp_id, "EDIT")
     with with_token(idp.token("bob")):
         MlflowClient(srv.base).create_run(exp_id)
     # No Basic login for a user created by OIDC, whatever the password.
@@ -150,15 +156,12 @@ def test_the_creator_gets_manage_and_the_admin_role_makes_an_admin(oidc):
                           headers={"Authorization": f"Bearer {idp.token('carol')}"}, timeout=10).json()
         assert me["user"]["username"] == "carol" and not me["user"]["is_admin"]
         # Not an admin: managing users is refused.
-        assert requests.get(srv.url("/api/2.0/mlflow/users/list"),
-                            headers={"Authorization": f"Bearer {idp.token('carol')}"}, timeout=10).status_code == 403
+        assert create_user(srv, idp.token("carol")) == 403
     with as_user(ADMIN, ADMIN_PW):
-        perm = get_app_client("basic-auth", tracking_uri=srv.base).get_experiment_permission(exp_id, "carol")
+        perm = get_app_client("basic-auth", tracking_uri=srv.base).get_user_permission("carol", "experiment", exp_id)
         assert perm.permission == "MANAGE"
     admin_token = idp.token("dave", groups=["platform-admins"])
-    r = requests.get(srv.url("/api/2.0/mlflow/users/list"), headers={"Authorization": f"Bearer {admin_token}"},
-                     timeout=10)
-    assert r.status_code == 200, r.text
+    assert create_user(srv, admin_token) == 200
 
 
 def test_bad_tokens_are_401(oidc):
@@ -216,14 +219,14 @@ def test_refusals_are_counted_by_route(oidc):
     # Registered at start-up: a route nobody was refused on shows 0, not nothing.
     assert metric_value(text, "mlp_auth_denied_total", route="/api/2.0/mlflow/registered-models/delete",
                         status="401") == 0
-    before = metric_value(text, "mlp_auth_denied_total", route="/api/2.0/mlflow/users/list", status="403") or 0
+    before = metric_value(text, "mlp_auth_denied_total", route="/api/2.0/mlflow/users/create", status="403") or 0
     before_401 = metric_value(text, "mlp_auth_denied_total", route="/api/2.0/mlflow/experiments/search",
                               status="401") or 0
     for _ in range(3):
-        assert status(srv, idp.token("gina"), "/api/2.0/mlflow/users/list") == 403
+        assert create_user(srv, idp.token("gina")) == 403
     assert status(srv, "not-a-token", "/api/2.0/mlflow/experiments/search", max_results=1) == 401
     text = requests.get(srv.metrics, timeout=10).text
-    assert metric_value(text, "mlp_auth_denied_total", route="/api/2.0/mlflow/users/list",
+    assert metric_value(text, "mlp_auth_denied_total", route="/api/2.0/mlflow/users/create",
                         status="403") == before + 3
     assert metric_value(text, "mlp_auth_denied_total", route="/api/2.0/mlflow/experiments/search",
                         status="401") == before_401 + 1

@@ -47,7 +47,7 @@ def test_pages_are_filled_despite_deny(server):
             # Two of three denied, interleaved, so every store page mixes both.
             deny = i % 3 != 0
             if deny:
-                ac.create_experiment_permission(exp_id, user, "DENY")
+                ac.grant_user_permission(user, "experiment", exp_id, "DENY")
             else:
                 readable_exps.add(exp_id)
             if i < 9:
@@ -56,13 +56,14 @@ def test_pages_are_filled_despite_deny(server):
                     if not deny:
                         readable_runs.add(run_id)
         exp_ids = [e.experiment_id for e in c.search_experiments(filter_string=f"name LIKE 'pages-{tag}-%'")]
+        source_run = c.create_run(c.create_experiment(f"source-{tag}")).info.run_id
         readable_models = set()
         for i in range(10):
             name = f"pages-{tag}-model-{i:02d}"
             c.create_registered_model(name)
-            c.create_model_version(name, f"file:///tmp/{name}")
+            c.create_model_version(name, f"runs:/{source_run}/model", run_id=source_run)
             if i % 3 != 0:
-                ac.create_registered_model_permission(name, user, "DENY")
+                ac.grant_user_permission(user, "registered_model", name, "DENY")
             else:
                 readable_models.add(name)
     assert len(readable_exps) == 8 and len(readable_runs) == 6 and len(readable_models) == 4

@@ -409,7 +409,10 @@ impl Auth {
             if cache.len() >= CACHE_MAX {
                 cache.clear();
             }
-            cache.insert((p.id, p.claim_roles.clone()), (grants.clone(), Instant::now() + GRANT_TTL));
+            cache.insert(
+                (p.id, p.claim_roles.clone()),
+                (grants.clone(), Instant::now() + GRANT_TTL),
+            );
         }
         Ok(grants)
     }
@@ -1774,7 +1777,12 @@ const FILL_MAX_STORE_PAGES: usize = 10;
 
 /// One search request with other `max_results`/`page_token`: in the JSON body (POST) or the
 /// query (GET), the rest of the request unchanged.
-fn search_request(parts: &axum::http::request::Parts, body: &Bytes, max: Option<usize>, token: Option<&str>) -> Request {
+fn search_request(
+    parts: &axum::http::request::Parts,
+    body: &Bytes,
+    max: Option<usize>,
+    token: Option<&str>,
+) -> Request {
     let mut parts = parts.clone();
     if parts.method == Method::GET {
         let kept = parts.uri.query().unwrap_or("").to_string();
@@ -1810,7 +1818,9 @@ fn search_request(parts: &axum::http::request::Parts, body: &Bytes, max: Option<
         };
     }
     let bytes = serde_json::to_vec(&v).unwrap_or_default();
-    parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
     Request::from_parts(parts, Body::from(bytes))
 }
 
@@ -1887,9 +1897,10 @@ async fn filled_search(auth: &Auth, p: &Principal, f: Filter, req: Request, next
         if target.is_none() {
             target = Some(scanned);
         }
-        items.extend(page.into_iter().filter(|item| {
-            grants.can_read(kind, item.pointer(ptr).and_then(Value::as_str).unwrap_or(""))
-        }));
+        items.extend(
+            page.into_iter()
+                .filter(|item| grants.can_read(kind, item.pointer(ptr).and_then(Value::as_str).unwrap_or(""))),
+        );
         token = v
             .get("next_page_token")
             .and_then(Value::as_str)

@@ -125,10 +125,7 @@ fn b64(v: &Value, field: &str) -> Result<Vec<u8>, String> {
 impl Jwks {
     pub fn parse(bytes: &[u8]) -> Result<Jwks, String> {
         let doc: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
-        let list = doc
-            .get("keys")
-            .and_then(Value::as_array)
-            .ok_or("no 'keys' array")?;
+        let list = doc.get("keys").and_then(Value::as_array).ok_or("no 'keys' array")?;
         let mut keys = Vec::new();
         for k in list {
             if k.get("use").and_then(Value::as_str).is_some_and(|u| u != "sig") {
@@ -197,7 +194,11 @@ pub fn looks_like_jwt(value: &str) -> bool {
     let mut parts = 0;
     for part in value.split('.') {
         parts += 1;
-        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        if part.is_empty()
+            || !part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
             return false;
         }
     }
@@ -221,17 +222,27 @@ fn check_signature(alg: &str, key: &Key, message: &[u8], sig: &[u8]) -> Result<(
             };
             RsaPublicKeyComponents { n, e }.verify(params, message, sig).is_ok()
         }
-        ("ES256", Material::Ec { curve: Curve::P256, point }) => {
-            UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
-                .verify(message, sig)
-                .is_ok()
-        }
-        ("ES384", Material::Ec { curve: Curve::P384, point }) => {
-            UnparsedPublicKey::new(&signature::ECDSA_P384_SHA384_FIXED, point)
-                .verify(message, sig)
-                .is_ok()
-        }
-        ("EdDSA", Material::Ed25519(x)) => UnparsedPublicKey::new(&signature::ED25519, x).verify(message, sig).is_ok(),
+        (
+            "ES256",
+            Material::Ec {
+                curve: Curve::P256,
+                point,
+            },
+        ) => UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+            .verify(message, sig)
+            .is_ok(),
+        (
+            "ES384",
+            Material::Ec {
+                curve: Curve::P384,
+                point,
+            },
+        ) => UnparsedPublicKey::new(&signature::ECDSA_P384_SHA384_FIXED, point)
+            .verify(message, sig)
+            .is_ok(),
+        ("EdDSA", Material::Ed25519(x)) => UnparsedPublicKey::new(&signature::ED25519, x)
+            .verify(message, sig)
+            .is_ok(),
         _ => return Err(Rejected::KeyMismatch),
     };
     if ok { Ok(()) } else { Err(Rejected::Signature) }
@@ -293,8 +304,8 @@ impl OidcSettings {
         check_signature(alg, key, &token.as_bytes()[..signed_len], &sig)?;
 
         // Only now, signed, is the payload worth reading.
-        let claims: Value =
-            serde_json::from_slice(&decode(p64, "payload not base64url")?).map_err(|_| Rejected::Malformed("payload"))?;
+        let claims: Value = serde_json::from_slice(&decode(p64, "payload not base64url")?)
+            .map_err(|_| Rejected::Malformed("payload"))?;
         if claims.get("iss").and_then(Value::as_str) != Some(self.issuer.as_str()) {
             return Err(Rejected::Issuer);
         }
@@ -499,7 +510,10 @@ impl Oidc {
         let mut seen = self.unknown_roles.lock().unwrap_or_else(|e| e.into_inner());
         // Bounded: a provider sending endless distinct groups must not grow this forever.
         if seen.len() < 10_000 && seen.insert(name.to_string()) {
-            tracing::info!(role = name, "an OIDC token names a role the platform does not have; ignored");
+            tracing::info!(
+                role = name,
+                "an OIDC token names a role the platform does not have; ignored"
+            );
         }
     }
 }
@@ -609,8 +623,7 @@ mod tests {
         fn new() -> Self {
             let rng = SystemRandom::new();
             let pk8 = EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-            let ec =
-                EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pk8.as_ref(), &rng).unwrap();
+            let ec = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pk8.as_ref(), &rng).unwrap();
             let pk8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
             let ed = Ed25519KeyPair::from_pkcs8(pk8.as_ref()).unwrap();
             Signer { ec, ed }
@@ -684,7 +697,10 @@ mod tests {
         assert_eq!(st.verify(&jwks, &s.token(es256(), c), NOW).unwrap().roles, ["a", "b"]);
         let mut c = claims();
         c["groups"] = json!("solo");
-        assert_eq!(settings().verify(&jwks, &s.token(es256(), c), NOW).unwrap().roles, ["solo"]);
+        assert_eq!(
+            settings().verify(&jwks, &s.token(es256(), c), NOW).unwrap().roles,
+            ["solo"]
+        );
     }
 
     #[test]
@@ -709,10 +725,7 @@ mod tests {
         // alg none, with or without a signature; HMAC with the public key as the secret.
         let none = format!("{}.{}.", enc(&json!({"alg": "none"})), enc(&claims()));
         assert!(!looks_like_jwt(&none));
-        assert_eq!(
-            st.verify(&jwks, &none, NOW),
-            Err(Rejected::Algorithm("none".into()))
-        );
+        assert_eq!(st.verify(&jwks, &none, NOW), Err(Rejected::Algorithm("none".into())));
         let hs = s.token(json!({"alg": "HS256", "kid": "ec1"}), claims());
         assert_eq!(st.verify(&jwks, &hs, NOW), Err(Rejected::Algorithm("HS256".into())));
         // alg and key type disagree: RS256 on an EC key, ES256 on an RSA key, ES384 on P-256,
@@ -725,7 +738,11 @@ mod tests {
             ("PS256", "rsa1"),
         ] {
             let t = s.token(json!({"alg": alg, "kid": kid}), claims());
-            assert_eq!(st.verify(&jwks, &t, NOW), Err(Rejected::KeyMismatch), "{alg} with {kid}");
+            assert_eq!(
+                st.verify(&jwks, &t, NOW),
+                Err(Rejected::KeyMismatch),
+                "{alg} with {kid}"
+            );
         }
         // Unknown kid, an encryption key, and no kid with several keys.
         for header in [
@@ -750,8 +767,14 @@ mod tests {
             f(&mut c);
             st.verify(&jwks, &s.token(es256(), c), NOW)
         };
-        assert_eq!(with(&|c| c["iss"] = json!("https://evil.example")), Err(Rejected::Issuer));
-        assert_eq!(with(&|c| c["iss"] = json!("https://idp.example/")), Err(Rejected::Issuer));
+        assert_eq!(
+            with(&|c| c["iss"] = json!("https://evil.example")),
+            Err(Rejected::Issuer)
+        );
+        assert_eq!(
+            with(&|c| c["iss"] = json!("https://idp.example/")),
+            Err(Rejected::Issuer)
+        );
         assert_eq!(with(&|c| c["aud"] = json!("mlp-other")), Err(Rejected::Audience));
         assert_eq!(with(&|c| c["aud"] = json!(["a", "b"])), Err(Rejected::Audience));
         assert_eq!(
@@ -772,7 +795,10 @@ mod tests {
         assert_eq!(with(&|c| c["nbf"] = json!(NOW + 120)), Err(Rejected::NotYetValid));
         assert!(with(&|c| c["nbf"] = json!(NOW + 30)).is_ok());
         assert_eq!(with(&|c| c["iat"] = json!(NOW + 120)), Err(Rejected::IssuedInFuture));
-        assert!(matches!(with(&|c| c["exp"] = json!("soon")), Err(Rejected::Malformed(_))));
+        assert!(matches!(
+            with(&|c| c["exp"] = json!("soon")),
+            Err(Rejected::Malformed(_))
+        ));
         // No fallback from the username claim to sub.
         assert_eq!(
             with(&|c| {
@@ -780,7 +806,10 @@ mod tests {
             }),
             Err(Rejected::NoUsername)
         );
-        assert_eq!(with(&|c| c["preferred_username"] = json!("a:b")), Err(Rejected::NoUsername));
+        assert_eq!(
+            with(&|c| c["preferred_username"] = json!("a:b")),
+            Err(Rejected::NoUsername)
+        );
     }
 
     #[test]
@@ -814,7 +843,11 @@ mod tests {
         let mut c = claims();
         c["exp"] = json!(now_secs() + 300);
         c["iat"] = json!(now_secs());
-        assert!(oidc.verify(&s1.token(json!({"alg": "ES256", "kid": "k1"}), c.clone())).await.is_ok());
+        assert!(
+            oidc.verify(&s1.token(json!({"alg": "ES256", "kid": "k1"}), c.clone()))
+                .await
+                .is_ok()
+        );
         let s2 = Signer::new();
         let t2 = s2.token(json!({"alg": "ES256", "kid": "k2"}), c.clone());
         assert_eq!(oidc.verify(&t2).await, Err(Rejected::UnknownKey));

@@ -85,7 +85,9 @@ impl OidcConfig {
         let file = self.jwks_file.as_ref().filter(|f| !f.as_os_str().is_empty());
         let Some(issuer) = set(&self.issuer) else {
             if set(&self.audience).is_some() || set(&self.jwks_url).is_some() || file.is_some() {
-                anyhow::bail!("auth.oidc.issuer (MLP__AUTH__OIDC__ISSUER) is required when other auth.oidc settings are set");
+                anyhow::bail!(
+                    "auth.oidc.issuer (MLP__AUTH__OIDC__ISSUER) is required when other auth.oidc settings are set"
+                );
             }
             return Ok(None);
         };
@@ -606,7 +608,9 @@ mod tests {
             jail.set_env("MLP__AUTH__OIDC__ROLES_CLAIM", "realm_access.roles");
             let s = Config::load(None).unwrap().auth.oidc.settings().unwrap().unwrap();
             assert_eq!((s.issuer.as_str(), s.audience.as_str()), ("https://idp.example", "mlp"));
-            assert!(matches!(s.jwks, mlp_server::oidc::JwksSource::File(ref f) if f.to_str() == Some("/etc/jwks.json")));
+            assert!(
+                matches!(s.jwks, mlp_server::oidc::JwksSource::File(ref f) if f.to_str() == Some("/etc/jwks.json"))
+            );
             assert_eq!(s.username_claim, "preferred_username");
             assert_eq!(s.roles_claim, "realm_access.roles");
             assert_eq!(s.admin_role, None);

@@ -170,7 +170,11 @@ async fn open_auth(cfg: &Config, stores: &stores::Stores) -> anyhow::Result<Arc<
     mlp_server::auth::zero_denied_counters();
     if let Some(settings) = cfg.auth.oidc.settings()? {
         tracing::info!(issuer = %settings.issuer, audience = %settings.audience, "OIDC single sign-on on");
-        auth.oidc = Some(mlp_server::oidc::Oidc::start(settings).await.map_err(|e| anyhow::anyhow!(e))?);
+        auth.oidc = Some(
+            mlp_server::oidc::Oidc::start(settings)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?,
+        );
     }
     let password = cfg.auth.admin_password()?;
     auth.bootstrap_admin(&cfg.auth.admin_username, password.as_deref())
