@@ -155,6 +155,9 @@ impl From<&User> for Principal {
     }
 }
 
+/// Whose grants: a user id, and an OIDC token's roles (different tokens, different roles).
+type GrantKey = (i64, Option<Arc<[i64]>>);
+
 pub struct Auth {
     pub store: Arc<dyn AuthStore>,
     /// The permission of a user on a resource without a grant (MLflow's `default_permission`).
@@ -165,7 +168,7 @@ pub struct Auth {
     /// be checked against offline.
     cache_key: [u8; 32],
     /// (User id, an OIDC token's roles) → their grants and until when they are trusted.
-    grant_cache: Mutex<HashMap<(i64, Option<Arc<[i64]>>), (Arc<Grants>, Instant)>>,
+    grant_cache: Mutex<HashMap<GrantKey, (Arc<Grants>, Instant)>>,
     /// `run:<id>` / `model:<id>` → experiment id.
     parents: Mutex<HashMap<String, String>>,
     pub logins: LoginLimiter,
