@@ -825,6 +825,33 @@ mod tests {
         assert!(Jwks::parse(br#"{"keys": [{"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}]}"#).is_err());
     }
 
+    /// `cargo nextest run -p mlp-server --run-ignored only -E 'test(verification_cost)' --no-capture`:
+    /// a full verification against the per-request work of a cached token (the cache key is a
+    /// SHA-256 over the header value).
+    #[test]
+    #[ignore]
+    fn verification_cost() {
+        use sha2::Digest;
+        let s = Signer::new();
+        let jwks = s.jwks();
+        let st = settings();
+        let n = 2000;
+        for (name, header) in [("ES256", es256()), ("EdDSA", json!({"alg": "EdDSA", "kid": "ed1"}))] {
+            let t = s.token(header, claims());
+            let start = Instant::now();
+            for _ in 0..n {
+                st.verify(&jwks, &t, NOW).unwrap();
+            }
+            let verify = start.elapsed() / n;
+            let start = Instant::now();
+            for _ in 0..n {
+                std::hint::black_box(sha2::Sha256::digest(format!("Bearer {t}").as_bytes()));
+            }
+            let cached = start.elapsed() / n;
+            println!("{name}: verify {verify:?} per token, cache key {cached:?} per request");
+        }
+    }
+
     #[tokio::test]
     async fn a_rotated_file_is_picked_up_on_an_unknown_kid() {
         let dir = tempfile::tempdir().unwrap();
