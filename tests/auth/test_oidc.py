@@ -253,3 +253,51 @@ def test_invalid_settings_refuse_to_start(env, setting):
         assert setting in srv.log_text(), srv.log_text()[-2000:]
     finally:
         srv.stop()
+
+
+def test_keys_from_a_jwks_url():
+    """The keys fetched from a URL (a loopback HTTP server standing in for the provider); a
+    document over the size bound is refused, and so are the tokens, without stopping the server."""
+    if AUTH_SERVER != "mlp":
+        pytest.skip("mlp only")
+    import http.server
+    import threading
+
+    idp = Idp()
+    docs = {"/jwks": json.dumps(idp.jwks()).encode(), "/huge": b'{"keys": [' + b" " * (2 << 20) + b"]}"}
+    hits = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            body = docs.get(self.path)
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        for path, ok in (("/jwks", True), ("/huge", False)):
+            data_dir = Path(tempfile.mkdtemp(prefix="mlp-oidc-url-"))
+            srv = start(data_dir, {
+                "MLP__AUTH__OIDC__ISSUER": ISSUER, "MLP__AUTH__OIDC__AUDIENCE": AUDIENCE,
+                "MLP__AUTH__OIDC__JWKS_URL": f"http://127.0.0.1:{httpd.server_port}{path}",
+            })
+            try:
+                assert srv.proc.poll() is None, srv.log_text()[-2000:]
+                assert status(srv, idp.token("hana")) == (200 if ok else 401)
+                if not ok:
+                    assert "auth.oidc.jwks_url" in srv.log_text()
+                # An unknown kid right after start does not refetch (at most once a minute).
+                before = hits.count(path)
+                assert status(srv, Idp().token("hana")) == 401
+                assert hits.count(path) == before
+            finally:
+                srv.stop()
+    finally:
+        httpd.shutdown()
