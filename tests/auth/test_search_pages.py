@@ -1,6 +1,7 @@
 """Filtered search pages stay full: a user with DENY on most of what a search matches gets pages
 of max_results readable items (the last may be shorter), and sees every readable item exactly
-once across the pages, through the mlflow client's own paging."""
+once across the pages, through the mlflow client's own paging. Experiments, runs and registered
+models pass against MLflow's basic-auth app too (`AUTH_SERVER=mlflow`), which fills its pages."""
 
 from __future__ import annotations
 
@@ -76,5 +77,7 @@ def test_pages_are_filled_despite_deny(server):
         assert_full_pages(got, 4, readable_runs, lambda r: r.info.run_id)
         got = pages(lambda **kw: c.search_registered_models(filter_string=f"name LIKE 'pages-{tag}-%'", **kw), 3)
         assert_full_pages(got, 3, readable_models, lambda m: m.name)
-        got = pages(lambda **kw: c.search_model_versions(filter_string=f"name LIKE 'pages-{tag}-%'", **kw), 3)
-        assert_full_pages(got, 3, readable_models, lambda v: v.name)
+        if server.kind == "mlp":
+            # MLflow 3.17.2 fills the three above but leaves model-version pages short.
+            got = pages(lambda **kw: c.search_model_versions(filter_string=f"name LIKE 'pages-{tag}-%'", **kw), 3)
+            assert_full_pages(got, 3, readable_models, lambda v: v.name)
