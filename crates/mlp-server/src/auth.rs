@@ -138,6 +138,9 @@ pub struct Principal {
     pub is_admin: bool,
     /// A job's token: the caller may write this run and read its experiment, nothing else.
     pub scope: Option<Arc<JobToken>>,
+    /// An OIDC token's roles (ids of the platform roles its roles claim names), held on top of
+    /// the user's assigned roles for as long as the token is trusted.
+    pub claim_roles: Option<Arc<[i64]>>,
 }
 
 impl From<&User> for Principal {
@@ -147,9 +150,13 @@ impl From<&User> for Principal {
             username: u.username.clone(),
             is_admin: u.is_admin,
             scope: None,
+            claim_roles: None,
         }
     }
 }
+
+/// Whose grants: a user id, and an OIDC token's roles (different tokens, different roles).
+type GrantKey = (i64, Option<Arc<[i64]>>);
 
 pub struct Auth {
     pub store: Arc<dyn AuthStore>,
@@ -160,11 +167,13 @@ pub struct Auth {
     /// Per-process key of the cache's hash, so the cache never holds anything a password could
     /// be checked against offline.
     cache_key: [u8; 32],
-    /// User id → their grants and until when they are trusted.
-    grant_cache: Mutex<HashMap<i64, (Arc<Grants>, Instant)>>,
+    /// (User id, an OIDC token's roles) → their grants and until when they are trusted.
+    grant_cache: Mutex<HashMap<GrantKey, (Arc<Grants>, Instant)>>,
     /// `run:<id>` / `model:<id>` → experiment id.
     parents: Mutex<HashMap<String, String>>,
     pub logins: LoginLimiter,
+    /// Bearer JWTs from the configured identity provider (`auth.oidc.*`), when set.
+    pub oidc: Option<Arc<crate::oidc::Oidc>>,
 }
 
 impl Auth {
@@ -180,6 +189,7 @@ impl Auth {
             grant_cache: Mutex::new(HashMap::new()),
             parents: Mutex::new(HashMap::new()),
             logins: LoginLimiter::default(),
+            oidc: None,
         }
     }
 
@@ -232,11 +242,16 @@ impl Auth {
         } else {
             CACHE_TTL
         };
+        self.remember_until(slot, p, Instant::now() + ttl);
+    }
+
+    fn remember_until(&self, slot: [u8; 32], p: &Principal, until: Instant) {
+        let until = until.min(Instant::now() + CACHE_TTL);
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if cache.len() >= CACHE_MAX {
             cache.clear();
         }
-        cache.insert(slot, (p.clone(), Instant::now() + ttl));
+        cache.insert(slot, (p.clone(), until));
     }
 
     /// Forgets every verified credential: after a password, admin flag, user or token change,
@@ -255,6 +270,17 @@ impl Auth {
             return Ok(Some(p));
         }
         let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+        // OIDC single sign-on (oidc.rs): a JWT, trusted until it expires (at most CACHE_TTL).
+        if let Some(oidc) = &self.oidc
+            && scheme.eq_ignore_ascii_case("bearer")
+            && crate::oidc::looks_like_jwt(rest.trim())
+        {
+            let Some((p, until)) = crate::oidc::principal(self, oidc, rest.trim()).await? else {
+                return Ok(None);
+            };
+            self.remember_until(slot, &p, until);
+            return Ok(Some(p));
+        }
         let principal = if scheme.eq_ignore_ascii_case("basic") {
             let Some((user, pass)) = base64::engine::general_purpose::STANDARD
                 .decode(rest.trim())
@@ -289,6 +315,7 @@ impl Auth {
                 username: format!("job:{}", token.job_id),
                 is_admin: false,
                 scope: Some(Arc::new(token)),
+                claim_roles: None,
             }
         } else if scheme.eq_ignore_ascii_case("bearer") {
             let secret = rest.trim();
@@ -336,7 +363,7 @@ impl Auth {
         }
         if !p.is_admin {
             let cache = self.grant_cache.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((g, until)) = cache.get(&p.id)
+            if let Some((g, until)) = cache.get(&(p.id, p.claim_roles.clone()))
                 && *until > Instant::now()
             {
                 return Ok(g.clone());
@@ -349,7 +376,16 @@ impl Auth {
             for g in self.store.list_grants(p.id).await? {
                 map.insert((g.kind, g.resource_id), g.permission);
             }
-            for role in self.store.list_user_roles(p.id).await? {
+            let mut user_roles = self.store.list_user_roles(p.id).await?;
+            if let Some(ids) = p.claim_roles.as_ref().filter(|ids| !ids.is_empty()) {
+                let assigned: std::collections::HashSet<i64> = user_roles.iter().map(|r| r.id).collect();
+                for role in self.store.list_roles().await? {
+                    if ids.contains(&role.id) && !assigned.contains(&role.id) {
+                        user_roles.push(role);
+                    }
+                }
+            }
+            for role in user_roles {
                 if role.workspace != DEFAULT_WORKSPACE {
                     continue;
                 }
@@ -379,7 +415,10 @@ impl Auth {
             if cache.len() >= CACHE_MAX {
                 cache.clear();
             }
-            cache.insert(p.id, (grants.clone(), Instant::now() + GRANT_TTL));
+            cache.insert(
+                (p.id, p.claim_roles.clone()),
+                (grants.clone(), Instant::now() + GRANT_TTL),
+            );
         }
         Ok(grants)
     }
@@ -905,6 +944,24 @@ fn table() -> &'static Table {
     })
 }
 
+/// Registers `mlp_auth_denied_total` at 0 for every route that needs credentials and both
+/// statuses, so that dashboards show 0 rather than "no data" and `increase()` sees the first
+/// refusal.
+pub fn zero_denied_counters() {
+    let mut routes: Vec<&String> = table()
+        .iter()
+        .filter(|(_, need)| **need != Need::Public)
+        .map(|((_, path), _)| path)
+        .collect();
+    routes.sort();
+    routes.dedup();
+    for route in routes {
+        for status in ["401", "403"] {
+            metrics::counter!(crate::metrics::DENIED, "route" => route.clone(), "status" => status).increment(0);
+        }
+    }
+}
+
 fn paths() -> &'static std::collections::HashSet<String> {
     static P: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
     P.get_or_init(|| table().keys().map(|(_, p)| p.clone()).collect())
@@ -1136,6 +1193,7 @@ pub async fn enforce(State(st): State<AppState>, req: Request, next: Next) -> Re
     let mut req = req;
     req.extensions_mut().insert(principal.clone());
     match check(&st, &auth, &principal, need, req, &path).await {
+        Ok((req, After::Filter(f))) if !principal.is_admin => filled_search(&auth, &principal, f, req, next).await,
         Ok((req, after)) => {
             let resp = next.run(req).await;
             if !resp.status().is_success() {
@@ -1143,7 +1201,8 @@ pub async fn enforce(State(st): State<AppState>, req: Request, next: Next) -> Re
             }
             match after {
                 After::Nothing => resp,
-                After::Filter(f) => filter_response(&auth, &principal, f, resp).await,
+                // An admin reads everything: nothing to filter.
+                After::Filter(_) => resp,
                 After::GrantCreator(kind, name) => grant_creator(&auth, &principal, kind, name, resp).await,
                 After::GrantTo(user_id, kind, name) => {
                     let owner = Principal {
@@ -1151,6 +1210,7 @@ pub async fn enforce(State(st): State<AppState>, req: Request, next: Next) -> Re
                         username: String::new(),
                         is_admin: false,
                         scope: None,
+                        claim_roles: None,
                     };
                     grant_creator(&auth, &owner, kind, name, resp).await
                 }
@@ -1755,22 +1815,69 @@ async fn grant_creator(
     resp
 }
 
-async fn filter_response(auth: &Auth, p: &Principal, f: Filter, resp: Response) -> Response {
-    if p.is_admin {
-        return resp;
+/// Store pages read at most to fill one filtered search page: bounds the work of a caller who
+/// may read little of much (a page then comes back short, with a token to go on).
+const FILL_MAX_STORE_PAGES: usize = 10;
+
+/// One search request with other `max_results`/`page_token`: in the JSON body (POST) or the
+/// query (GET), the rest of the request unchanged.
+fn search_request(
+    parts: &axum::http::request::Parts,
+    body: &Bytes,
+    max: Option<usize>,
+    token: Option<&str>,
+) -> Request {
+    let mut parts = parts.clone();
+    if parts.method == Method::GET {
+        let kept = parts.uri.query().unwrap_or("").to_string();
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in form_urlencoded::parse(kept.as_bytes()) {
+            if k != "max_results" && k != "page_token" {
+                q.append_pair(&k, &v);
+            }
+        }
+        if let Some(m) = max {
+            q.append_pair("max_results", &m.to_string());
+        }
+        if let Some(t) = token {
+            q.append_pair("page_token", t);
+        }
+        let q = q.finish();
+        let path = parts.uri.path().to_string();
+        let uri = if q.is_empty() { path } else { format!("{path}?{q}") };
+        if let Ok(uri) = uri.parse() {
+            parts.uri = uri;
+        }
+        return Request::from_parts(parts, Body::from(body.clone()));
     }
+    let mut v: Value = serde_json::from_slice(body).unwrap_or_else(|_| json!({}));
+    if let Some(o) = v.as_object_mut() {
+        match max {
+            Some(m) => o.insert("max_results".into(), json!(m)),
+            None => o.remove("max_results"),
+        };
+        match token {
+            Some(t) => o.insert("page_token".into(), json!(t)),
+            None => o.remove("page_token"),
+        };
+    }
+    let bytes = serde_json::to_vec(&v).unwrap_or_default();
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    Request::from_parts(parts, Body::from(bytes))
+}
+
+/// A search for a caller who may not read everything: store pages are read and filtered until
+/// the page holds `max_results` readable items or the results end. Each store page asks for
+/// only as many as are still missing, so no readable item is read beyond the page: the store's
+/// own token after the last page read continues exactly there, and every readable item shows
+/// once across pages. Without `max_results` the store's page size (the first page's) is used.
+async fn filled_search(auth: &Auth, p: &Principal, f: Filter, req: Request, next: Next) -> Response {
     let grants = match auth.grants(p).await {
         Ok(g) => g,
         Err(e) => return ApiError(e).into_response(),
     };
-    let (parts, bytes) = match buffered(resp).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Ok(mut v) = serde_json::from_slice::<Value>(&bytes) else {
-        return Response::from_parts(parts, Body::from(bytes));
-    };
-    let s = |v: &Value, ptr: &str| v.pointer(ptr).and_then(Value::as_str).unwrap_or("").to_string();
     let (key, kind, ptr) = match f {
         Filter::Experiments => ("experiments", ResourceKind::Experiment, "/experiment_id"),
         Filter::Runs => ("runs", ResourceKind::Experiment, "/info/experiment_id"),
@@ -1778,8 +1885,107 @@ async fn filter_response(auth: &Auth, p: &Principal, f: Filter, resp: Response) 
         Filter::RegisteredModels => ("registered_models", ResourceKind::RegisteredModel, "/name"),
         Filter::ModelVersions => ("model_versions", ResourceKind::RegisteredModel, "/name"),
     };
+    let (parts, body) = req.into_parts();
+    let body = match axum::body::to_bytes(body, JSON_BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => return ApiError(Error::invalid("The request body is too large")).into_response(),
+    };
+    let asked = |name: &str| -> Option<String> {
+        if parts.method == Method::GET {
+            form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        } else {
+            let v: Value = serde_json::from_slice(&body).ok()?;
+            match v.get(name)? {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            }
+        }
+    };
+    // Unparseable values go to the handler as sent, which answers them with its own error.
+    let requested = match asked("max_results") {
+        None => None,
+        Some(m) => match m.parse::<usize>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                let resp = next.run(Request::from_parts(parts, Body::from(body))).await;
+                return filter_page(&grants, key, kind, ptr, resp).await;
+            }
+        },
+    };
+    let mut token = asked("page_token").filter(|t| !t.is_empty());
+    let mut target = requested;
+    let mut items: Vec<Value> = Vec::new();
+    let mut last: Option<(axum::http::response::Parts, Value)> = None;
+    for _ in 0..FILL_MAX_STORE_PAGES {
+        let ask = target.map(|t| t - items.len());
+        let req = search_request(&parts, &body, ask, token.as_deref());
+        let resp = next.clone().run(req).await;
+        if !resp.status().is_success() {
+            return resp;
+        }
+        let (resp_parts, bytes) = match buffered(resp).await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
+        let Ok(mut v) = serde_json::from_slice::<Value>(&bytes) else {
+            return Response::from_parts(resp_parts, Body::from(bytes));
+        };
+        let page = match v.get_mut(key).map(Value::take) {
+            Some(Value::Array(a)) => a,
+            _ => Vec::new(),
+        };
+        let scanned = page.len();
+        if target.is_none() {
+            target = Some(scanned);
+        }
+        items.extend(
+            page.into_iter()
+                .filter(|item| grants.can_read(kind, item.pointer(ptr).and_then(Value::as_str).unwrap_or(""))),
+        );
+        token = v
+            .get("next_page_token")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
+        last = Some((resp_parts, v));
+        if token.is_none() || scanned == 0 || target.is_some_and(|t| items.len() >= t) {
+            break;
+        }
+    }
+    let Some((resp_parts, mut v)) = last else {
+        return ApiError(Error::internal("no search page was read")).into_response();
+    };
+    if let Some(o) = v.as_object_mut() {
+        if items.is_empty() {
+            o.remove(key);
+        } else {
+            o.insert(key.into(), Value::Array(items));
+        }
+        match token {
+            Some(t) => o.insert("next_page_token".into(), json!(t)),
+            None => o.remove("next_page_token"),
+        };
+    }
+    rebuilt(resp_parts, &v)
+}
+
+/// One page filtered, nothing more read (a request the handler will refuse anyway).
+async fn filter_page(grants: &Grants, key: &str, kind: ResourceKind, ptr: &str, resp: Response) -> Response {
+    if !resp.status().is_success() {
+        return resp;
+    }
+    let (parts, bytes) = match buffered(resp).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Ok(mut v) = serde_json::from_slice::<Value>(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
     if let Some(Value::Array(items)) = v.get_mut(key) {
-        items.retain(|item| grants.can_read(kind, &s(item, ptr)));
+        items.retain(|item| grants.can_read(kind, item.pointer(ptr).and_then(Value::as_str).unwrap_or("")));
     }
     rebuilt(parts, &v)
 }

@@ -37,6 +37,90 @@ pub struct AuthConfig {
     /// READ, USE, EDIT, MANAGE or NO_PERMISSIONS: a user's permission on a resource without a
     /// grant.
     pub default_permission: String,
+    /// Single sign-on: bearer JWTs from this identity provider (`auth.oidc.*`).
+    pub oidc: OidcConfig,
+}
+
+/// OIDC bearer JWTs (see `mlp_server::oidc`). Off while `issuer` is unset.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OidcConfig {
+    /// The `iss` every token must carry, exactly.
+    pub issuer: Option<String>,
+    /// The `aud` every token must carry (or list), exactly: this server's client id.
+    pub audience: Option<String>,
+    /// The provider's signing keys: a URL (fetched and cached) or a file (re-read on change).
+    pub jwks_url: Option<String>,
+    pub jwks_file: Option<PathBuf>,
+    /// The claim that names the user.
+    pub username_claim: String,
+    /// The claim listing the caller's groups; those naming a platform role give it.
+    pub roles_claim: String,
+    /// A value of the roles claim that makes the caller an admin.
+    pub admin_role: Option<String>,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        OidcConfig {
+            issuer: None,
+            audience: None,
+            jwks_url: None,
+            jwks_file: None,
+            username_claim: "preferred_username".into(),
+            roles_claim: "groups".into(),
+            admin_role: None,
+        }
+    }
+}
+
+fn set(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl OidcConfig {
+    /// The verifier's settings, `None` when OIDC is off; an error names the setting at fault.
+    pub fn settings(&self) -> anyhow::Result<Option<mlp_server::oidc::OidcSettings>> {
+        use mlp_server::oidc::JwksSource;
+        let file = self.jwks_file.as_ref().filter(|f| !f.as_os_str().is_empty());
+        let Some(issuer) = set(&self.issuer) else {
+            if set(&self.audience).is_some() || set(&self.jwks_url).is_some() || file.is_some() {
+                anyhow::bail!(
+                    "auth.oidc.issuer (MLP__AUTH__OIDC__ISSUER) is required when other auth.oidc settings are set"
+                );
+            }
+            return Ok(None);
+        };
+        let audience = set(&self.audience).ok_or_else(|| {
+            anyhow::anyhow!("auth.oidc.audience (MLP__AUTH__OIDC__AUDIENCE) is required with auth.oidc.issuer")
+        })?;
+        let jwks = match (set(&self.jwks_url), file) {
+            (Some(_), Some(_)) => anyhow::bail!(
+                "auth.oidc.jwks_url and auth.oidc.jwks_file are both set: configure one source of signing keys"
+            ),
+            (Some(url), None) => JwksSource::Url(url.to_string()),
+            (None, Some(f)) => JwksSource::File(f.clone()),
+            (None, None) => anyhow::bail!(
+                "auth.oidc.issuer is set without signing keys: set auth.oidc.jwks_url (MLP__AUTH__OIDC__JWKS_URL) or auth.oidc.jwks_file (MLP__AUTH__OIDC__JWKS_FILE)"
+            ),
+        };
+        for (name, v) in [
+            ("auth.oidc.username_claim", &self.username_claim),
+            ("auth.oidc.roles_claim", &self.roles_claim),
+        ] {
+            if v.trim().is_empty() {
+                anyhow::bail!("{name} must not be empty");
+            }
+        }
+        Ok(Some(mlp_server::oidc::OidcSettings {
+            issuer: issuer.to_string(),
+            audience: audience.to_string(),
+            jwks,
+            username_claim: self.username_claim.trim().to_string(),
+            roles_claim: self.roles_claim.trim().to_string(),
+            admin_role: set(&self.admin_role).map(str::to_string),
+        }))
+    }
 }
 
 impl Default for AuthConfig {
@@ -47,6 +131,7 @@ impl Default for AuthConfig {
             admin_password: None,
             admin_password_file: None,
             default_permission: "READ".into(),
+            oidc: OidcConfig::default(),
         }
     }
 }
@@ -60,6 +145,7 @@ impl std::fmt::Debug for AuthConfig {
             .field("admin_password", &self.admin_password.as_ref().map(|_| "<redacted>"))
             .field("admin_password_file", &self.admin_password_file)
             .field("default_permission", &self.default_permission)
+            .field("oidc", &self.oidc)
             .finish()
     }
 }
@@ -507,6 +593,35 @@ mod tests {
             assert_eq!(c.artifacts.max_upload_bytes, 5 << 30);
             jail.set_env("MLP__ARTIFACTS__MAX_UPLOAD_BYTES", "1048576");
             assert_eq!(Config::load(None).unwrap().artifacts.max_upload_bytes, 1 << 20);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API, not ours
+    fn oidc_settings_from_env_and_their_errors() {
+        figment::Jail::expect_with(|jail| {
+            assert!(Config::load(None).unwrap().auth.oidc.settings().unwrap().is_none());
+            jail.set_env("MLP__AUTH__OIDC__ISSUER", "https://idp.example");
+            let err = |c: Config| c.auth.oidc.settings().err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err(Config::load(None).unwrap()).contains("auth.oidc.audience"));
+            jail.set_env("MLP__AUTH__OIDC__AUDIENCE", "mlp");
+            assert!(err(Config::load(None).unwrap()).contains("auth.oidc.jwks_url"));
+            jail.set_env("MLP__AUTH__OIDC__JWKS_URL", "https://idp.example/jwks");
+            jail.set_env("MLP__AUTH__OIDC__JWKS_FILE", "/etc/jwks.json");
+            assert!(err(Config::load(None).unwrap()).contains("both set"));
+            jail.set_env("MLP__AUTH__OIDC__JWKS_URL", "");
+            jail.set_env("MLP__AUTH__OIDC__ROLES_CLAIM", "realm_access.roles");
+            let s = Config::load(None).unwrap().auth.oidc.settings().unwrap().unwrap();
+            assert_eq!((s.issuer.as_str(), s.audience.as_str()), ("https://idp.example", "mlp"));
+            assert!(
+                matches!(s.jwks, mlp_server::oidc::JwksSource::File(ref f) if f.to_str() == Some("/etc/jwks.json"))
+            );
+            assert_eq!(s.username_claim, "preferred_username");
+            assert_eq!(s.roles_claim, "realm_access.roles");
+            assert_eq!(s.admin_role, None);
+            jail.set_env("MLP__AUTH__OIDC__ISSUER", "");
+            assert!(err(Config::load(None).unwrap()).contains("auth.oidc.issuer"));
             Ok(())
         });
     }

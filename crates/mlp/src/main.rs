@@ -166,7 +166,16 @@ pub(crate) fn is_loopback(host: &str) -> bool {
 async fn open_auth(cfg: &Config, stores: &stores::Stores) -> anyhow::Result<Arc<mlp_server::auth::Auth>> {
     let default = mlp_core::auth::Permission::parse(&cfg.auth.default_permission.to_ascii_uppercase())
         .map_err(|e| anyhow::anyhow!("MLP__AUTH__DEFAULT_PERMISSION: {}", e.message))?;
-    let auth = mlp_server::auth::Auth::new(stores.auth.clone(), default);
+    let mut auth = mlp_server::auth::Auth::new(stores.auth.clone(), default);
+    mlp_server::auth::zero_denied_counters();
+    if let Some(settings) = cfg.auth.oidc.settings()? {
+        tracing::info!(issuer = %settings.issuer, audience = %settings.audience, "OIDC single sign-on on");
+        auth.oidc = Some(
+            mlp_server::oidc::Oidc::start(settings)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?,
+        );
+    }
     let password = cfg.auth.admin_password()?;
     auth.bootstrap_admin(&cfg.auth.admin_username, password.as_deref())
         .await
