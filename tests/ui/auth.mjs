@@ -109,6 +109,12 @@ test('permissions: a READ-only user sees the actions they may not take disabled'
   await page.goto(`${BASE}/#/experiments/${adminsExp}`);
   await page.waitForSelector('body[data-rendered~=runs]');
   await page.waitForSelector('button[data-denied=MANAGE]:text-is("Delete")');
+  // A run of it: no description or tag editors.
+  await page.goto(`${BASE}/#/runs/${run.json.run.info.run_id}`);
+  await page.waitForSelector('body[data-rendered~=run]');
+  await page.waitForSelector('#run-description[data-denied=EDIT]');
+  assert.equal(await page.locator('button:text-is("Edit description")').count(), 0);
+  assert.equal(await page.locator('button:text-is("Set tag")').count(), 0);
   // A registered model they may only read: every action disabled.
   await page.goto(`${BASE}/#/models/admins-model`);
   await page.waitForSelector('body[data-rendered~=model]');
