@@ -301,7 +301,8 @@ async fn the_cookie_is_refused_from_another_origin() {
 async fn logout_revokes_and_clears_and_expired_sessions_are_401() {
     let t = setup(true, Duration::from_secs(3600)).await;
     let s = t.login(ALICE).await;
-    let me = || t.send(Method::GET, "/api/v1/session", &[("cookie", &s.cookie)], None);
+    let with_cookie = [("cookie", s.cookie.as_str())];
+    let me = || t.send(Method::GET, "/api/v1/session", &with_cookie, None);
     assert_eq!(me().await.status, 200);
     let r = t
         .send(Method::DELETE, "/api/v1/session", &[("cookie", &s.cookie)], None)
