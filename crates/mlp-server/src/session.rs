@@ -113,7 +113,11 @@ fn refused(message: &str) -> Response {
 /// with an `Authorization` header (it wins), or with an unknown or expired session (a 401
 /// follows); `Err` when the cookie comes from another origin or a state-changing call lacks the
 /// CSRF token.
-pub(crate) async fn principal(auth: &Auth, method: &Method, headers: &HeaderMap) -> Result<Option<Principal>, Response> {
+pub(crate) async fn principal(
+    auth: &Auth,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Option<Principal>, Response> {
     if headers.contains_key(header::AUTHORIZATION) {
         return Ok(None);
     }
@@ -271,7 +275,9 @@ async fn login(State(st): State<AppState>, req: Request) -> ApiResult<Response> 
         created_at: now,
         expires_at: Some(now + ttl_ms),
     };
-    auth.store.create_token(&token, &crate::auth::token_hash(&secret)).await?;
+    auth.store
+        .create_token(&token, &crate::auth::token_hash(&secret))
+        .await?;
     tracing::info!(username = p.username, "web session started");
     let mut resp = Json(who(&st, &p, Some(csrf_of(&secret)), token.expires_at)).into_response();
     resp.headers_mut()
@@ -312,7 +318,9 @@ fn unauthenticated(message: String) -> Response {
 /// `GET /api/v1/session`: who is calling (with auth off: nobody needs to log in).
 async fn current(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
     if st.auth.is_none() {
-        return Ok(Json(json!({ "auth_enabled": false, "jobs_enabled": st.jobs.is_some() })));
+        return Ok(Json(
+            json!({ "auth_enabled": false, "jobs_enabled": st.jobs.is_some() }),
+        ));
     }
     let p = caller(&req)?;
     let csrf = if req.headers().contains_key(header::AUTHORIZATION) {
@@ -372,7 +380,11 @@ async fn permissions(State(st): State<AppState>, req: Request) -> ApiResult<Json
     let mut out = json!({ "experiments": {}, "registered_models": {} });
     for (key, kind, ids) in [
         ("experiments", ResourceKind::Experiment, r.experiment_id),
-        ("registered_models", ResourceKind::RegisteredModel, r.registered_model_name),
+        (
+            "registered_models",
+            ResourceKind::RegisteredModel,
+            r.registered_model_name,
+        ),
     ] {
         let mut map = HashMap::new();
         for id in ids {

@@ -146,7 +146,9 @@ async fn login_sets_a_strict_httponly_cookie_that_names_the_user() {
     assert!(r.header("set-cookie").unwrap().ends_with("; Secure"));
 
     let s = t.login(ALICE).await;
-    let me = t.send(Method::GET, "/api/v1/session", &[("cookie", &s.cookie)], None).await;
+    let me = t
+        .send(Method::GET, "/api/v1/session", &[("cookie", &s.cookie)], None)
+        .await;
     assert_eq!(me.status, 200, "{}", me.body);
     assert_eq!(me.body["username"], "alice");
     assert_eq!(me.body["csrf_token"], s.csrf.as_str());
@@ -165,7 +167,9 @@ async fn login_sets_a_strict_httponly_cookie_that_names_the_user() {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", ALICE.0, ALICE.1))
     );
-    let tokens = t.send(Method::GET, "/api/v1/tokens", &[("authorization", &basic)], None).await;
+    let tokens = t
+        .send(Method::GET, "/api/v1/tokens", &[("authorization", &basic)], None)
+        .await;
     assert_eq!(tokens.body["tokens"], json!([]), "{}", tokens.body);
     let secret = s.cookie.trim_start_matches("mlp_session=");
     let bearer = format!("Bearer {secret}");
@@ -326,7 +330,9 @@ async fn logout_revokes_and_clears_and_expired_sessions_are_401() {
     let t = setup(true, Duration::from_millis(300)).await;
     let s = t.login(ALICE).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let r = t.send(Method::GET, "/api/v1/session", &[("cookie", &s.cookie)], None).await;
+    let r = t
+        .send(Method::GET, "/api/v1/session", &[("cookie", &s.cookie)], None)
+        .await;
     assert_eq!(r.status, 401, "expired: {}", r.body);
 }
 
@@ -374,9 +380,7 @@ async fn permissions_answer_what_the_caller_may_do() {
     let r = t
         .send(
             Method::GET,
-            &format!(
-                "/api/v1/permissions?experiment_id={admins}&experiment_id={hers}&registered_model_name=m1"
-            ),
+            &format!("/api/v1/permissions?experiment_id={admins}&experiment_id={hers}&registered_model_name=m1"),
             &[("cookie", &s.cookie)],
             None,
         )
@@ -385,14 +389,18 @@ async fn permissions_answer_what_the_caller_may_do() {
     assert_eq!(r.body["experiments"][&admins], "READ");
     assert_eq!(r.body["experiments"][&hers], "MANAGE");
     assert_eq!(r.body["registered_models"]["m1"], "READ");
-    let r = t.send(Method::GET, "/api/v1/permissions?experiment_id=1", &[], None).await;
+    let r = t
+        .send(Method::GET, "/api/v1/permissions?experiment_id=1", &[], None)
+        .await;
     assert_eq!(r.status, 401);
 
     // Auth off: no login, everyone may do everything.
     let t = setup(false, Duration::from_secs(3600)).await;
     let r = t.send(Method::GET, "/api/v1/session", &[], None).await;
     assert_eq!(r.body["auth_enabled"], false, "{}", r.body);
-    let r = t.send(Method::GET, "/api/v1/permissions?experiment_id=0", &[], None).await;
+    let r = t
+        .send(Method::GET, "/api/v1/permissions?experiment_id=0", &[], None)
+        .await;
     assert_eq!(r.body["experiments"]["0"], "MANAGE", "{}", r.body);
     let r = t
         .send(
