@@ -35,6 +35,8 @@ const readersExp = (await call('POST', '/api/2.0/mlflow/experiments/create', { b
 await call('POST', '/api/2.0/mlflow/registered-models/create', { body: { name: 'admins-model' }, user: ADMIN });
 const run = await call('POST', '/api/2.0/mlflow/runs/create', { body: { experiment_id: adminsExp, run_name: 'admins-run', start_time: Date.now() }, user: ADMIN });
 assert.equal(run.status, 200, JSON.stringify(run.json));
+const version = await call('POST', '/api/2.0/mlflow/model-versions/create', { body: { name: 'admins-model', source: `runs:/${run.json.run.info.run_id}/model`, run_id: run.json.run.info.run_id }, user: ADMIN });
+assert.equal(version.status, 200, JSON.stringify(version.json));
 assert.ok(adminsExp && readersExp);
 
 const tests = [];
@@ -121,6 +123,13 @@ test('permissions: a READ-only user sees the actions they may not take disabled'
   assert.equal(await page.getByRole('button', { name: 'Delete model' }).isDisabled(), true);
   assert.equal(await page.getByRole('button', { name: 'Save description' }).isDisabled(), true);
   assert.equal(await page.locator('textarea[aria-label=description]').isDisabled(), true);
+  assert.equal(await page.locator('table.versions').getByRole('button', { name: 'Delete', exact: true }).isDisabled(), true, 'deleting a version');
+  // One of its versions: the same.
+  await page.goto(`${BASE}/#/models/admins-model/versions/1`);
+  await page.waitForSelector('body[data-rendered~=model-version]');
+  assert.equal(await page.getByRole('button', { name: 'Edit description' }).isDisabled(), true);
+  assert.equal(await page.getByRole('button', { name: 'Set alias' }).isDisabled(), true);
+  assert.equal(await page.locator('select[aria-label=stage]').isDisabled(), true);
   // The server refuses anyway; the UI shows it rather than failing silently.
   const status = await page.evaluate(async (id) => {
     const csrf = await fetch('/api/v1/session', { headers: { 'x-requested-with': 'XMLHttpRequest' } }).then((r) => r.json()).then((j) => j.csrf_token);

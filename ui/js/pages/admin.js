@@ -67,7 +67,12 @@ export async function render(root, ctx) {
         pwCell,
         h('td', { class: 'actions' },
           h('a', { href: `#/admin?user=${encodeURIComponent(u.username)}`, class: 'button-link' }, 'Grants'),
-          h('button', { class: 'danger', disabled: self, onclick: () => { if (confirm(`Delete user ${u.username}, with their grants and tokens?`)) act(() => admin.deleteUser(u.username), `Deleted ${u.username}`); } }, 'Delete')));
+          h('button', { class: 'danger', disabled: self, onclick: () => {
+            if (!confirm(`Delete user ${u.username}, with their grants and tokens?`)) return;
+            // The deleted user's grants are no longer there to show.
+            if (u.username === selected) admin.deleteUser(u.username).then(() => { toast(`Deleted ${u.username}`); ctx.go('/admin'); }, (err) => toast(`${err.code || ''} ${err.message}`, 'error'));
+            else act(() => admin.deleteUser(u.username), `Deleted ${u.username}`);
+          } }, 'Delete')));
     });
     replace(usersBox, create, h('table', { class: 'grid users' },
       h('thead', null, h('tr', null, ...['User', 'Admin', 'Roles', 'Password', ''].map((c) => h('th', null, c)))),
