@@ -130,6 +130,17 @@ test('permissions: a READ-only user sees the actions they may not take disabled'
   assert.equal(await page.getByRole('button', { name: 'Edit description' }).isDisabled(), true);
   assert.equal(await page.getByRole('button', { name: 'Set alias' }).isDisabled(), true);
   assert.equal(await page.locator('select[aria-label=stage]').isDisabled(), true);
+  // Jobs: submitting into the admin's experiment needs EDIT there; a new experiment is fine.
+  await page.goto(`${BASE}/#/jobs?new=1`);
+  await page.waitForSelector('body[data-rendered~=jobs]');
+  const submit = page.locator('form.job-form button[type=submit]');
+  await page.fill('input[name=experiment_name]', 'admins-experiment');
+  await page.press('input[name=experiment_name]', 'Tab');
+  await page.waitForSelector('form.job-form button[data-denied=EDIT]');
+  await page.fill('input[name=experiment_name]', 'a-new-experiment');
+  await page.press('input[name=experiment_name]', 'Tab');
+  await page.waitForFunction(() => !document.querySelector('form.job-form button[type=submit]').disabled);
+  assert.equal(await submit.isEnabled(), true);
   // The server refuses anyway; the UI shows it rather than failing silently.
   const status = await page.evaluate(async (id) => {
     const csrf = await fetch('/api/v1/session', { headers: { 'x-requested-with': 'XMLHttpRequest' } }).then((r) => r.json()).then((j) => j.csrf_token);
