@@ -2,7 +2,8 @@
 # End-to-end tests of the embedded web UI in headless Chromium (Debian's `chromium`, driven by
 # playwright-core from npm) against a real `mlp server` seeded through the mlflow client.
 #
-#   MLP_BIN=target/debug/mlp tests/ui/run.sh          # the e2e suite (exit 1 on any failure; jobs tests skip with a message when /api/v1/jobs is 404 or 501)
+#   MLP_BIN=target/debug/mlp tests/ui/run.sh          # the e2e suite (exit 1 on any failure; jobs tests skip with a message when /api/v1/jobs is 404 or 501),
+#                                                     # then auth.mjs against a second server with auth on (login, permissions, admin, tokens)
 #   MLP_BIN=target/debug/mlp tests/ui/run.sh bench    # the time-to-first-render benchmark
 #
 # Env: UI_ONLY=<substring> (run matching tests), UI_SCREENSHOTS (default docs/screenshots),
@@ -63,9 +64,10 @@ tmp="$(mktemp -d -t mlp-ui.XXXXXX)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 "$MLP_BIN" server --host 127.0.0.1 --port "$port" --data-dir "$tmp/data" >"$tmp/server.log" 2>&1 &
 server_pid=$!
+auth_pid=""
 cleanup() {
-  kill "$server_pid" 2>/dev/null || true
-  wait "$server_pid" 2>/dev/null || true
+  kill "$server_pid" $auth_pid 2>/dev/null || true
+  wait "$server_pid" $auth_pid 2>/dev/null || true
   if [[ -n "${UI_KEEP_TMP:-}" ]]; then echo "run.sh: kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
@@ -93,6 +95,22 @@ else
   mkdir -p "$UI_OUT"
   node unit.mjs || status=$?
   [[ $status == 0 ]] && { node e2e.mjs || status=$?; }
+  # 6. Login, permissions, admin and tokens pages: a second server, with auth on.
+  if [[ $status == 0 ]]; then
+    auth_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+    admin_pw="ui-admin-$RANDOM-$RANDOM-password"
+    MLP__AUTH__ENABLED=true MLP__AUTH__ADMIN_PASSWORD="$admin_pw" \
+      "$MLP_BIN" server --host 127.0.0.1 --port "$auth_port" --data-dir "$tmp/auth-data" >"$tmp/auth-server.log" 2>&1 &
+    auth_pid=$!
+    auth_base="http://127.0.0.1:$auth_port"
+    for _ in $(seq 1 300); do
+      curl -fsS "$auth_base/health" >/dev/null 2>&1 && break
+      kill -0 "$auth_pid" 2>/dev/null || { tail -50 "$tmp/auth-server.log" >&2; die "the server with auth on exited at start"; }
+      sleep 0.1
+    done
+    UI_AUTH_BASE="$auth_base" UI_ADMIN_PASSWORD="$admin_pw" node auth.mjs || status=$?
+    [[ $status == 0 ]] || { echo "--- server with auth on, log (last 40 lines)" >&2; tail -40 "$tmp/auth-server.log" >&2; }
+  fi
   if [[ $status != 0 ]]; then
     echo "--- server log (last 40 lines)" >&2; tail -40 "$tmp/server.log" >&2
     cp -r "$UI_OUT" "${TMPDIR:-/tmp}/mlp-ui-failed-screens" 2>/dev/null && echo "run.sh: screenshots in ${TMPDIR:-/tmp}/mlp-ui-failed-screens" >&2

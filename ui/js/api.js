@@ -1,7 +1,14 @@
 // The REST API the UI calls: MLflow's `/ajax-api/2.0/mlflow/…`, the artifact proxy and the
 // jobs API (`/api/v1/jobs`). Errors surface MLflow's `error_code` and `message`.
+//
+// With auth on the browser holds a session cookie (HttpOnly: never seen here); every call says
+// it comes from the UI (`X-Requested-With`, so a 401 carries no Basic challenge and no browser
+// dialog) and sends the session's CSRF token, which the server requires on state-changing calls.
 
 const MLFLOW = '/ajax-api/2.0/mlflow';
+
+/** The session's CSRF token, and what to do when a call answers 401 (session.js sets both). */
+export const session = { csrf: '', onUnauthenticated: null };
 
 export class ApiError extends Error {
   /** @param {number} status @param {string} code @param {string} message */
@@ -26,10 +33,11 @@ function qs(query) {
 /**
  * @param {string} method
  * @param {string} url
- * @param {{query?: object, body?: any, signal?: AbortSignal, text?: boolean}} [opts]
+ * @param {{query?: object, body?: any, signal?: AbortSignal, text?: boolean, login?: boolean}} [opts]
  */
 export async function request(method, url, opts = {}) {
-  const init = { method, headers: {}, signal: opts.signal };
+  const init = { method, headers: { 'x-requested-with': 'XMLHttpRequest' }, signal: opts.signal, credentials: 'same-origin' };
+  if (session.csrf) init.headers['x-csrf-token'] = session.csrf;
   // State-changing calls always carry a JSON body: the server refuses any other content type
   // (the rule that keeps cross-site form posts out).
   if (opts.body !== undefined || (method !== 'GET' && method !== 'HEAD')) {
@@ -55,6 +63,7 @@ export async function request(method, url, opts = {}) {
     } catch {
       if (text) message = text.slice(0, 500);
     }
+    if (res.status === 401 && !opts.login && session.onUnauthenticated) session.onUnauthenticated();
     throw new ApiError(res.status, code, message);
   }
   if (opts.text) return res;
@@ -189,3 +198,31 @@ export const jobs = {
 export function isMissingEndpoint(err) {
   return err instanceof ApiError && (err.code === 'ENDPOINT_NOT_FOUND' || err.code === 'NOT_IMPLEMENTED' || (err.status === 404 && err.code.startsWith('HTTP_')) || err.status === 405);
 }
+
+/** MLflow's user, grant and role endpoints (`/api/2.0/mlflow/users/…`, `/api/3.0/mlflow/…`). */
+const AUTH3 = '/ajax-api/3.0/mlflow';
+export const admin = {
+  users: () => request('GET', `${MLFLOW}/users/list`),
+  createUser: (username, password) => request('POST', `${MLFLOW}/users/create`, { body: { username, password } }),
+  deleteUser: (username) => request('DELETE', `${MLFLOW}/users/delete`, { body: { username } }),
+  setAdmin: (username, isAdmin) => request('PATCH', `${MLFLOW}/users/update-admin`, { body: { username, is_admin: isAdmin } }),
+  setPassword: (username, password) => request('PATCH', `${MLFLOW}/users/update-password`, { body: { username, password } }),
+  grants: (username) => request('GET', `${AUTH3}/users/permissions/list`, { query: { username } }),
+  grant: (username, resourceType, resourceId, permission) => request('POST', `${AUTH3}/users/permissions/grant`, { body: { username, resource_type: resourceType, resource_id: resourceId, permission } }),
+  revoke: (username, resourceType, resourceId) => request('POST', `${AUTH3}/users/permissions/revoke`, { body: { username, resource_type: resourceType, resource_id: resourceId } }),
+  roles: () => request('GET', `${AUTH3}/roles/list`, { query: { workspace: 'default' } }),
+  createRole: (name, description) => request('POST', `${AUTH3}/roles/create`, { body: { name, workspace: 'default', description } }),
+  deleteRole: (roleId) => request('DELETE', `${AUTH3}/roles/delete`, { body: { role_id: roleId } }),
+  addRolePermission: (roleId, resourceType, resourcePattern, permission) => request('POST', `${AUTH3}/roles/permissions/add`, { body: { role_id: roleId, resource_type: resourceType, resource_pattern: resourcePattern, permission } }),
+  removeRolePermission: (rolePermissionId) => request('DELETE', `${AUTH3}/roles/permissions/remove`, { body: { role_permission_id: rolePermissionId } }),
+  roleUsers: (roleId) => request('GET', `${AUTH3}/roles/users/list`, { query: { role_id: roleId } }),
+  assign: (username, roleId) => request('POST', `${AUTH3}/roles/assign`, { body: { username, role_id: roleId } }),
+  unassign: (username, roleId) => request('DELETE', `${AUTH3}/roles/unassign`, { body: { username, role_id: roleId } }),
+};
+
+/** The caller's own personal access tokens. */
+export const tokens = {
+  list: (signal) => request('GET', '/api/v1/tokens', { signal }),
+  create: (name, expiresInDays) => request('POST', '/api/v1/tokens', { body: { name, expires_in_days: expiresInDays || undefined } }),
+  revoke: (id) => request('DELETE', `/api/v1/tokens/${encodeURIComponent(id)}`),
+};

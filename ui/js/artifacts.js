@@ -62,7 +62,7 @@ export function artifactBrowser(run, selected, onSelect, list) {
     if ((f.file_size || 0) > PREVIEW_LIMIT) { replace(preview, head, h('p', { class: 'muted' }, 'Too large to preview.')); return; }
     replace(preview, head, h('p', { class: 'muted' }, 'Loading…'));
     try {
-      const res = await fetch(url);
+      const res = await fetch(url, { headers: { 'x-requested-with': 'XMLHttpRequest' } });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const text = await res.text();
       let content;

@@ -2,6 +2,7 @@
 // Pages are ES modules exporting `render(root, ctx)`; they may return a cleanup function.
 
 import { h, replace, errorBox, href } from './dom.js';
+import { loadSession } from './session.js';
 
 /** @typedef {{params: string[], query: URLSearchParams, signal: AbortSignal, setQuery: (q: Record<string, any>, opts?: {push?: boolean}) => void, go: (path: string, q?: Record<string, any>) => void}} Ctx */
 
@@ -23,6 +24,9 @@ const ROUTES = [
   [/^\/models\/([^/]+)\/versions\/([^/]+)$/, () => import('./pages/model-version.js')],
   [/^\/jobs$/, () => import('./pages/jobs.js')],
   [/^\/jobs\/([^/]+)$/, () => import('./pages/job.js')],
+  [/^\/login$/, () => import('./pages/login.js')],
+  [/^\/admin$/, () => import('./pages/admin.js')],
+  [/^\/tokens$/, () => import('./pages/tokens.js')],
 ];
 
 export { href };
@@ -95,4 +99,5 @@ async function route() {
 }
 
 window.addEventListener('hashchange', route);
-route();
+// Who is logged in first (the header's user, and what pages may offer), then the page.
+loadSession().finally(route);

@@ -221,14 +221,14 @@ impl Auth {
         }
     }
 
-    fn cache_slot(&self, credentials: &str) -> [u8; 32] {
+    pub(crate) fn cache_slot(&self, credentials: &str) -> [u8; 32] {
         let mut h = Sha256::new();
         h.update(self.cache_key);
         h.update(credentials.as_bytes());
         h.finalize().into()
     }
 
-    fn cached(&self, slot: &[u8; 32]) -> Option<Principal> {
+    pub(crate) fn cached(&self, slot: &[u8; 32]) -> Option<Principal> {
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache
             .get(slot)
@@ -236,7 +236,7 @@ impl Auth {
             .map(|(p, _)| p.clone())
     }
 
-    fn remember(&self, slot: [u8; 32], p: &Principal) {
+    pub(crate) fn remember(&self, slot: [u8; 32], p: &Principal) {
         let ttl = if p.scope.is_some() {
             JOB_TOKEN_CACHE_TTL
         } else {
@@ -584,7 +584,7 @@ async fn verify_password(password: String, hash: String) -> bool {
 
 /// Tokens are 256 random bits, so one SHA-256 is as good as a slow hash: there is nothing to
 /// guess. It also makes the lookup by hash an index lookup.
-fn token_hash(secret: &str) -> String {
+pub(crate) fn token_hash(secret: &str) -> String {
     let d = Sha256::digest(secret.as_bytes());
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -627,7 +627,7 @@ impl mlp_jobs::JobCredentials for JobTokens {
 }
 
 /// 256 random bits, URL-safe.
-fn random_secret() -> String {
+pub(crate) fn random_secret() -> String {
     let mut raw = [0u8; 32];
     raw[..16].copy_from_slice(&random16());
     raw[16..].copy_from_slice(&random16());
@@ -714,6 +714,8 @@ pub enum Need {
     /// The jobs API: submitting needs EDIT on the job's experiment; reading, following and
     /// cancelling a job, being its submitter (admins: every job). See `check_jobs`.
     Jobs,
+    /// No credentials: the handler checks the password it is sent (the UI's session login).
+    Login,
 }
 
 pub struct Rule {
@@ -901,6 +903,11 @@ pub static RULES: &[Rule] = &[
     r(R, "POST", "/api/v1/tokens", Authenticated),
     r(R, "GET", "/api/v1/tokens", Authenticated),
     r(R, "DELETE", "/api/v1/tokens/{token_id}", Authenticated),
+    // The UI's session (session.rs) and what the caller may do, to hide the rest
+    r(R, "POST", "/api/v1/session", Login),
+    r(R, "GET", "/api/v1/session", Authenticated),
+    r(R, "DELETE", "/api/v1/session", Authenticated),
+    r(R, "GET", "/api/v1/permissions", Authenticated),
     // The artifact proxy: `<experiment_id>/<run_id>/artifacts/…` follows the experiment
     r(A, "GET", "/artifacts", On(Read, L::ArtifactListing)),
     r(A, "GET", "/artifacts/{*path}", On(Read, L::ArtifactPath)),
@@ -1157,7 +1164,7 @@ pub async fn enforce(State(st): State<AppState>, req: Request, next: Next) -> Re
         tracing::error!(route = path, method = %req.method(), "route missing from the authorization table");
         return denied().into_response();
     };
-    if need == Public {
+    if need == Public || need == Login {
         return next.run(req).await;
     }
     let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
@@ -1172,9 +1179,18 @@ pub async fn enforce(State(st): State<AppState>, req: Request, next: Next) -> Re
     {
         metrics::counter!("mlp_auth_logins_throttled_total").increment(1);
         tracing::warn!(username = user.as_str(), client = addr, "failed logins throttled");
-        return throttled(wait);
+        return crate::session::for_ui(req.headers(), throttled(wait));
     }
-    let principal = match auth.authenticate(authorization).await {
+    // The UI's session cookie (session.rs), when no Authorization header is sent.
+    let session = match crate::session::principal(&auth, req.method(), req.headers()).await {
+        Ok(p) => p,
+        Err(resp) => return resp,
+    };
+    let verified = match session {
+        Some(p) => Ok(Some(p)),
+        None => auth.authenticate(authorization).await,
+    };
+    let principal = match verified {
         Ok(Some(p)) => {
             if let Some(user) = &basic_user {
                 auth.logins.succeeded(user, &addr);
@@ -1185,7 +1201,7 @@ pub async fn enforce(State(st): State<AppState>, req: Request, next: Next) -> Re
             if let Some(user) = &basic_user {
                 auth.logins.failed(user, &addr);
             }
-            return unauthenticated();
+            return crate::session::for_ui(req.headers(), unauthenticated());
         }
         Err(e) => return ApiError(e).into_response(),
     };
@@ -1266,7 +1282,7 @@ async fn check(
         return check_scoped(st, auth, scope, need, req, path).await;
     }
     match need {
-        Public | Authenticated => Ok((req, After::Nothing)),
+        Public | Authenticated | Login => Ok((req, After::Nothing)),
         Jobs => check_jobs(st, auth, p, req, path).await,
         RoleAdmin | RoleViewer => {
             if p.is_admin {
@@ -2296,7 +2312,15 @@ async fn create_token(State(st): State<AppState>, req: Request) -> ApiResult<Jso
 async fn list_tokens(State(st): State<AppState>, req: Request) -> ApiResult<Json<Value>> {
     let auth = auth_of(&st)?;
     let p = caller(req.extensions())?;
-    let tokens: Vec<Value> = auth.store.list_tokens(p.id).await?.iter().map(token_json).collect();
+    let tokens: Vec<Value> = auth
+        .store
+        .list_tokens(p.id)
+        .await?
+        .iter()
+        // Web sessions are tokens too, but not the user's to manage here.
+        .filter(|t| !t.id.starts_with(crate::session::ID_PREFIX))
+        .map(token_json)
+        .collect();
     Ok(Json(json!({ "tokens": tokens })))
 }
 
@@ -2657,6 +2681,7 @@ mod tests {
             ("lib.rs", include_str!("lib.rs")),
             ("auth.rs", include_str!("auth.rs")),
             ("ui.rs", include_str!("ui.rs")),
+            ("session.rs", include_str!("session.rs")),
         ];
         let mut out = Vec::new();
         for (file, src) in sources {
@@ -2723,6 +2748,7 @@ mod tests {
             ("PUT", "/api/2.0/mlflow-artifacts/artifacts/{*path}"),
             ("POST", "/api/v1/jobs/{job_id}/cancel"),
             ("DELETE", "/api/v1/tokens/{token_id}"),
+            ("POST", "/api/v1/session"),
             ("PATCH", "/ajax-api/2.0/mlflow/users/update-admin"),
             ("GET", "/api/3.0/mlflow/users/permissions/get"),
             ("GET", "/health"),

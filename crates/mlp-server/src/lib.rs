@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod oidc;
 mod registry;
 pub mod security;
+pub mod session;
 mod tracking;
 pub mod ui;
 
@@ -60,6 +61,8 @@ pub struct AppState {
     /// Users, grants and tokens; `None` (the default) serves every route to anyone, as before
     /// authentication existed.
     pub auth: Option<Arc<auth::Auth>>,
+    /// The UI's login sessions (cookie lifetime and `Secure`).
+    pub session: session::Settings,
 }
 
 impl AppState {
@@ -86,6 +89,7 @@ impl AppState {
             request_timeout: Duration::from_secs(60),
             max_artifact_bytes: 5 << 30,
             auth: None,
+            session: session::Settings::default(),
         }
     }
 }
@@ -272,7 +276,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/jobs", post(jobs::submit).get(jobs::list))
         .route("/api/v1/jobs/{job_id}", get(jobs::get))
         .route("/api/v1/jobs/{job_id}/cancel", post(jobs::cancel))
-        .route("/api/v1/jobs/{job_id}/logs", get(jobs::logs));
+        .route("/api/v1/jobs/{job_id}/logs", get(jobs::logs))
+        .merge(session::routes());
     let api = if state.auth.is_some() {
         api.merge(auth::routes())
     } else {

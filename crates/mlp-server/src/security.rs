@@ -104,7 +104,7 @@ fn origin_authority(origin: &str) -> Option<&str> {
 
 /// The same origin when the Origin's authority is the request's Host (scheme and default ports
 /// aside: behind a TLS-terminating ingress the server sees plain HTTP).
-fn same_origin(origin: &str, host: Option<&str>) -> bool {
+pub(crate) fn same_origin(origin: &str, host: Option<&str>) -> bool {
     let (Some(a), Some(h)) = (origin_authority(origin), host) else {
         return false;
     };

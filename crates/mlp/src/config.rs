@@ -37,6 +37,11 @@ pub struct AuthConfig {
     /// READ, USE, EDIT, MANAGE or NO_PERMISSIONS: a user's permission on a resource without a
     /// grant.
     pub default_permission: String,
+    /// How long a web UI login lasts.
+    pub session_hours: u64,
+    /// Always mark the session cookie `Secure` (it is anyway when the browser came over https,
+    /// as `X-Forwarded-Proto` or the `Origin` tell).
+    pub session_cookie_secure: bool,
     /// Single sign-on: bearer JWTs from this identity provider (`auth.oidc.*`).
     pub oidc: OidcConfig,
 }
@@ -132,6 +137,8 @@ impl Default for AuthConfig {
             admin_password_file: None,
             default_permission: "READ".into(),
             oidc: OidcConfig::default(),
+            session_hours: 12,
+            session_cookie_secure: false,
         }
     }
 }
@@ -146,6 +153,8 @@ impl std::fmt::Debug for AuthConfig {
             .field("admin_password_file", &self.admin_password_file)
             .field("default_permission", &self.default_permission)
             .field("oidc", &self.oidc)
+            .field("session_hours", &self.session_hours)
+            .field("session_cookie_secure", &self.session_cookie_secure)
             .finish()
     }
 }

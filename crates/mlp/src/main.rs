@@ -331,6 +331,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             state.max_artifact_bytes = cfg.artifacts.max_upload_bytes;
             if cfg.auth.enabled {
                 state.auth = Some(open_auth(&cfg, &stores).await?);
+                state.session = mlp_server::session::Settings {
+                    ttl: std::time::Duration::from_secs(cfg.auth.session_hours.max(1) * 3600),
+                    secure_cookie: cfg.auth.session_cookie_secure,
+                };
             }
             let limits = conn_limits(&cfg)?;
             let addr = format!("{}:{}", cfg.server.host, cfg.server.port);

@@ -2,6 +2,7 @@
 
 import { mlflow } from '../api.js';
 import { h, replace, fmtTime, errorBox, toast, markRendered, href } from '../dom.js';
+import { permissionsOf, allows, deny } from '../session.js';
 
 const esc = (s) => s.replace(/'/g, "\\'");
 
@@ -42,6 +43,11 @@ export async function render(root, ctx) {
     replace(list, errorBox(err));
     return;
   }
+  // What the user may do on each (auth on): buttons that would be refused are disabled.
+  let perms = { experiments: {} };
+  try { perms = await permissionsOf({ experiments: exps.map((e) => e.experiment_id) }, ctx.signal); } catch { /* the server still decides */ }
+  const may = (e, need) => allows(perms.experiments[e.experiment_id], need);
+  const guard = (el, e, need) => (may(e, need) ? el : deny(el, need, 'experiment'));
 
   const rows = exps.map((e) => {
     const nameCell = h('td', null, h('a', { href: href(`/experiments/${e.experiment_id}`) }, e.name));
@@ -74,7 +80,8 @@ export async function render(root, ctx) {
       h('td', null, fmtTime(e.last_update_time)),
       h('td', null, tags.map((t) => h('span', { class: 'chip' }, `${t.key}=${t.value}`))),
       h('td', { class: 'actions' },
-        deleted ? h('button', { onclick: restore }, 'Restore') : [h('button', { onclick: rename }, 'Rename'), h('button', { class: 'danger', onclick: del }, 'Delete')]));
+        deleted ? guard(h('button', { onclick: restore }, 'Restore'), e, 'MANAGE')
+          : [guard(h('button', { onclick: rename }, 'Rename'), e, 'EDIT'), guard(h('button', { class: 'danger', onclick: del }, 'Delete'), e, 'MANAGE')]));
   });
   replace(list, exps.length
     ? h('table', { class: 'grid' }, h('thead', null, h('tr', null, ...['Name', 'ID', 'Created', 'Last updated', 'Tags', ''].map((c) => h('th', null, c)))), h('tbody', null, rows))

@@ -1,7 +1,8 @@
 // Jobs: list by state and kind, submit from a form. Refreshes while jobs are queued or running.
 // Talks to `/api/v1/jobs`; a server without it gets a clear "not available" state.
 
-import { jobs, isMissingEndpoint } from '../api.js';
+import { jobs, isMissingEndpoint, mlflow } from '../api.js';
+import { me, permissionsOf, allows, deny } from '../session.js';
 import { h, replace, fmtTime, fmtDuration, errorBox, toast, markRendered, href } from '../dom.js';
 
 export const STATES = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
@@ -49,6 +50,7 @@ function submitForm(onDone) {
   const expName = f('experiment_name', { placeholder: 'optional' });
   const shards = f('shards', { type: 'number', min: 1, placeholder: '1 (data-processing)' });
   const err = h('div');
+  const submit = h('button', { type: 'submit', class: 'primary' }, 'Submit');
   const num = (el) => (el.value === '' ? undefined : Number(el.value));
   const form = h('form', { class: 'card job-form', onsubmit: async (e) => {
     e.preventDefault();
@@ -75,7 +77,31 @@ function submitForm(onDone) {
     h('label', null, 'Image', image), h('label', null, 'Node group', nodeGroup), h('label', null, 'CPU', cpu), h('label', null, 'Memory', memory), h('label', null, 'GPU', gpu),
     h('label', null, 'Timeout (s)', timeout), h('label', null, 'Max retries', retries), h('label', null, 'Shards', shards), h('label', null, 'Experiment', expName),
     h('label', { class: 'span2' }, 'Environment', env)),
-  h('button', { type: 'submit', class: 'primary' }, 'Submit'), err);
+  submit, err);
+  // Submitting needs EDIT on the experiment the job logs into (none named: Default; a new name
+  // is created for the submitter): the button says so before the server refuses.
+  const checkExperiment = async () => {
+    submit.disabled = false;
+    submit.title = '';
+    delete submit.dataset.denied;
+    if (!me.auth_enabled || me.is_admin) return;
+    if (me.may_run_jobs === false) {
+      submit.disabled = true;
+      submit.title = 'Running jobs needs the jobs capability: ask an admin for a role that grants it';
+      submit.dataset.denied = 'jobs';
+      return;
+    }
+    const wanted = expName.value.trim();
+    let id = '0';
+    if (wanted) {
+      try { id = (await mlflow.get('/experiments/get-by-name', { experiment_name: wanted })).experiment.experiment_id; } catch { return; }
+    }
+    if (expName.value.trim() !== wanted) return;
+    const p = await permissionsOf({ experiments: [id] }).catch(() => null);
+    if (p && !allows(p.experiments[id], 'EDIT')) deny(submit, 'EDIT', 'experiment');
+  };
+  expName.addEventListener('change', checkExperiment);
+  checkExperiment();
   return form;
 }
 

@@ -7,6 +7,7 @@ import { h, replace, fmtTime, errorBox, toast, markRendered, href } from '../dom
 import { renderMarkdown } from '../markdown.js';
 import { kvTable } from './run.js';
 import { tagEditor, STAGES } from './model.js';
+import { permissionsOf, lockActions } from '../session.js';
 
 /**
  * The signature of an MLmodel file (YAML): its `signature:` block's `inputs`, `outputs` and
@@ -179,5 +180,9 @@ export async function render(root, ctx) {
           (k, val) => act(() => mlflow.post('/model-versions/set-tag', { name, version, key: k, value: val })),
           (k) => act(() => mlflow.del('/model-versions/delete-tag', { name, version, key: k })))))),
     h('section', null, h('h2', null, 'Signature'), sigBox));
+  try {
+    const p = await permissionsOf({ models: [name] }, ctx.signal);
+    if (p.registered_models[name] !== undefined) lockActions(page, p.registered_models[name], 'registered model');
+  } catch { /* the server still decides */ }
   markRendered('model-version');
 }

@@ -3,6 +3,7 @@
 
 import { mlflow } from '../api.js';
 import { h, replace, fmtTime, errorBox, toast, markRendered, href } from '../dom.js';
+import { permissionsOf, lockActions } from '../session.js';
 
 export const STAGES = ['None', 'Staging', 'Production', 'Archived'];
 
@@ -73,5 +74,9 @@ export async function render(root, ctx) {
       versions.length ? h('table', { class: 'grid versions' },
         h('thead', null, h('tr', null, ['Version', 'Stage', 'Aliases', 'Run', 'Status', 'Tags', 'Created', ''].map((c) => h('th', null, c)))),
         h('tbody', null, rows)) : h('p', { class: 'muted' }, 'No versions. Register one from a run\'s logged models.')));
+  try {
+    const p = await permissionsOf({ models: [name] }, ctx.signal);
+    if (p.registered_models[name] !== undefined) lockActions(page, p.registered_models[name], 'registered model');
+  } catch { /* the server still decides */ }
   markRendered('model');
 }

@@ -8,6 +8,7 @@ import { artifactBrowser } from '../artifacts.js';
 import { liveUpdates, isLive } from '../live.js';
 import { registrationsOf } from './logged-model.js';
 import { renderMarkdown } from '../markdown.js';
+import { permissionsOf, allows } from '../session.js';
 
 export function kvTable(rows, empty, cls = '') {
   if (!rows.length) return h('p', { class: 'muted' }, empty);
@@ -150,9 +151,11 @@ export async function render(root, ctx) {
 
   // description: the mlflow.note.content tag (what MLflow's UI edits), rendered as Markdown
   let note = tag('mlflow.note.content') || '';
+  // Set once the user's permission is known (auth on): without EDIT the editors are hidden.
+  let readOnly = false;
   const descBox = h('div', { id: 'run-description' });
   const descStatus = h('div');
-  const showDesc = () => replace(descBox, renderMarkdown(note), h('div', { class: 'toolbar' }, h('button', { type: 'button', onclick: editDesc }, 'Edit description')));
+  const showDesc = () => replace(descBox, renderMarkdown(note), readOnly ? null : h('div', { class: 'toolbar' }, h('button', { type: 'button', onclick: editDesc }, 'Edit description')));
   function editDesc() {
     const ta = h('textarea', { class: 'md-edit', 'aria-label': 'run description', value: note });
     const preview = h('div');
@@ -188,7 +191,7 @@ export async function render(root, ctx) {
     const keyIn = h('input', { placeholder: 'key', 'aria-label': 'new tag key', required: true, size: 14 });
     const valIn = h('input', { placeholder: 'value', 'aria-label': 'new tag value', size: 18 });
     const rowOf = (t, editable) => h('tr', { dataset: { key: t.key } }, h('th', null, t.key), h('td', null, t.value),
-      editable ? h('td', { class: 'actions' },
+      editable && !readOnly ? h('td', { class: 'actions' },
         h('button', { type: 'button', class: 'x', title: `edit tag ${t.key}`, 'aria-label': `edit tag ${t.key}`, onclick: () => { keyIn.value = t.key; valIn.value = t.value; valIn.focus(); } }, '✎'),
         h('button', { type: 'button', class: 'x', title: `remove tag ${t.key}`, 'aria-label': `remove tag ${t.key}`, onclick: async () => {
           try {
@@ -200,7 +203,7 @@ export async function render(root, ctx) {
         } }, '×')) : h('td'));
     replace(tagsBox,
       user.length ? h('table', { class: 'grid kv tags' }, h('tbody', null, user.map((t) => rowOf(t, true)))) : h('p', { class: 'muted' }, 'No tags.'),
-      h('form', { class: 'inline', onsubmit: async (e) => {
+      readOnly ? null : h('form', { class: 'inline', onsubmit: async (e) => {
         e.preventDefault();
         const key = keyIn.value.trim();
         try {
@@ -218,6 +221,14 @@ export async function render(root, ctx) {
         showSys ? h('table', { class: 'grid kv sys' }, h('tbody', null, sys.map((t) => rowOf(t, false)))) : null) : null);
   };
   drawTags();
+  permissionsOf({ experiments: [info.experiment_id] }, ctx.signal).then((p) => {
+    const perm = p.experiments[info.experiment_id];
+    if (perm === undefined || allows(perm, 'EDIT')) return;
+    readOnly = true;
+    showDesc();
+    drawTags();
+    descBox.dataset.denied = tagsBox.dataset.denied = 'EDIT';
+  }, () => {});
 
   const paramsBox = h('div', null, kvTable(params.map((p) => [p.key, p.value]), 'No parameters.', 'params'));
   const paramsTitle = h('h2', null, `Parameters (${params.length})`);

@@ -6,6 +6,7 @@
 import { mlflow } from '../api.js';
 import { h, replace, fmtTime, fmtDuration, fmtNum, errorBox, toast, markRendered, href } from '../dom.js';
 import { liveUpdates, isLive } from '../live.js';
+import { permissionsOf, allows, deny } from '../session.js';
 
 const ROW_H = 30;
 // new runs: at most NEW_PAGE added a round; runs whose clock is up to NEW_SKEW_MS behind still count
@@ -231,11 +232,18 @@ export async function render(root, ctx) {
     selInfo.textContent = n ? `${n} selected` : '';
     compareBtn.disabled = n < 2 || n > 20;
     compareBtn.title = n > 20 ? 'Compare at most 20 runs' : '';
-    deleteBtn.disabled = n === 0;
-    if (restoreBtn) restoreBtn.disabled = n === 0;
+    deleteBtn.disabled = n === 0 || !canManage;
+    if (restoreBtn) restoreBtn.disabled = n === 0 || !canManage;
     allBox.checked = n > 0 && n === runs.length;
     allBox.indeterminate = n > 0 && n < runs.length;
   };
+  // Deleting and restoring runs needs MANAGE on the experiment (auth on); the server decides.
+  let canManage = true;
+  permissionsOf({ experiments: [expId] }, ctx.signal).then((p) => {
+    canManage = allows(p.experiments[expId], 'MANAGE');
+    if (!canManage) for (const b of [deleteBtn, restoreBtn]) if (b) deny(b, 'MANAGE', 'experiment');
+    updateSel();
+  }, () => {});
   const allBox = h('input', { type: 'checkbox', 'aria-label': 'select all', onchange: () => {
     if (allBox.checked) runs.forEach((r) => selected.add(r.info.run_id)); else selected.clear();
     updateSel(); drawRows();
