@@ -86,22 +86,25 @@ while [ "$l" -lt "$P" ]; do
         unset MLFLOW_RUN_ID MLFLOW_TRACKING_TOKEN MLFLOW_TRACKING_URI MLFLOW_EXPERIMENT_ID
       fi
     fi
-    "$@"
-    echo $? > "$d/.$l" && mv "$d/.$l" "$d/$l"
+    "$@" &
+    echo $! > "$d/pid-$l"
+    wait $!
+    echo $? > "$d/.rc-$l" && mv "$d/.rc-$l" "$d/rc-$l"
   ) &
   l=$((l + 1))
 done
-trap 'trap : TERM; kill -TERM 0 2>/dev/null; exit 143' TERM INT
+stop() { for p in "$d"/pid-*; do [ -e "$p" ] && kill -TERM "$(cat "$p")" 2>/dev/null; done; }
+trap 'stop; exit 143' TERM INT
 while :; do
   n=0
-  for f in "$d"/*; do
+  for f in "$d"/rc-*; do
     [ -e "$f" ] || continue
     n=$((n + 1))
     rc=$(cat "$f")
     if [ "$rc" -ne 0 ]; then
-      trap : TERM
-      kill -TERM 0 2>/dev/null
-      sleep 5
+      stop
+      t=0
+      while [ "$t" -lt 10 ] && [ "$(ls "$d" | grep -c '^rc-')" -lt "$P" ]; do sleep 1; t=$((t + 1)); done
       exit "$rc"
     fi
   done
@@ -1100,8 +1103,11 @@ impl KubernetesExecutor {
     /// `group` the Job and everything else of the attempt (a failed gang leaves nothing
     /// running). The Job's dependents would follow it by garbage collection; deleting them
     /// here does not wait for the collector.
-    async fn clean_up(&self, job: &Job, name: &str, group: bool) {
-        let mut doomed = vec![(self.core_path("secrets"), name.to_string())];
+    async fn clean_up(&self, job: &Job, attempt: &Attempt, name: &str, group: bool) {
+        let mut doomed = Vec::new();
+        if attempt.env.contains_key("MLFLOW_TRACKING_TOKEN") || !attempt.rank_runs.is_empty() {
+            doomed.push((self.core_path("secrets"), name.to_string()));
+        }
         if group {
             doomed.push((self.jobs_path(), name.to_string()));
             if job.spec.is_distributed() {
@@ -1623,7 +1629,7 @@ impl Executor for KubernetesExecutor {
                 if objects.job["spec"]["suspend"] == true
                     && let Err(outcome) = self.create_dependents(&own, &objects).await
                 {
-                    self.clean_up(job, &own, true).await;
+                    self.clean_up(job, attempt, &own, true).await;
                     return outcome;
                 }
                 own
@@ -1635,7 +1641,7 @@ impl Executor for KubernetesExecutor {
             // A failed gang is deleted whole; a plain failed Job stays (until its TTL) for
             // `kubectl describe`, as do the finished Jobs.
             let group = job.spec.is_distributed() && outcome.state != JobState::Succeeded;
-            self.clean_up(job, &name, group).await;
+            self.clean_up(job, attempt, &name, group).await;
         }
         outcome
     }

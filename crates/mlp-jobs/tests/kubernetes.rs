@@ -1607,6 +1607,7 @@ fn the_launcher_computes_ranks_and_stops_the_pod_on_a_failure() {
     std::fs::write(ranks.join("token-3"), "tok3").unwrap();
     let out_dir = dir.path().join("out");
     std::fs::create_dir(&out_dir).unwrap();
+    use std::os::unix::process::CommandExt;
     let launch = |index: &str, script: &str| {
         std::process::Command::new("sh")
             .args(["-c", LAUNCHER, "mlp-launch", "sh", "-c", script])
@@ -1620,6 +1621,7 @@ fn the_launcher_computes_ranks_and_stops_the_pod_on_a_failure() {
             .env("MLFLOW_TRACKING_TOKEN", "job-token")
             .env("MLFLOW_TRACKING_URI", "http://tracking")
             .env("OUT", &out_dir)
+            .process_group(0)
             .output()
             .unwrap()
     };
@@ -1640,7 +1642,7 @@ fn the_launcher_computes_ranks_and_stops_the_pod_on_a_failure() {
     let started = std::time::Instant::now();
     let o = launch(
         "0",
-        r#"if [ "$LOCAL_RANK" = 1 ]; then exit 7; fi; trap 'echo stopped > "$OUT/stopped"; exit 143' TERM; sleep 60 & wait"#,
+        r#"if [ "$LOCAL_RANK" = 1 ]; then exit 7; fi; trap 'kill $!; echo stopped > "$OUT/stopped"; exit 143' TERM; sleep 60 & wait"#,
     );
     assert_eq!(o.status.code(), Some(7), "{o:?}");
     assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
