@@ -1292,9 +1292,13 @@ impl KubernetesExecutor {
                     && o["metadata"]["deletionTimestamp"].is_null()
             })
             .collect();
-        running.sort_by_key(|o| std::cmp::Reverse(attempt_of(o)));
+        // Still suspended: its worker went away before its Secret (or Service) was made, so
+        // it never ran; it cannot be resumed with a revoked token. Deleted below, not adopted.
+        running.sort_by_key(|o| (o["spec"]["suspend"] == true, std::cmp::Reverse(attempt_of(o))));
+
         let adopted = running
             .first()
+            .filter(|o| o["spec"]["suspend"] != true)
             .and_then(|o| o["metadata"]["name"].as_str())
             .map(str::to_string);
         if let Some(a) = &adopted {
@@ -1304,7 +1308,7 @@ impl KubernetesExecutor {
                 "adopting the running Job of an earlier attempt"
             );
         }
-        for other in running.iter().skip(1) {
+        for other in running.iter().skip(usize::from(adopted.is_some())) {
             let Some(other_name) = other["metadata"]["name"].as_str() else {
                 continue;
             };

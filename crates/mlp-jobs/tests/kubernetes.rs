@@ -1799,3 +1799,24 @@ async fn executor_cancel_deletes_the_whole_group() {
     assert!(c.mock.jobs.lock().unwrap().is_empty());
     assert!(c.mock.objects.lock().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn executor_does_not_adopt_a_job_left_suspended_by_an_earlier_attempt() {
+    // Attempt 1's worker created its Job (suspended) and died before resuming it: that Job never
+    // ran, and its token is revoked. Attempt 2 deletes it and runs its own.
+    let c = cluster(End::Complete, 4, None).await;
+    let j = job(distributed(2, 1));
+    let m = job_manifest(&j, &attempt_with_tokens(1, 2), &KubeConfig::default());
+    assert_eq!(m["spec"]["suspend"], true);
+    c.mock.jobs.lock().unwrap().insert("ddp-33445566-a1".into(), m);
+    let out = c
+        .executor()
+        .run(&j, &attempt_with_tokens(2, 2), CancellationToken::new())
+        .await;
+    assert_eq!(out.state, JobState::Succeeded, "{out:?}");
+    assert_eq!(c.mock.find(Method::DELETE, &format!("{JOBS}/ddp-33445566-a1")).len(), 1);
+    assert_eq!(
+        c.mock.find(Method::POST, JOBS)[0].body["metadata"]["name"],
+        "ddp-33445566-a2"
+    );
+}
