@@ -116,11 +116,12 @@ fi'''
 def test_a_failed_rank_fails_the_job_when_no_retry_is_left(mlp, tmp_path):
     job_id, _ = mlp.submit("--name", unique("gang-fail"), "--kind", "training", "--replicas", "3",
                            "--env", f"OUT={tmp_path}", "--", "sh", "-c",
-                           RECORD + '\n[ "$RANK" = 2 ] && exit 5\nsleep 60', wait=False)
+                           RECORD + '\n[ "$RANK" = 2 ] && { sleep 1; exit 5; }\nsleep 60', wait=False)
     job = mlp.wait_state(job_id, {"SUCCEEDED", "FAILED", "CANCELLED"}, timeout=60)
     assert job["state"] == "FAILED", job
     assert job["exit_code"] == 5
     assert job["reason"] == "rank 2 exited with 5; the group of 3 was stopped"
+    # (Rank 2 waits a second before failing, so that every rank has started by then.)
     assert sorted(starts(tmp_path, 1)) == [0, 1, 2]
 
 
