@@ -142,3 +142,30 @@ def test_distributed_specs_are_checked(mlp):
     r = requests.post(f"{mlp.uri}/api/v1/jobs", json={
         "name": unique("bad"), "kind": "training", "command": ["true"], "replicas": 100}, timeout=30)
     assert r.status_code == 400 and "replicas must be at most 64" in r.json()["message"], r.text
+
+
+STOPPABLE = RECORD + '''
+trap 'echo "$RANK" > "$OUT/stopped-$MLP_JOB_ATTEMPT-$RANK"; exit 143' TERM
+sleep 60 & wait'''
+
+
+def test_cancel_and_timeout_stop_every_rank(mlp, tmp_path):
+    cancelled, timed_out = tmp_path / "cancel", tmp_path / "timeout"
+    cancelled.mkdir()
+    timed_out.mkdir()
+    job_id, _ = mlp.submit("--name", unique("gang-cancel"), "--kind", "training", "--replicas", "2",
+                           "--env", f"OUT={cancelled}", "--", "sh", "-c", STOPPABLE, wait=False)
+    deadline = time.monotonic() + 60
+    while len(starts(cancelled, 1)) < 2:
+        assert time.monotonic() < deadline, mlp.get(job_id)
+        time.sleep(0.2)
+    mlp("cancel", job_id)
+    assert mlp.wait_state(job_id, {"CANCELLED", "FAILED", "SUCCEEDED"}, timeout=60)["state"] == "CANCELLED"
+    assert sorted(p.name for p in cancelled.glob("stopped-*")) == ["stopped-1-0", "stopped-1-1"]
+
+    job_id, _ = mlp.submit("--name", unique("gang-timeout"), "--kind", "training", "--replicas", "2",
+                           "--timeout", "3", "--env", f"OUT={timed_out}", "--", "sh", "-c", STOPPABLE,
+                           wait=False)
+    job = mlp.wait_state(job_id, {"CANCELLED", "FAILED", "SUCCEEDED"}, timeout=60)
+    assert job["state"] == "FAILED" and job["reason"] == "timed out after 3s", job
+    assert sorted(p.name for p in timed_out.glob("stopped-*")) == ["stopped-1-0", "stopped-1-1"]
