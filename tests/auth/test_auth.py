@@ -598,6 +598,46 @@ def test_a_job_logs_to_its_run_with_its_own_token(server, mlp_only):
     assert r.status_code == 401, r.text
 
 
+RANK_SCRIPT = r"""
+import json, os
+from mlflow import MlflowClient
+
+c = MlflowClient()
+rank, run_id = os.environ["RANK"], os.environ["MLFLOW_RUN_ID"]
+c.log_param(run_id, "rank", rank)
+parent = c.get_run(run_id).data.tags.get("mlflow.parentRunId")
+res = {"rank": rank}
+if parent:
+    try:
+        c.log_param(parent, "from_rank", rank)
+        res["parent_write"] = "ok"
+    except Exception as e:
+        res["parent_write"] = getattr(e, "error_code", None) or type(e).__name__
+print("RESULT " + json.dumps(res))
+"""
+
+
+def test_each_rank_of_a_distributed_job_logs_with_its_own_token(server, mlp_only):
+    """Rank 0 writes the job's run; rank 1 its child run, with a token of its own that may not
+    write rank 0's run."""
+    user = new_user(server)
+    r = submit(server, (user, PW), experiment_name=uniq("ddp-token"), replicas=2,
+               command=[sys.executable, "-c", RANK_SCRIPT])
+    assert r.status_code == 200, r.text
+    job = wait_job(server, (user, PW), r.json()["job"]["job_id"])
+    logs = [requests.get(server.url(f"/api/v1/jobs/{job['job_id']}/logs"), params={"rank": rank},
+                         auth=(user, PW), timeout=10).text for rank in (0, 1)]
+    assert job["state"] == "SUCCEEDED", (job, logs)
+    results = [json.loads(line.split(" ", 1)[1]) for log in logs for line in log.splitlines()
+               if line.startswith("RESULT ")]
+    assert results == [{"rank": "0"}, {"rank": "1", "parent_write": "PERMISSION_DENIED"}]
+    with as_user(user, PW):
+        c = MlflowClient(server.base)
+        assert c.get_run(job["run_id"]).data.params == {"rank": "0"}
+        children = c.search_runs([job["experiment_id"]], f"tags.mlflow.parentRunId = '{job['run_id']}'")
+        assert [(ch.data.params, ch.info.status) for ch in children] == [({"rank": "1"}, "FINISHED")]
+
+
 def mlp(server, *args, user=None, password=None, token=None, stdin=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "MLP_"))}
     env["MLP_SERVER"] = server.base

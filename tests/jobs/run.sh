@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Jobs end to end: the example workloads of issue 5 submitted through `mlp job submit` to a
+# Jobs end to end: the example workloads of issues 5 and 19 submitted through `mlp job submit` to a
 # server on the embedded default (its worker runs them as local processes), checked with the
 # real mlflow client.
 #
@@ -25,4 +25,12 @@ fi
 export DATA_PROFILE_BIN
 
 ensure_test_venv
+# PyTorch for the distributed example, only when the venv cannot import it yet (a fresh
+# machine: about a minute; see requirements-torch.txt for why the list is pinned).
+if ! "$VENV/bin/python" -c "import torch, torch.distributed as d; assert d.is_gloo_available()" 2>/dev/null; then
+  echo "run.sh: installing PyTorch (CPU use, gloo) into $VENV" >&2
+  t0=$SECONDS
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -r "$HERE/requirements-torch.txt"
+  echo "run.sh: PyTorch installed in $((SECONDS - t0))s" >&2
+fi
 run_suite "$@"

@@ -117,12 +117,47 @@ pub struct JobSpec {
     pub labels: BTreeMap<String, String>,
     /// Data processing only: run as N shards (an Indexed Job on Kubernetes).
     pub shards: u32,
+    /// Training only: distributed training over this many replicas (pods on Kubernetes), each
+    /// running `processes_per_replica` processes, with the rendezvous environment of
+    /// `torch.distributed` (`MASTER_ADDR`, `MASTER_PORT`, `WORLD_SIZE`, `RANK`, `LOCAL_RANK`).
+    /// 0 (absent, as in specs stored before the field existed) means 1.
+    pub replicas: u32,
+    pub processes_per_replica: u32,
+    /// Where ranks other than 0 log: their own child runs of the job's run, or nowhere (no
+    /// MLflow environment). Rank 0 always logs to the job's run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replica_logging: Option<ReplicaLogging>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplicaLogging {
+    /// A child run per rank (`<job>-rank-N`, tag `mlflow.parentRunId`): what a rank logs (its
+    /// loss, its system metrics) is kept apart from rank 0's and never lost.
+    #[default]
+    ChildRuns,
+    /// No MLflow environment for ranks other than 0.
+    None,
+}
+
+impl ReplicaLogging {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplicaLogging::ChildRuns => "child_runs",
+            ReplicaLogging::None => "none",
+        }
+    }
 }
 
 pub const MAX_TIMEOUT_SECONDS: u64 = 7 * 24 * 3600;
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 24 * 3600;
 pub const MAX_RETRIES: u32 = 10;
 pub const MAX_SHARDS: u32 = 1000;
+/// A gang this size still fits the node groups of the platform; a larger one is more likely a
+/// typo than a plan, and would sit unscheduled until the gang deadline.
+pub const MAX_REPLICAS: u32 = 64;
+/// One process per accelerator is the usual layout; 16 covers the largest GPU nodes.
+pub const MAX_PROCESSES_PER_REPLICA: u32 = 16;
 
 fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
@@ -214,6 +249,37 @@ impl JobSpec {
         if self.shards > MAX_SHARDS {
             return bad(format!("shards must be at most {MAX_SHARDS}"));
         }
+        if self.replicas == 0 {
+            self.replicas = 1;
+        }
+        if self.processes_per_replica == 0 {
+            self.processes_per_replica = 1;
+        }
+        if self.replicas > MAX_REPLICAS {
+            return bad(format!(
+                "replicas must be at most {MAX_REPLICAS}, got {}",
+                self.replicas
+            ));
+        }
+        if self.processes_per_replica > MAX_PROCESSES_PER_REPLICA {
+            return bad(format!(
+                "processes_per_replica must be at most {MAX_PROCESSES_PER_REPLICA}, got {}",
+                self.processes_per_replica
+            ));
+        }
+        if self.world_size() > 1 && kind != JobKind::Training {
+            // Shards are independent: a failed shard does not stop the others' work from
+            // counting, and they need no rendezvous; ranks of a distributed job are one gang.
+            return bad(
+                "replicas and processes_per_replica are for training jobs; data-processing jobs split their work with 'shards'"
+                    .into(),
+            );
+        }
+        if self.replica_logging.is_some() && self.world_size() == 1 {
+            return bad(
+                "replica_logging applies to distributed jobs (replicas or processes_per_replica above 1)".into(),
+            );
+        }
         for (k, v) in &self.labels {
             if k.is_empty() || k.len() > 63 || v.len() > 63 {
                 return bad(format!(
@@ -226,6 +292,29 @@ impl JobSpec {
 
     pub fn kind(&self) -> JobKind {
         self.kind.unwrap_or(JobKind::Training)
+    }
+
+    pub fn replicas(&self) -> u32 {
+        self.replicas.max(1)
+    }
+
+    pub fn processes_per_replica(&self) -> u32 {
+        self.processes_per_replica.max(1)
+    }
+
+    /// The number of ranks: replicas × processes per replica.
+    pub fn world_size(&self) -> u32 {
+        self.replicas() * self.processes_per_replica()
+    }
+
+    /// Whether the job runs as a gang of ranks with a rendezvous (even 1 replica × 1 process is
+    /// not: that is a plain job).
+    pub fn is_distributed(&self) -> bool {
+        self.world_size() > 1
+    }
+
+    pub fn replica_logging(&self) -> ReplicaLogging {
+        self.replica_logging.unwrap_or_default()
     }
 
     pub fn node_group(&self) -> String {
@@ -432,6 +521,28 @@ mod tests {
         assert_eq!(s.timeout_seconds, DEFAULT_TIMEOUT_SECONDS);
         assert_eq!(s.shards, 1);
         assert_eq!(s.node_group(), "compute");
+        assert_eq!((s.replicas, s.processes_per_replica), (1, 1));
+        assert!(!s.is_distributed());
+        let d = JobSpec {
+            replicas: 2,
+            processes_per_replica: 3,
+            ..spec()
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(d.world_size(), 6);
+        assert_eq!(d.replica_logging(), ReplicaLogging::ChildRuns);
+        // A spec stored before the fields existed reads as one replica of one process.
+        let old: JobSpec = serde_json::from_str(r#"{"name":"a","kind":"training","command":["x"]}"#).unwrap();
+        assert_eq!(
+            (old.replicas(), old.processes_per_replica(), old.world_size()),
+            (1, 1, 1)
+        );
+        let parsed: JobSpec = serde_json::from_str(
+            r#"{"name":"a","kind":"training","command":["x"],"replicas":2,"replica_logging":"none"}"#,
+        )
+        .unwrap();
+        assert_eq!(parsed.replica_logging(), ReplicaLogging::None);
     }
 
     #[test]
@@ -480,6 +591,35 @@ mod tests {
                 "memory",
             ),
             (JobSpec { shards: 4, ..spec() }, "sharded"),
+            (
+                JobSpec {
+                    replicas: MAX_REPLICAS + 1,
+                    ..spec()
+                },
+                "replicas must be at most 64",
+            ),
+            (
+                JobSpec {
+                    processes_per_replica: 17,
+                    ..spec()
+                },
+                "processes_per_replica must be at most 16",
+            ),
+            (
+                JobSpec {
+                    kind: Some(JobKind::DataProcessing),
+                    replicas: 2,
+                    ..spec()
+                },
+                "data-processing jobs split their work with 'shards'",
+            ),
+            (
+                JobSpec {
+                    replica_logging: Some(ReplicaLogging::None),
+                    ..spec()
+                },
+                "replica_logging applies to distributed jobs",
+            ),
             (
                 JobSpec {
                     max_retries: 99,

@@ -605,19 +605,22 @@ pub fn check_rbac(docs: &[Value], cx: &mut Ctx<'_>) {
                 .flatten()
                 .filter_map(Value::as_str)
                 .collect();
-            let bad: Vec<&str> = ["pods/exec", "pods/attach", "pods/portforward", "secrets"]
-                .into_iter()
-                .filter(|r| res.contains(r))
-                .collect();
-            if !bad.is_empty() {
-                cx.push("K8S-051", d, format!("grants {bad:?}"));
-            }
             let verbs: BTreeSet<&str> = rule["verbs"]
                 .as_array()
                 .into_iter()
                 .flatten()
                 .filter_map(Value::as_str)
                 .collect();
+            // Creating and deleting Secrets without reading any (the worker's per-attempt token
+            // Secret) is not secrets access.
+            let write_only = !verbs.is_empty() && verbs.iter().all(|v| matches!(*v, "create" | "delete"));
+            let bad: Vec<&str> = ["pods/exec", "pods/attach", "pods/portforward", "secrets"]
+                .into_iter()
+                .filter(|r| res.contains(r) && !(*r == "secrets" && write_only))
+                .collect();
+            if !bad.is_empty() {
+                cx.push("K8S-051", d, format!("grants {bad:?}"));
+            }
             let bad: Vec<&str> = ["escalate", "bind", "impersonate"]
                 .into_iter()
                 .filter(|v| verbs.contains(v))

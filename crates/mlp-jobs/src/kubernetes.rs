@@ -15,6 +15,14 @@
 //! its Complete or Failed condition, copies the pod logs to the artifact store while it runs and
 //! at the end, deletes the Job on cancel and leaves it running when the worker detaches.
 //! Kubernetes retries nothing (`backoffLimit: 0`): retries are the platform's, one Job each.
+//!
+//! Each attempt's objects besides the Job ([`attempt_objects`]) are owned by it
+//! (`ownerReferences`), so they go with it: the Secret with the attempt's MLflow token (the pod
+//! spec only references it), and for a distributed training job a headless Service (stable pod
+//! addresses: `MASTER_ADDR` is `<job>-0.<service>`) and a NetworkPolicy that lets exactly that
+//! attempt's pods reach each other. The Job is created suspended and resumed once they exist.
+//! A distributed job is a gang: when not all its pods run within the gang deadline, or a pod
+//! fails, the attempt fails and the whole group is deleted; a retry is a new group.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -41,6 +49,69 @@ pub const LABEL_KIND: &str = "mlp.dev/kind";
 pub const LABEL_ATTEMPT: &str = "mlp.dev/attempt";
 /// The container of every job pod.
 pub const CONTAINER: &str = "job";
+/// The rendezvous port of rank 0 (torchrun's default): each pod has its own network namespace.
+pub const MASTER_PORT: u16 = 29500;
+/// The key of the attempt's token in its Secret.
+pub const TOKEN_KEY: &str = "token";
+/// Where a distributed job's pods find the child runs (and tokens) of their ranks.
+pub const RANK_SECRET_DIR: &str = "/var/run/mlp";
+
+/// The entrypoint of a distributed job's pods: starts `processes_per_replica` copies of the
+/// command with RANK = completion index × processes_per_replica + local rank, gives each rank
+/// its MLflow run (rank 0 the job's, another its child run from the Secret, or none), and is
+/// the gang inside the pod: the first process to fail stops the others and its exit code is
+/// the pod's. POSIX sh only (the image's `/bin/sh`). `$0` is `mlp-launch`, `$@` the command.
+pub const LAUNCHER: &str = r#"set -u
+P=${MLP_PROCESSES_PER_REPLICA:-1}
+I=${JOB_COMPLETION_INDEX:-0}
+export MLP_REPLICA_INDEX=$I GROUP_RANK=$I
+d=$(mktemp -d "${TMPDIR:-/tmp}/mlp-launch.XXXXXX")
+l=0
+while [ "$l" -lt "$P" ]; do
+  (
+    RANK=$((I * P + l))
+    export RANK LOCAL_RANK=$l
+    if [ "$RANK" -ne 0 ]; then
+      f="${MLP_RANK_DIR:-/var/run/mlp}/run-id-$RANK"
+      if [ -r "$f" ]; then
+        MLFLOW_RUN_ID=$(cat "$f")
+        export MLFLOW_RUN_ID
+        if [ -r "${MLP_RANK_DIR:-/var/run/mlp}/token-$RANK" ]; then
+          MLFLOW_TRACKING_TOKEN=$(cat "${MLP_RANK_DIR:-/var/run/mlp}/token-$RANK")
+          export MLFLOW_TRACKING_TOKEN
+        else
+          unset MLFLOW_TRACKING_TOKEN
+        fi
+      else
+        unset MLFLOW_RUN_ID MLFLOW_TRACKING_TOKEN MLFLOW_TRACKING_URI MLFLOW_EXPERIMENT_ID
+      fi
+    fi
+    "$@" &
+    echo $! > "$d/pid-$l"
+    wait $!
+    echo $? > "$d/.rc-$l" && mv "$d/.rc-$l" "$d/rc-$l"
+  ) &
+  l=$((l + 1))
+done
+stop() { for p in "$d"/pid-*; do [ -e "$p" ] && kill -TERM "$(cat "$p")" 2>/dev/null; done; }
+trap 'stop; exit 143' TERM INT
+while :; do
+  n=0
+  for f in "$d"/rc-*; do
+    [ -e "$f" ] || continue
+    n=$((n + 1))
+    rc=$(cat "$f")
+    if [ "$rc" -ne 0 ]; then
+      stop
+      t=0
+      while [ "$t" -lt 10 ] && [ "$(ls "$d" | grep -c '^rc-')" -lt "$P" ]; do sleep 1; t=$((t + 1)); done
+      exit "$rc"
+    fi
+  done
+  [ "$n" -eq "$P" ] && exit 0
+  sleep 1
+done
+"#;
 
 /// Node labels and taint keys of `infrastructure/terraform/modules/env-config`.
 pub const WORKLOAD_TYPE_LABEL: &str = "ml-platform/workload-type";
@@ -152,6 +223,9 @@ pub struct KubeConfig {
     /// The tracking URI as job pods reach it (the backend Service); overrides the worker's.
     /// `None` keeps the attempt's `MLFLOW_TRACKING_URI`.
     pub tracking_uri: Option<String>,
+    /// A distributed job whose pods are not all running this long after its Job was created
+    /// fails its attempt (gang scheduling: all or nothing).
+    pub gang_timeout_seconds: u64,
 }
 
 impl Default for KubeConfig {
@@ -180,6 +254,7 @@ impl Default for KubeConfig {
             tmp_size_limit: "1Gi".into(),
             scratch_size_limit: Some("20Gi".into()),
             tracking_uri: Some("http://mlp-backend.ml-platform.svc.cluster.local:8000".into()),
+            gang_timeout_seconds: 300,
         }
     }
 }
@@ -220,6 +295,25 @@ fn dns_label_part(s: &str) -> String {
 /// limit of the `job-name` label Kubernetes puts on the pods). The short id is the end of the
 /// job id: job ids are UUIDv7, whose start is a timestamp shared by jobs submitted together.
 pub fn job_name(job: &Job, attempt: u32) -> String {
+    // The pods of a distributed job are named (hostname) `<job>-<index>`, also a label: room
+    // for "-63".
+    let max = if job.spec.is_distributed() { 60 } else { 63 };
+    job_name_max(job, attempt, max)
+}
+
+/// The headless Service of a distributed attempt: the Job's name, which must start with a
+/// letter here (a Service name is a DNS-1035 label; a job name may start with a digit).
+pub fn service_name(job_name: &str) -> String {
+    if job_name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        job_name.to_string()
+    } else {
+        let mut n = format!("j{job_name}");
+        n.truncate(63);
+        n.trim_end_matches('-').to_string()
+    }
+}
+
+fn job_name_max(job: &Job, attempt: u32, max: usize) -> String {
     let id: String = job
         .job_id
         .chars()
@@ -233,7 +327,7 @@ pub fn job_name(job: &Job, attempt: u32) -> String {
         format!("-{short}-a{attempt}")
     };
     let mut base = dns_label_part(&job.spec.name);
-    base.truncate(63 - suffix.len());
+    base.truncate(max - suffix.len());
     let base = base.trim_end_matches('-');
     let base = if base.is_empty() { "job" } else { base };
     format!("{base}{suffix}")
@@ -253,14 +347,42 @@ fn env_value(name: &str, value: &str) -> Value {
     json!({"name": name, "value": value})
 }
 
+/// The objects of one attempt. Pure, like [`job_manifest`]; the executor adds the Job's
+/// `ownerReferences` to the others once the Job exists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptObjects {
+    pub job: Value,
+    /// The attempt's MLflow token(s), when auth is on, and the child runs of the ranks.
+    pub secret: Option<Value>,
+    /// Distributed jobs: the headless Service and the NetworkPolicy between the pods.
+    pub service: Option<Value>,
+    pub network_policy: Option<Value>,
+}
+
 /// The batch/v1 Job of one attempt. Pure: the same job, attempt and config give the same Job.
 pub fn job_manifest(job: &Job, attempt: &Attempt, cfg: &KubeConfig) -> Value {
+    attempt_objects(job, attempt, cfg).job
+}
+
+/// What selects exactly the pods of one attempt.
+fn attempt_selector(job: &Job, attempt: u32) -> Value {
+    json!({
+        "app.kubernetes.io/name": WORKLOAD_NAME,
+        LABEL_JOB_ID: job.job_id,
+        LABEL_ATTEMPT: attempt.to_string(),
+    })
+}
+
+/// The Job, and the Secret, Service and NetworkPolicy it needs, of one attempt.
+pub fn attempt_objects(job: &Job, attempt: &Attempt, cfg: &KubeConfig) -> AttemptObjects {
     let spec = &job.spec;
     let kind = spec.kind();
     let name = job_name(job, attempt.number);
     let shards = spec.shards.max(1);
-    let indexed = kind == JobKind::DataProcessing && shards > 1;
+    let distributed = spec.is_distributed();
+    let indexed = (kind == JobKind::DataProcessing && shards > 1) || distributed;
     let gpu = spec.resources.gpu.unwrap_or(0);
+    let svc = service_name(&name);
 
     let labels = json!({
         "app.kubernetes.io/name": WORKLOAD_NAME,
@@ -299,8 +421,52 @@ pub fn job_manifest(job: &Job, attempt: &Attempt, cfg: &KubeConfig) -> Value {
     vars.insert("MLP_SHARD_COUNT".into(), shards.to_string());
     vars.remove("MLP_SHARD_INDEX");
     vars.remove("JOB_COMPLETION_INDEX");
+    // The token is a secret: in the attempt's Secret, referenced from the pod spec, so that
+    // reading the Job (or the pod) does not give it away.
+    let token = vars.remove("MLFLOW_TRACKING_TOKEN");
+    let mut secret_data = serde_json::Map::new();
+    if let Some(t) = &token {
+        secret_data.insert(TOKEN_KEY.into(), json!(t));
+    }
+    if distributed {
+        for k in [
+            "RANK",
+            "LOCAL_RANK",
+            "GROUP_RANK",
+            "MLP_REPLICA_INDEX",
+            "MASTER_ADDR",
+            "MASTER_PORT",
+        ] {
+            vars.remove(k);
+        }
+        vars.insert("MASTER_ADDR".into(), format!("{name}-0.{svc}"));
+        vars.insert("MASTER_PORT".into(), MASTER_PORT.to_string());
+        vars.insert("WORLD_SIZE".into(), spec.world_size().to_string());
+        vars.insert("LOCAL_WORLD_SIZE".into(), spec.processes_per_replica().to_string());
+        vars.insert("MLP_REPLICAS".into(), spec.replicas().to_string());
+        vars.insert(
+            "MLP_PROCESSES_PER_REPLICA".into(),
+            spec.processes_per_replica().to_string(),
+        );
+        vars.insert("MLP_REPLICA_LOGGING".into(), spec.replica_logging().as_str().into());
+        vars.insert("MLP_RANK_DIR".into(), RANK_SECRET_DIR.into());
+        for (rank, r) in &attempt.rank_runs {
+            secret_data.insert(format!("run-id-{rank}"), json!(r.run_id));
+            if let Some(t) = &r.token {
+                secret_data.insert(format!("token-{rank}"), json!(t));
+            }
+        }
+    }
     let mut env: Vec<Value> = vars.iter().map(|(k, v)| env_value(k, v)).collect();
-    if indexed {
+    if token.is_some() {
+        env.push(json!({
+            "name": "MLFLOW_TRACKING_TOKEN",
+            "valueFrom": {"secretKeyRef": {"name": name, "key": TOKEN_KEY}}
+        }));
+    }
+    if distributed {
+        env.push(env_value("MLP_SHARD_INDEX", "0"));
+    } else if indexed {
         // The Job controller also sets JOB_COMPLETION_INDEX in Indexed Jobs.
         env.push(json!({
             "name": "MLP_SHARD_INDEX",
@@ -336,6 +502,19 @@ pub fn job_manifest(job: &Job, attempt: &Attempt, cfg: &KubeConfig) -> Value {
 
     let mut volume_mounts = vec![json!({"name": "tmp", "mountPath": "/tmp"})];
     let mut volumes = vec![json!({"name": "tmp", "emptyDir": {"sizeLimit": cfg.tmp_size_limit}})];
+    if distributed && !attempt.rank_runs.is_empty() {
+        volume_mounts.push(json!({"name": "mlp-ranks", "mountPath": RANK_SECRET_DIR, "readOnly": true}));
+        volumes.push(json!({"name": "mlp-ranks", "secret": {"secretName": name, "defaultMode": 0o440}}));
+    }
+    let command: Vec<String> = if distributed {
+        ["/bin/sh", "-c", LAUNCHER, "mlp-launch"]
+            .into_iter()
+            .map(str::to_string)
+            .chain(spec.command.iter().cloned())
+            .collect()
+    } else {
+        spec.command.clone()
+    };
     if let Some(size) = &cfg.scratch_size_limit {
         volume_mounts.push(json!({"name": "scratch", "mountPath": "/scratch"}));
         volumes.push(json!({"name": "scratch", "emptyDir": {"sizeLimit": size}}));
@@ -345,7 +524,7 @@ pub fn job_manifest(job: &Job, attempt: &Attempt, cfg: &KubeConfig) -> Value {
         "name": CONTAINER,
         "image": spec.image.clone().unwrap_or_else(|| cfg.default_image(kind).to_string()),
         "imagePullPolicy": cfg.image_pull_policy,
-        "command": spec.command,
+        "command": command,
         "env": env,
         "resources": {"requests": requests, "limits": limits},
         "securityContext": {
@@ -380,6 +559,11 @@ pub fn job_manifest(job: &Job, attempt: &Attempt, cfg: &KubeConfig) -> Value {
     if let Some(pc) = &cfg.priority_class {
         pod_spec["priorityClassName"] = json!(pc);
     }
+    if distributed {
+        // With the headless Service of the same name: `<job>-<index>.<service>` resolves to
+        // each pod, ready or not.
+        pod_spec["subdomain"] = json!(svc);
+    }
     if cfg.prefer_spot {
         pod_spec["affinity"] = json!({"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
             {"weight": 100, "preference": {"matchExpressions": [
@@ -398,7 +582,12 @@ pub fn job_manifest(job: &Job, attempt: &Attempt, cfg: &KubeConfig) -> Value {
             "spec": pod_spec,
         },
     });
-    if indexed {
+    if distributed {
+        // A gang: every replica at once, whatever max_parallelism says about shards.
+        job_spec["completionMode"] = json!("Indexed");
+        job_spec["completions"] = json!(spec.replicas());
+        job_spec["parallelism"] = json!(spec.replicas());
+    } else if indexed {
         job_spec["completionMode"] = json!("Indexed");
         job_spec["completions"] = json!(shards);
         job_spec["parallelism"] = json!(shards.min(cfg.max_parallelism.max(1)));
@@ -406,18 +595,75 @@ pub fn job_manifest(job: &Job, attempt: &Attempt, cfg: &KubeConfig) -> Value {
         job_spec["completions"] = json!(1);
         job_spec["parallelism"] = json!(1);
     }
-
-    json!({
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {
+    let has_dependents = !secret_data.is_empty() || distributed;
+    if has_dependents {
+        // Resumed once the Secret (and Service, NetworkPolicy) exist: no pod starts without.
+        job_spec["suspend"] = json!(true);
+    }
+    let metadata = |kind_labels: &Value| {
+        json!({
             "name": name,
             "namespace": cfg.namespace,
-            "labels": labels,
+            "labels": kind_labels,
             "annotations": annotations,
-        },
+        })
+    };
+    let job_obj = json!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": metadata(&labels),
         "spec": job_spec,
-    })
+    });
+    let secret = (!secret_data.is_empty()).then(|| {
+        json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": metadata(&labels),
+            "type": "Opaque",
+            "stringData": secret_data,
+        })
+    });
+    let selector = attempt_selector(job, attempt.number);
+    let service = distributed.then(|| {
+        let mut md = metadata(&labels);
+        md["name"] = json!(svc);
+        json!({
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": md,
+            "spec": {
+                "clusterIP": "None",
+                "selector": selector,
+                // Rank 0's address must resolve before it is ready: the others dial it while
+                // it starts.
+                "publishNotReadyAddresses": true,
+            },
+        })
+    });
+    // All TCP between the attempt's own pods, nothing else: gloo and NCCL open their
+    // peer-to-peer connections on ephemeral ports (only the rendezvous, MASTER_PORT, is
+    // fixed), so a port list would break them; the pod selector is what keeps it narrow.
+    // Both directions: the base policies deny job pods all ingress and all egress but the
+    // tracking API (mlp-job-egress), which still applies.
+    let network_policy = distributed.then(|| {
+        json!({
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata(&labels),
+            "spec": {
+                "podSelector": {"matchLabels": selector},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [{"from": [{"podSelector": {"matchLabels": selector}}], "ports": [{"protocol": "TCP"}]}],
+                "egress": [{"to": [{"podSelector": {"matchLabels": selector}}], "ports": [{"protocol": "TCP"}]}],
+            },
+        })
+    });
+    AttemptObjects {
+        job: job_obj,
+        secret,
+        service,
+        network_policy,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -831,6 +1077,178 @@ impl KubernetesExecutor {
         }
     }
 
+    fn core_path(&self, resource: &str) -> String {
+        format!("/api/v1/namespaces/{}/{resource}", self.config.namespace)
+    }
+
+    fn netpol_path(&self) -> String {
+        format!(
+            "/apis/networking.k8s.io/v1/namespaces/{}/networkpolicies",
+            self.config.namespace
+        )
+    }
+
+    async fn delete_object(&self, collection: &str, name: &str) -> Result<(), ApiError> {
+        match self
+            .call(reqwest::Method::DELETE, &format!("{collection}/{name}"), None)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some(404) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The end of an attempt: its Secret goes (the token in it is revoked anyway), and with
+    /// `group` the Job and everything else of the attempt (a failed gang leaves nothing
+    /// running). The Job's dependents would follow it by garbage collection; deleting them
+    /// here does not wait for the collector.
+    async fn clean_up(&self, job: &Job, attempt: &Attempt, name: &str, group: bool) {
+        let mut doomed = Vec::new();
+        if attempt.env.contains_key("MLFLOW_TRACKING_TOKEN") || !attempt.rank_runs.is_empty() {
+            doomed.push((self.core_path("secrets"), name.to_string()));
+        }
+        if group {
+            doomed.push((self.jobs_path(), name.to_string()));
+            if job.spec.is_distributed() {
+                doomed.push((self.core_path("services"), service_name(name)));
+                doomed.push((self.netpol_path(), name.to_string()));
+            }
+        }
+        for (collection, object) in doomed {
+            let r = if collection == self.jobs_path() {
+                self.delete_job(&object).await
+            } else {
+                self.delete_object(&collection, &object).await
+            };
+            if let Err(e) = r {
+                tracing::warn!(job_id = job.job_id, object, error = %e, "cannot delete an object of the attempt");
+            }
+        }
+    }
+
+    /// Creates the Job's dependents (owned by it, so that they go with it) and resumes it.
+    /// Idempotent: what a previous try of this attempt created is kept.
+    async fn create_dependents(&self, name: &str, objects: &AttemptObjects) -> Result<(), Outcome> {
+        let k8s_job = self
+            .get_job(name)
+            .await
+            .map_err(|e| api_outcome("reading the created Job", &e))?;
+        let uid = k8s_job["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+        let owner = json!([{
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "name": name,
+            "uid": uid,
+            "blockOwnerDeletion": false,
+        }]);
+        let dependents = [
+            (&objects.secret, self.core_path("secrets"), "the Secret"),
+            (&objects.service, self.core_path("services"), "the headless Service"),
+            (&objects.network_policy, self.netpol_path(), "the NetworkPolicy"),
+        ];
+        for (object, collection, what) in dependents {
+            let Some(object) = object else { continue };
+            let mut object = object.clone();
+            if !uid.is_empty() {
+                object["metadata"]["ownerReferences"] = owner.clone();
+            }
+            match self.call(reqwest::Method::POST, &collection, Some(&object)).await {
+                Ok(_) => {}
+                Err(e) if e.code() == Some(409) => {}
+                Err(e) => {
+                    let _ = self.delete_job(name).await;
+                    return Err(api_outcome(&format!("creating {what}"), &e));
+                }
+            }
+        }
+        if k8s_job["spec"]["suspend"] == true {
+            let path = format!("{}/{name}", self.jobs_path());
+            let patch = json!({"spec": {"suspend": false}});
+            if let Err(e) = self.patch(&path, &patch).await {
+                let _ = self.delete_job(name).await;
+                return Err(api_outcome("resuming the Job", &e));
+            }
+        }
+        Ok(())
+    }
+
+    async fn patch(&self, path: &str, patch: &Value) -> Result<Bytes, ApiError> {
+        let mut tries = 0;
+        loop {
+            let mut req = self
+                .client
+                .patch(format!("{}{path}", self.base_url))
+                .header("accept", "application/json")
+                .header("content-type", "application/merge-patch+json")
+                .body(serde_json::to_vec(patch).unwrap_or_default());
+            if let Some(t) = self.token().await? {
+                req = req.bearer_auth(t);
+            }
+            let r = match req.send().await {
+                Ok(resp) if resp.status().is_success() => {
+                    return resp
+                        .bytes()
+                        .await
+                        .map_err(|e| ApiError::Transport(format!("reading a Kubernetes API answer: {e}")));
+                }
+                Ok(resp) => ApiError::Status {
+                    code: resp.status().as_u16(),
+                    reason: String::new(),
+                    message: resp.text().await.unwrap_or_default(),
+                },
+                Err(e) => ApiError::Transport(format!("cannot reach the Kubernetes API at {}: {e}", self.base_url)),
+            };
+            if r.transient() && tries < self.timings.api_retries {
+                tries += 1;
+                tokio::time::sleep(self.timings.retry_backoff).await;
+                continue;
+            }
+            return Err(r);
+        }
+    }
+
+    /// Gang scheduling of a distributed job: `None` while it may still come up (or is up),
+    /// the failure once the deadline passed without every replica running.
+    fn gang_failure(&self, job: &Job, pods: &[Value], since: Instant) -> Option<Outcome> {
+        let want = job.spec.replicas() as usize;
+        let latest = latest_pods(pods);
+        let up = latest
+            .values()
+            .filter(|p| matches!(p["status"]["phase"].as_str(), Some("Running" | "Succeeded" | "Failed")))
+            .count();
+        if up >= want || since.elapsed() < Duration::from_secs(self.config.gang_timeout_seconds) {
+            return None;
+        }
+        // Why the first pod that is not up is waiting: the scheduler's message says which
+        // resource or placement is missing.
+        let why = latest
+            .values()
+            .find(|p| !matches!(p["status"]["phase"].as_str(), Some("Running" | "Succeeded" | "Failed")))
+            .map(|p| {
+                let cond = p["status"]["conditions"]
+                    .as_array()
+                    .and_then(|cs| cs.iter().find(|c| c["type"] == "PodScheduled" && c["status"] != "True"));
+                let name = p["metadata"]["name"].as_str().unwrap_or_default();
+                match cond {
+                    Some(c) => format!(
+                        "; pod {name}: {}: {}",
+                        c["reason"].as_str().unwrap_or("Pending"),
+                        c["message"].as_str().unwrap_or_default()
+                    ),
+                    None => format!(
+                        "; pod {name} is {}",
+                        p["status"]["phase"].as_str().unwrap_or("not created")
+                    ),
+                }
+            })
+            .unwrap_or_default();
+        Some(infrastructure(format!(
+            "gang not scheduled: {up} of {want} replicas running after {}s{why}",
+            self.config.gang_timeout_seconds
+        )))
+    }
+
     async fn list_pods(&self, job_name: &str) -> Result<Vec<Value>, ApiError> {
         let path = format!(
             "/api/v1/namespaces/{}/pods?labelSelector={}",
@@ -874,9 +1292,13 @@ impl KubernetesExecutor {
                     && o["metadata"]["deletionTimestamp"].is_null()
             })
             .collect();
-        running.sort_by_key(|o| std::cmp::Reverse(attempt_of(o)));
+        // Still suspended: its worker went away before its Secret (or Service) was made, so
+        // it never ran; it cannot be resumed with a revoked token. Deleted below, not adopted.
+        running.sort_by_key(|o| (o["spec"]["suspend"] == true, std::cmp::Reverse(attempt_of(o))));
+
         let adopted = running
             .first()
+            .filter(|o| o["spec"]["suspend"] != true)
             .and_then(|o| o["metadata"]["name"].as_str())
             .map(str::to_string);
         if let Some(a) = &adopted {
@@ -886,7 +1308,7 @@ impl KubernetesExecutor {
                 "adopting the running Job of an earlier attempt"
             );
         }
-        for other in running.iter().skip(1) {
+        for other in running.iter().skip(usize::from(adopted.is_some())) {
             let Some(other_name) = other["metadata"]["name"].as_str() else {
                 continue;
             };
@@ -959,10 +1381,19 @@ impl KubernetesExecutor {
                     continue;
                 }
             };
-            let remote = if sharded {
-                format!("{}/shard-{index}/stdout.log", attempt.log_prefix)
+            let mut remotes = if sharded {
+                vec![format!("{}/shard-{index}/stdout.log", attempt.log_prefix)]
+            } else if job.spec.is_distributed() {
+                // A pod's log holds all its processes: under the rank of its first one; rank
+                // 0's also where a single process's goes (`mlp job logs` without --rank).
+                let rank = index * job.spec.processes_per_replica();
+                let mut r = vec![format!("{}/rank-{rank}/stdout.log", attempt.log_prefix)];
+                if index == 0 {
+                    r.push(format!("{}/stdout.log", attempt.log_prefix));
+                }
+                r
             } else {
-                format!("{}/stdout.log", attempt.log_prefix)
+                vec![format!("{}/stdout.log", attempt.log_prefix)]
             };
             let hash = {
                 use std::hash::{Hash, Hasher};
@@ -970,15 +1401,18 @@ impl KubernetesExecutor {
                 log.hash(&mut h);
                 h.finish()
             };
-            if state.uploaded.get(&remote) == Some(&hash) {
-                continue;
-            }
-            let body = Box::pin(futures_util::stream::once(async move { Ok(log) }));
-            match self.artifacts.put(&remote, body).await {
-                Ok(_) => {
-                    state.uploaded.insert(remote, hash);
+            for remote in remotes.drain(..) {
+                if state.uploaded.get(&remote) == Some(&hash) {
+                    continue;
                 }
-                Err(e) => tracing::warn!(path = remote, error = %e, "cannot copy job log to the artifact store"),
+                let log = log.clone();
+                let body = Box::pin(futures_util::stream::once(async move { Ok(log) }));
+                match self.artifacts.put(&remote, body).await {
+                    Ok(_) => {
+                        state.uploaded.insert(remote, hash);
+                    }
+                    Err(e) => tracing::warn!(path = remote, error = %e, "cannot copy job log to the artifact store"),
+                }
             }
         }
     }
@@ -1038,7 +1472,9 @@ impl KubernetesExecutor {
             let term = job_container(pod).map(|c| &c["state"]["terminated"]);
             if let Some(code) = term.and_then(|t| t["exitCode"].as_i64()).filter(|c| *c != 0) {
                 let code = code as i32;
-                let mut reason = if sharded {
+                let mut reason = if job.spec.is_distributed() {
+                    format!("replica {} exited with {code}; the group was stopped", pod_index(pod))
+                } else if sharded {
                     format!("shard {} exited with {code}", pod_index(pod))
                 } else {
                     format!("exited with {code}")
@@ -1071,6 +1507,8 @@ impl KubernetesExecutor {
         let mut logs = LogState::default();
         let mut next_flush = Instant::now() + self.timings.log_flush;
         let mut unreachable_since: Option<Instant> = None;
+        let gang_since = Instant::now();
+        let mut gang_up = !job.spec.is_distributed();
         loop {
             tokio::select! {
                 biased;
@@ -1132,6 +1570,24 @@ impl KubernetesExecutor {
                     JobEnd::Failed { reason, message } => self.outcome_of_failure(job, name, &reason, &message).await,
                 };
             }
+            if !gang_up {
+                // Every poll until the whole gang runs: its deadline is checked on time.
+                match self.list_pods(name).await {
+                    Ok(pods) => {
+                        let latest = latest_pods(&pods);
+                        gang_up = latest.len() >= job.spec.replicas() as usize
+                            && latest.values().all(|p| {
+                                matches!(p["status"]["phase"].as_str(), Some("Running" | "Succeeded" | "Failed"))
+                            });
+                        if let Some(outcome) = self.gang_failure(job, &pods, gang_since) {
+                            tracing::warn!(job_id = job.job_id, k8s_job = name, reason = ?outcome.reason, "gang deadline passed");
+                            self.flush_logs(job, attempt, &pods, &mut logs).await;
+                            return outcome;
+                        }
+                    }
+                    Err(e) => tracing::debug!(k8s_job = name, error = %e, "cannot list the Job's pods"),
+                }
+            }
             if Instant::now() >= next_flush {
                 next_flush = Instant::now() + self.timings.log_flush;
                 match self.list_pods(name).await {
@@ -1170,14 +1626,28 @@ impl Executor for KubernetesExecutor {
         let name = match self.earlier_attempts(job, &own).await {
             Some(earlier) => earlier,
             None => {
-                let manifest = job_manifest(job, attempt, &self.config);
-                if let Err(outcome) = self.create_or_adopt(job, attempt, &manifest, &own).await {
+                let objects = attempt_objects(job, attempt, &self.config);
+                if let Err(outcome) = self.create_or_adopt(job, attempt, &objects.job, &own).await {
+                    return outcome;
+                }
+                if objects.job["spec"]["suspend"] == true
+                    && let Err(outcome) = self.create_dependents(&own, &objects).await
+                {
+                    self.clean_up(job, attempt, &own, true).await;
                     return outcome;
                 }
                 own
             }
         };
-        self.follow(job, attempt, &name, &cancel, &detach).await
+        let outcome = self.follow(job, attempt, &name, &cancel, &detach).await;
+        let detached = detach.is_cancelled() && outcome.state == JobState::Cancelled;
+        if !detached {
+            // A failed gang is deleted whole; a plain failed Job stays (until its TTL) for
+            // `kubectl describe`, as do the finished Jobs.
+            let group = job.spec.is_distributed() && outcome.state != JobState::Succeeded;
+            self.clean_up(job, attempt, &name, group).await;
+        }
+        outcome
     }
 
     fn describe(&self) -> String {

@@ -33,6 +33,51 @@ pub struct Attempt {
     pub env: BTreeMap<String, String>,
     /// Artifact path under which this attempt's logs go (`…/artifacts/logs/attempt-N`).
     pub log_prefix: String,
+    /// Distributed jobs with `replica_logging: child_runs`: the child run of each rank above 0
+    /// (rank → run). A rank above 0 that is missing here gets no MLflow environment.
+    pub rank_runs: BTreeMap<u32, RankRun>,
+}
+
+/// The child run a rank other than 0 logs into, and its own token when auth is on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankRun {
+    pub run_id: String,
+    pub token: Option<String>,
+}
+
+/// The variables that tie a process to an MLflow run: what a rank without a run of its own
+/// must not get (it would log into rank 0's run, or be refused with rank 0's token).
+pub const MLFLOW_RUN_VARS: [&str; 4] = [
+    "MLFLOW_RUN_ID",
+    "MLFLOW_TRACKING_TOKEN",
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_EXPERIMENT_ID",
+];
+
+impl Attempt {
+    /// The platform's variables for one rank of a distributed job: rank 0 has the job's run,
+    /// another rank its child run or no MLflow variables at all.
+    pub fn env_for_rank(&self, rank: u32) -> BTreeMap<String, String> {
+        let mut env = self.env.clone();
+        if rank == 0 {
+            return env;
+        }
+        match self.rank_runs.get(&rank) {
+            Some(r) => {
+                env.insert("MLFLOW_RUN_ID".into(), r.run_id.clone());
+                match &r.token {
+                    Some(t) => env.insert("MLFLOW_TRACKING_TOKEN".into(), t.clone()),
+                    None => env.remove("MLFLOW_TRACKING_TOKEN"),
+                };
+            }
+            None => {
+                for k in MLFLOW_RUN_VARS {
+                    env.remove(k);
+                }
+            }
+        }
+        env
+    }
 }
 
 #[async_trait]
@@ -186,7 +231,16 @@ impl JobService {
     }
 
     /// The artifact path of an attempt's log stream (`stdout` or `stderr`).
-    pub async fn log_path(&self, job: &Job, attempt: Option<u32>, shard: Option<u32>, stream: &str) -> Result<String> {
+    /// `rank` (distributed jobs) picks one rank's log; without it rank 0's, which is also where
+    /// a single-process job's log is.
+    pub async fn log_path(
+        &self,
+        job: &Job,
+        attempt: Option<u32>,
+        shard: Option<u32>,
+        rank: Option<u32>,
+        stream: &str,
+    ) -> Result<String> {
         if !matches!(stream, "stdout" | "stderr") {
             return Err(Error::invalid(format!(
                 "Invalid log stream '{stream}': expected stdout or stderr"
@@ -200,9 +254,18 @@ impl JobService {
         let base = proxied_path(&run.info.artifact_uri)
             .ok_or_else(|| Error::invalid("The job's run does not keep its artifacts on this server"))?;
         let attempt = attempt.unwrap_or(job.attempts.max(1));
-        let shard = match (job.spec.shards > 1, shard) {
-            (true, s) => format!("/shard-{}", s.unwrap_or(0)),
-            (false, _) => String::new(),
+        if let Some(r) = rank
+            && r >= job.spec.world_size()
+        {
+            return Err(Error::invalid(format!(
+                "Invalid rank {r}: the job has {} rank(s)",
+                job.spec.world_size()
+            )));
+        }
+        let shard = match (job.spec.shards > 1, shard, rank) {
+            (true, s, _) => format!("/shard-{}", s.unwrap_or(0)),
+            (false, _, Some(r)) if job.spec.is_distributed() => format!("/rank-{r}"),
+            (false, _, _) => String::new(),
         };
         Ok(format!("{base}/logs/attempt-{attempt}{shard}/{stream}.log"))
     }
@@ -425,10 +488,31 @@ impl Worker {
                 }
             }
         }
+        let rank_runs = match self.rank_runs(&job, &run_id, &experiment_id).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(job_id = job.job_id, error = %e, "cannot create the ranks' child runs");
+                let outcome = Outcome {
+                    state: JobState::Failed,
+                    exit_code: None,
+                    reason: Some(format!(
+                        "infrastructure: cannot create the ranks' child runs: {}",
+                        e.message
+                    )),
+                };
+                if let Some(creds) = &self.credentials {
+                    let _ = creds.revoke(&job.job_id).await;
+                }
+                self.record_end(&job, &worker_id, &run_id, kind, attempt_started, outcome)
+                    .await;
+                return;
+            }
+        };
         let attempt = Attempt {
             number: job.attempts,
             env,
             log_prefix,
+            rank_runs,
         };
 
         // Heartbeat: renew the lease, and stop the workload when the job is cancelled, the
@@ -483,6 +567,23 @@ impl Worker {
             .await;
         cancel.cancel();
         let _ = heartbeat.await;
+        if !(shutdown.is_cancelled() && outcome.state == JobState::Cancelled) {
+            let status = match outcome.state {
+                JobState::Succeeded => RunStatus::Finished,
+                JobState::Cancelled => RunStatus::Killed,
+                _ => RunStatus::Failed,
+            };
+            for r in attempt.rank_runs.values() {
+                let _ = tracking
+                    .update_run(&UpdateRun {
+                        run_id: r.run_id.clone(),
+                        status: Some(status),
+                        end_time: Some(now_ms()),
+                        run_name: None,
+                    })
+                    .await;
+            }
+        }
         if let Some(creds) = &self.credentials
             && let Err(e) = creds.revoke(&job.job_id).await
         {
@@ -498,6 +599,52 @@ impl Worker {
         }
         self.record_end(&job, &worker_id, &run_id, kind, attempt_started, outcome)
             .await;
+    }
+
+    /// A child run of the job's run for each rank above 0, for this attempt (a retry is a new
+    /// gang, with new runs), each with its own token when auth is on.
+    async fn rank_runs(&self, job: &Job, run_id: &str, experiment_id: &str) -> Result<BTreeMap<u32, RankRun>> {
+        let mut out = BTreeMap::new();
+        if !job.spec.is_distributed() || job.spec.replica_logging() != ReplicaLogging::ChildRuns || run_id.is_empty() {
+            return Ok(out);
+        }
+        let expires_at = now_ms() + (job.spec.timeout_seconds as i64 + 120) * 1000;
+        for rank in 1..job.spec.world_size() {
+            let tags = vec![
+                Tag::new("mlflow.parentRunId", run_id),
+                Tag::new("mlp.job_id", job.job_id.clone()),
+                Tag::new("mlp.job_attempt", job.attempts.to_string()),
+                Tag::new("mlp.rank", rank.to_string()),
+                Tag::new("mlflow.source.type", "JOB"),
+            ];
+            let run = self
+                .service
+                .tracking
+                .create_run(&CreateRun {
+                    experiment_id: experiment_id.to_string(),
+                    user_id: "mlp-jobs".into(),
+                    run_name: Some(format!("{}-rank-{rank}", job.spec.name)),
+                    start_time: now_ms(),
+                    tags,
+                })
+                .await?;
+            let child = run.info.run_id.clone();
+            let _ = self
+                .service
+                .tracking
+                .update_run(&UpdateRun {
+                    run_id: child.clone(),
+                    status: Some(RunStatus::Running),
+                    ..Default::default()
+                })
+                .await;
+            let token = match &self.credentials {
+                Some(c) => Some(c.mint(job, &child, experiment_id, expires_at).await?),
+                None => None,
+            };
+            out.insert(rank, RankRun { run_id: child, token });
+        }
+        Ok(out)
     }
 
     async fn record_end(

@@ -1,6 +1,11 @@
 //! The local executor: each shard is a process in its own process group, stopped as a group
 //! (SIGTERM, then SIGKILL after a grace period) on timeout or cancel. Its stdout and stderr go
 //! to files that are copied to the run's artifacts while it runs and when it ends.
+//!
+//! A distributed training job is replicas × processes_per_replica such processes on loopback,
+//! one per rank, with the rendezvous environment of `torch.distributed` and a fresh
+//! `MASTER_PORT` per attempt. They are one gang: the first rank to fail (or time out) stops
+//! all the others, and the attempt fails as a whole, so a retry starts a whole new group.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -64,6 +69,41 @@ pub fn job_env(
     env
 }
 
+/// The rendezvous environment of one rank, as `torchrun` sets it for the processes it starts
+/// (`GROUP_RANK` is torchrun's name for the replica index), plus the platform's names.
+pub fn rank_env(
+    replicas: u32,
+    per_replica: u32,
+    rank: u32,
+    master_addr: &str,
+    master_port: u16,
+) -> BTreeMap<String, String> {
+    let per_replica = per_replica.max(1);
+    let replica = rank / per_replica;
+    [
+        ("MASTER_ADDR", master_addr.to_string()),
+        ("MASTER_PORT", master_port.to_string()),
+        ("WORLD_SIZE", (replicas.max(1) * per_replica).to_string()),
+        ("RANK", rank.to_string()),
+        ("LOCAL_RANK", (rank % per_replica).to_string()),
+        ("LOCAL_WORLD_SIZE", per_replica.to_string()),
+        ("GROUP_RANK", replica.to_string()),
+        ("MLP_REPLICA_INDEX", replica.to_string()),
+        ("MLP_REPLICAS", replicas.max(1).to_string()),
+        ("MLP_PROCESSES_PER_REPLICA", per_replica.to_string()),
+        ("JOB_COMPLETION_INDEX", replica.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// A port free on loopback now, for one attempt's rendezvous. Another process may take it
+/// before rank 0 binds it; the attempt then fails and is retried with another port.
+pub fn free_loopback_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
 enum End {
     Exited(Option<i32>),
     TimedOut,
@@ -94,11 +134,13 @@ async fn copy_logs(artifacts: &dyn ArtifactStore, files: &[(PathBuf, String)]) {
 }
 
 impl LocalExecutor {
+    /// Runs one process: a shard (`rank` None) or a rank of a distributed job.
     async fn run_shard(
         &self,
         job: &Job,
         attempt: &Attempt,
         shard: u32,
+        rank: Option<(u32, &BTreeMap<String, String>)>,
         dir: &std::path::Path,
         cancel: CancellationToken,
     ) -> End {
@@ -111,10 +153,17 @@ impl LocalExecutor {
             (Ok(o), Ok(e)) => (o, e),
             (Err(e), _) | (_, Err(e)) => return End::SpawnFailed(format!("cannot create log files: {e}")),
         };
-        let env = match &self.worker_env {
-            Some(w) => job_env(w.clone(), &spec.env, &attempt.env, shard, spec.shards),
-            None => job_env(std::env::vars_os(), &spec.env, &attempt.env, shard, spec.shards),
+        let platform = match rank {
+            Some((r, _)) => attempt.env_for_rank(r),
+            None => attempt.env.clone(),
         };
+        let mut env = match &self.worker_env {
+            Some(w) => job_env(w.clone(), &spec.env, &platform, shard, spec.shards),
+            None => job_env(std::env::vars_os(), &spec.env, &platform, shard, spec.shards),
+        };
+        if let Some((_, rendezvous)) = rank {
+            env.extend(rendezvous.iter().map(|(k, v)| (k.into(), v.into())));
+        }
         let mut cmd = tokio::process::Command::new(&spec.command[0]);
         // Cleared first: the worker's environment holds the platform's secrets.
         cmd.args(&spec.command[1..])
@@ -169,13 +218,54 @@ impl LocalExecutor {
 impl Executor for LocalExecutor {
     async fn run(&self, job: &Job, attempt: &Attempt, cancel: CancellationToken) -> Outcome {
         let shards = job.spec.shards.max(1);
+        let distributed = job.spec.is_distributed();
+        let world = job.spec.world_size();
         let base = self
             .work_dir
             .join(&job.job_id)
             .join(format!("attempt-{}", attempt.number));
         let mut files = Vec::new();
         let mut dirs = Vec::new();
+        let mut rendezvous = Vec::new();
+        if distributed {
+            let port = match free_loopback_port() {
+                Ok(p) => p,
+                Err(e) => {
+                    return Outcome {
+                        state: JobState::Failed,
+                        exit_code: None,
+                        reason: Some(format!("infrastructure: no free loopback port for the rendezvous: {e}")),
+                    };
+                }
+            };
+            for rank in 0..world {
+                let dir = base.join(format!("rank-{rank}"));
+                let remote = format!("{}/rank-{rank}", attempt.log_prefix);
+                for stream in ["stdout", "stderr"] {
+                    files.push((dir.join(format!("{stream}.log")), format!("{remote}/{stream}.log")));
+                    // Rank 0's log is also where a single process's goes: `mlp job logs`
+                    // without --rank shows it.
+                    if rank == 0 {
+                        files.push((
+                            dir.join(format!("{stream}.log")),
+                            format!("{}/{stream}.log", attempt.log_prefix),
+                        ));
+                    }
+                }
+                dirs.push(dir);
+                rendezvous.push(rank_env(
+                    job.spec.replicas(),
+                    job.spec.processes_per_replica(),
+                    rank,
+                    "127.0.0.1",
+                    port,
+                ));
+            }
+        }
         for shard in 0..shards {
+            if distributed {
+                break;
+            }
             let (dir, remote) = if shards == 1 {
                 (base.clone(), attempt.log_prefix.clone())
             } else {
@@ -209,14 +299,20 @@ impl Executor for LocalExecutor {
             });
             (handle, finished)
         };
+        let rendezvous = &rendezvous;
         let runs = dirs.iter().enumerate().map(|(i, dir)| {
             let token = stop_all.clone();
             async move {
-                let end = self.run_shard(job, attempt, i as u32, dir, token.clone()).await;
+                let (shard, rank) = match rendezvous.get(i) {
+                    Some(env) => (0, Some((i as u32, env))),
+                    None => (i as u32, None),
+                };
+                let end = self.run_shard(job, attempt, shard, rank, dir, token.clone()).await;
+                let at = std::time::Instant::now();
                 if !matches!(end, End::Exited(Some(0))) {
                     token.cancel();
                 }
-                end
+                (end, at)
             }
         });
         let ends = futures_util::future::join_all(runs).await;
@@ -231,14 +327,19 @@ impl Executor for LocalExecutor {
                 reason: Some("cancelled".into()),
             };
         }
-        let mut first_failure = None;
-        for (i, end) in ends.into_iter().enumerate() {
+        let mut first_failure: Option<(Outcome, std::time::Instant)> = None;
+        for (i, (end, at)) in ends.into_iter().enumerate() {
             let failure = match end {
                 End::Exited(Some(0)) => continue,
                 End::Exited(code) => Outcome {
                     state: JobState::Failed,
                     exit_code: code,
-                    reason: Some(if shards > 1 {
+                    reason: Some(if distributed {
+                        format!(
+                            "rank {i} exited with {}; the group of {world} was stopped",
+                            code.map(|c| c.to_string()).unwrap_or("a signal".into())
+                        )
+                    } else if shards > 1 {
                         format!(
                             "shard {i} exited with {}",
                             code.map(|c| c.to_string()).unwrap_or("a signal".into())
@@ -263,11 +364,20 @@ impl Executor for LocalExecutor {
                 // Stopped because another shard failed.
                 End::Cancelled => continue,
             };
-            if first_failure.is_none() || matches!(failure.reason.as_deref(), Some(r) if r.starts_with("timed out")) {
-                first_failure = Some(failure);
+            // The process that failed first is the cause: the ranks of a gang that lost a
+            // peer fail too, a moment later (a broken connection), before they are stopped.
+            let replace = match &first_failure {
+                None => true,
+                Some((f, when)) => {
+                    let timed_out = |o: &Outcome| o.reason.as_deref().is_some_and(|r| r.starts_with("timed out"));
+                    (timed_out(&failure) && !timed_out(f)) || (timed_out(&failure) == timed_out(f) && at < *when)
+                }
+            };
+            if replace {
+                first_failure = Some((failure, at));
             }
         }
-        first_failure.unwrap_or(Outcome {
+        first_failure.map(|(f, _)| f).unwrap_or(Outcome {
             state: JobState::Succeeded,
             exit_code: Some(0),
             reason: None,

@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use mlp_artifacts::{ArtifactStore, LocalArtifactStore};
 use mlp_core::jobs::{Job, JobKind, JobSpec, JobState, Resources};
 use mlp_jobs::kubernetes::*;
-use mlp_jobs::{Attempt, Executor};
+use mlp_jobs::{Attempt, Executor, RankRun};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -108,6 +108,7 @@ fn attempt(n: u32) -> Attempt {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect(),
         log_prefix: format!("1/0a1b2c3d4e5f/artifacts/logs/attempt-{n}"),
+        rank_runs: BTreeMap::new(),
     }
 }
 
@@ -511,6 +512,33 @@ fn golden_cases() -> Vec<(&'static str, Value)> {
             "data-processing-sharded",
             job_manifest(&job(data(16)), &attempt(1), &cfg),
         ),
+        ("training-distributed", distributed_golden().job),
+    ]
+}
+
+/// A distributed attempt on a server with auth on: the Job and the objects it owns.
+fn distributed_golden() -> AttemptObjects {
+    let mut a = attempt(1);
+    a.env
+        .insert("MLFLOW_TRACKING_TOKEN".into(), "test-token-of-the-job".into());
+    a.rank_runs.insert(
+        1,
+        RankRun {
+            run_id: "1b2c3d4e5f60".into(),
+            token: Some("test-token-of-rank-1".into()),
+        },
+    );
+    attempt_objects(&job(distributed(2, 1)), &a, &KubeConfig::default())
+}
+
+/// The Secret, Service and NetworkPolicy of `training-distributed`, validated by the infra suite
+/// beside the Jobs (`attempt-objects/`).
+fn golden_dependents() -> Vec<(&'static str, Value)> {
+    let o = distributed_golden();
+    vec![
+        ("training-distributed-secret", o.secret.unwrap()),
+        ("training-distributed-service", o.service.unwrap()),
+        ("training-distributed-networkpolicy", o.network_policy.unwrap()),
     ]
 }
 
@@ -525,8 +553,16 @@ fn manifests_match_the_golden_files() {
     if update {
         std::fs::create_dir_all(&dir).unwrap();
     }
-    for (name, m) in golden_cases() {
-        let path = dir.join(format!("{name}.json"));
+    let cases = golden_cases().into_iter().map(|(n, m)| (format!("{n}.json"), m)).chain(
+        golden_dependents()
+            .into_iter()
+            .map(|(n, m)| (format!("attempt-objects/{n}.json"), m)),
+    );
+    if update {
+        std::fs::create_dir_all(dir.join("attempt-objects")).unwrap();
+    }
+    for (name, m) in cases {
+        let path = dir.join(&name);
         if update {
             std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap() + "\n").unwrap();
             continue;
@@ -638,6 +674,10 @@ struct Mock {
     pod_waiting: Option<&'static str>,
     /// Requests without this Authorization header answer 401.
     required_auth: Mutex<Option<String>>,
+    /// Secrets, Services and NetworkPolicies by (collection, name).
+    objects: Mutex<BTreeMap<(String, String), Value>>,
+    /// Pods with an index at or above this stay Pending, unschedulable.
+    schedulable: usize,
 }
 
 impl Mock {
@@ -672,6 +712,23 @@ fn selector_matches(selector: &str, labels: &Value) -> bool {
         Some((k, v)) => labels[k] == v,
         None => false,
     })
+}
+
+fn spawn_pods(mock: &Mock, job: &Value) {
+    let mut pods = make_pods(job);
+    for (i, p) in pods.iter_mut().enumerate() {
+        if i >= mock.schedulable {
+            p["status"] = json!({"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
+                "reason": "Unschedulable", "message": "0/3 nodes are available: 3 Insufficient cpu."}]});
+        }
+    }
+    if let Some(reason) = mock.pod_waiting {
+        for p in &mut pods {
+            p["status"] = json!({"phase": "Pending", "containerStatuses": [{"name": "job",
+                "state": {"waiting": {"reason": reason, "message": "couldn't parse image name"}}}]});
+        }
+    }
+    mock.pods.lock().unwrap().extend(pods);
 }
 
 fn make_pods(job: &Value) -> Vec<Value> {
@@ -722,14 +779,11 @@ async fn handle(State(mock): State<Arc<Mock>>, method: Method, uri: Uri, headers
                 return status(409, "AlreadyExists", &format!("jobs.batch \"{name}\" already exists"));
             }
             job["status"] = json!({});
-            let mut pods = make_pods(&job);
-            if let Some(reason) = mock.pod_waiting {
-                for p in &mut pods {
-                    p["status"] = json!({"phase": "Pending", "containerStatuses": [{"name": "job",
-                        "state": {"waiting": {"reason": reason, "message": "couldn't parse image name"}}}]});
-                }
+            job["metadata"]["uid"] = json!(format!("uid-{name}"));
+            // A suspended Job has no pods until it is resumed.
+            if job["spec"]["suspend"] != true {
+                spawn_pods(&mock, &job);
             }
-            mock.pods.lock().unwrap().extend(pods);
             jobs.insert(name, job.clone());
             (StatusCode::CREATED, axum::Json(job)).into_response()
         }
@@ -798,6 +852,79 @@ async fn handle(State(mock): State<Arc<Mock>>, method: Method, uri: Uri, headers
             }
             axum::Json(job.clone()).into_response()
         }
+        (Method::PATCH, ["apis", "batch", "v1", "namespaces", _ns, "jobs", name]) => {
+            let patch: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let mut jobs = mock.jobs.lock().unwrap();
+            match jobs.get_mut(*name) {
+                Some(job) => {
+                    if let Some(s) = patch["spec"]["suspend"].as_bool() {
+                        if job["spec"]["suspend"] == true && !s {
+                            spawn_pods(&mock, job);
+                        }
+                        job["spec"]["suspend"] = json!(s);
+                    }
+                    axum::Json(job.clone()).into_response()
+                }
+                None => status(404, "NotFound", "not found"),
+            }
+        }
+        (Method::POST, ["api", "v1", "namespaces", _ns, collection @ ("secrets" | "services")])
+        | (
+            Method::POST,
+            [
+                "apis",
+                "networking.k8s.io",
+                "v1",
+                "namespaces",
+                _ns,
+                collection @ "networkpolicies",
+            ],
+        ) => {
+            let obj: Value = serde_json::from_slice(&body).unwrap();
+            let key = (
+                collection.to_string(),
+                obj["metadata"]["name"].as_str().unwrap().to_string(),
+            );
+            let mut objects = mock.objects.lock().unwrap();
+            if objects.contains_key(&key) {
+                return status(409, "AlreadyExists", "already exists");
+            }
+            objects.insert(key, obj.clone());
+            (StatusCode::CREATED, axum::Json(obj)).into_response()
+        }
+        (
+            Method::DELETE,
+            [
+                "api",
+                "v1",
+                "namespaces",
+                _ns,
+                collection @ ("secrets" | "services"),
+                name,
+            ],
+        )
+        | (
+            Method::DELETE,
+            [
+                "apis",
+                "networking.k8s.io",
+                "v1",
+                "namespaces",
+                _ns,
+                collection @ "networkpolicies",
+                name,
+            ],
+        ) => {
+            match mock
+                .objects
+                .lock()
+                .unwrap()
+                .remove(&(collection.to_string(), name.to_string()))
+            {
+                Some(_) => axum::Json(json!({"kind": "Status", "status": "Success"})).into_response(),
+                None => status(404, "NotFound", "not found"),
+            }
+        }
         (Method::DELETE, ["apis", "batch", "v1", "namespaces", _ns, "jobs", name]) => {
             match mock.jobs.lock().unwrap().remove(*name) {
                 Some(_) => axum::Json(json!({"kind": "Status", "status": "Success"})).into_response(),
@@ -862,6 +989,8 @@ async fn cluster_with(
         job_get_503: 0..0,
         pod_waiting: None,
         required_auth: Mutex::new(None),
+        objects: Mutex::new(BTreeMap::new()),
+        schedulable: usize::MAX,
     };
     tweak(&mut mock);
     let mock = Arc::new(mock);
@@ -1320,4 +1449,374 @@ async fn executor_reads_a_rotated_token_at_once_on_401() {
     let auths: Vec<String> = c.mock.requests().into_iter().filter_map(|r| r.auth).collect();
     assert_eq!(auths.first().map(String::as_str), Some("Bearer old"));
     assert_eq!(auths.last().map(String::as_str), Some("Bearer new"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Distributed training and the attempt's Secret
+// ---------------------------------------------------------------------------------------------
+
+fn distributed(replicas: u32, per_replica: u32) -> JobSpec {
+    JobSpec {
+        name: "ddp".into(),
+        replicas,
+        processes_per_replica: per_replica,
+        ..training()
+    }
+}
+
+/// An attempt of an auth-on server: the job's token, and child runs (with tokens) for ranks.
+fn attempt_with_tokens(n: u32, ranks: u32) -> Attempt {
+    let mut a = attempt(n);
+    a.env.insert("MLFLOW_TRACKING_TOKEN".into(), "mlpj_job_secret".into());
+    for r in 1..ranks {
+        a.rank_runs.insert(
+            r,
+            RankRun {
+                run_id: format!("child{r}"),
+                token: Some(format!("mlpj_rank{r}_secret")),
+            },
+        );
+    }
+    a
+}
+
+#[test]
+fn distributed_training_is_an_indexed_gang_with_a_headless_service() {
+    let cfg = KubeConfig {
+        max_parallelism: 2,
+        ..KubeConfig::default()
+    };
+    let j = job(distributed(4, 1));
+    let o = attempt_objects(&j, &attempt(1), &cfg);
+    let m = &o.job;
+    assert_eq!(m["spec"]["completionMode"], "Indexed");
+    // All replicas at once, whatever max_parallelism allows shards.
+    assert_eq!(m["spec"]["completions"], 4);
+    assert_eq!(m["spec"]["parallelism"], 4);
+    assert_eq!(m["spec"]["backoffLimit"], 0);
+    assert_eq!(m["spec"]["suspend"], true);
+    let name = m["metadata"]["name"].as_str().unwrap();
+    assert_eq!(name, "ddp-33445566-a1");
+    let svc = o.service.as_ref().expect("a headless Service");
+    assert_eq!(svc["metadata"]["name"], name);
+    assert_eq!(svc["spec"]["clusterIP"], "None");
+    assert_eq!(svc["spec"]["publishNotReadyAddresses"], true);
+    let selector = json!({"app.kubernetes.io/name": "mlp-job", "mlp.dev/job-id": JOB_ID, "mlp.dev/attempt": "1"});
+    assert_eq!(svc["spec"]["selector"], selector);
+    // The selector matches the pods of this attempt.
+    let pod_labels = &m["spec"]["template"]["metadata"]["labels"];
+    for (k, v) in selector.as_object().unwrap() {
+        assert_eq!(&pod_labels[k], v);
+    }
+    assert_eq!(pod_spec(m)["subdomain"], name);
+    let env = env_of(m);
+    assert_eq!(env["MASTER_ADDR"], format!("{name}-0.{name}").as_str());
+    assert_eq!(env["MASTER_PORT"], "29500");
+    assert_eq!(env["WORLD_SIZE"], "4");
+    assert_eq!(env["LOCAL_WORLD_SIZE"], "1");
+    assert_eq!(env["MLP_REPLICAS"], "4");
+    assert_eq!(env["MLP_REPLICA_LOGGING"], "child_runs");
+    // RANK is the launcher's (from JOB_COMPLETION_INDEX, which the Job controller sets).
+    assert!(!env.contains_key("RANK") && !env.contains_key("JOB_COMPLETION_INDEX"));
+    let cmd = container(m)["command"].as_array().unwrap().clone();
+    assert_eq!(cmd[..2], [json!("/bin/sh"), json!("-c")]);
+    assert_eq!(cmd[2], LAUNCHER);
+    assert_eq!(
+        cmd[4..],
+        [json!("python"), json!("train.py"), json!("--epochs"), json!("5")]
+    );
+    // Placement: the job's node group, like any training job.
+    let plain = job_manifest(&job(training()), &attempt(1), &cfg);
+    assert_eq!(pod_spec(m)["nodeSelector"], pod_spec(&plain)["nodeSelector"]);
+    assert_eq!(pod_spec(m)["tolerations"], pod_spec(&plain)["tolerations"]);
+    // Pod hostnames `<job>-<index>` stay DNS labels with the longest names.
+    let long = job(JobSpec {
+        name: "a".repeat(63),
+        ..distributed(64, 1)
+    });
+    let n = job_name(&long, 4_000_000_000);
+    assert!(format!("{n}-63").len() <= 63 && is_dns_label(&n), "{n}");
+    // A Service name starts with a letter.
+    assert_eq!(service_name("7up-33445566-a1"), "j7up-33445566-a1");
+    // No Service, NetworkPolicy or suspension for a plain job without a token.
+    let plain = attempt_objects(&job(training()), &attempt(1), &cfg);
+    assert!(plain.service.is_none() && plain.network_policy.is_none() && plain.secret.is_none());
+    assert!(plain.job["spec"].get("suspend").is_none());
+}
+
+#[test]
+fn distributed_network_policy_opens_tcp_between_the_attempts_pods_only() {
+    let j = job(distributed(2, 1));
+    let o = attempt_objects(&j, &attempt(3), &KubeConfig::default());
+    let np = o.network_policy.expect("a NetworkPolicy");
+    let sel =
+        json!({"matchLabels": {"app.kubernetes.io/name": "mlp-job", "mlp.dev/job-id": JOB_ID, "mlp.dev/attempt": "3"}});
+    assert_eq!(np["spec"]["podSelector"], sel);
+    assert_eq!(np["spec"]["policyTypes"], json!(["Ingress", "Egress"]));
+    assert_eq!(
+        np["spec"]["ingress"],
+        json!([{"from": [{"podSelector": sel}], "ports": [{"protocol": "TCP"}]}])
+    );
+    assert_eq!(
+        np["spec"]["egress"],
+        json!([{"to": [{"podSelector": sel}], "ports": [{"protocol": "TCP"}]}])
+    );
+}
+
+#[test]
+fn the_token_is_in_a_secret_not_in_the_pod_spec() {
+    for spec in [training(), distributed(2, 2)] {
+        let j = job(spec);
+        let o = attempt_objects(&j, &attempt_with_tokens(1, j.spec.world_size()), &KubeConfig::default());
+        let name = o.job["metadata"]["name"].as_str().unwrap().to_string();
+        let text = o.job.to_string();
+        assert!(!text.contains("mlpj_"), "a token in the Job: {text}");
+        assert_eq!(
+            env_of(&o.job)["MLFLOW_TRACKING_TOKEN"],
+            json!({"secretKeyRef": {"name": name, "key": "token"}})
+        );
+        assert_eq!(o.job["spec"]["suspend"], true, "no pod before the Secret exists");
+        let secret = o.secret.expect("a Secret");
+        assert_eq!(secret["kind"], "Secret");
+        assert_eq!(secret["metadata"]["name"], name);
+        assert_eq!(secret["stringData"]["token"], "mlpj_job_secret");
+        if j.spec.is_distributed() {
+            // The other ranks' child runs and tokens, for the launcher, mounted read-only.
+            assert_eq!(secret["stringData"]["run-id-3"], "child3");
+            assert_eq!(secret["stringData"]["token-1"], "mlpj_rank1_secret");
+            let vol = pod_spec(&o.job)["volumes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["name"] == "mlp-ranks")
+                .cloned()
+                .unwrap();
+            assert_eq!(vol["secret"]["secretName"], name);
+        }
+    }
+}
+
+/// The launcher run by a real `sh`: ranks from the completion index, each rank's run from the
+/// Secret's files, and the gang inside a pod.
+#[test]
+fn the_launcher_computes_ranks_and_stops_the_pod_on_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let ranks = dir.path().join("ranks");
+    std::fs::create_dir(&ranks).unwrap();
+    std::fs::write(ranks.join("run-id-3"), "child3").unwrap();
+    std::fs::write(ranks.join("token-3"), "tok3").unwrap();
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    use std::os::unix::process::CommandExt;
+    let launch = |index: &str, script: &str| {
+        std::process::Command::new("sh")
+            .args(["-c", LAUNCHER, "mlp-launch", "sh", "-c", script])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap())
+            .env("TMPDIR", dir.path())
+            .env("MLP_PROCESSES_PER_REPLICA", "2")
+            .env("JOB_COMPLETION_INDEX", index)
+            .env("MLP_RANK_DIR", &ranks)
+            .env("MLFLOW_RUN_ID", "job-run")
+            .env("MLFLOW_TRACKING_TOKEN", "job-token")
+            .env("MLFLOW_TRACKING_URI", "http://tracking")
+            .env("OUT", &out_dir)
+            .process_group(0)
+            .output()
+            .unwrap()
+    };
+    let record = r#"echo "$RANK $LOCAL_RANK $MLP_REPLICA_INDEX ${MLFLOW_RUN_ID:-none} ${MLFLOW_TRACKING_TOKEN:-none} ${MLFLOW_TRACKING_URI:-none}" > "$OUT/$RANK""#;
+    for index in ["0", "1"] {
+        let o = launch(index, record);
+        assert!(o.status.success(), "{o:?}");
+    }
+    let got = |r: u32| std::fs::read_to_string(out_dir.join(r.to_string())).unwrap();
+    assert_eq!(got(0), "0 0 0 job-run job-token http://tracking\n");
+    // Rank 1 has no child run: no MLflow variables at all.
+    assert_eq!(got(1), "1 1 0 none none none\n");
+    assert_eq!(got(2), "2 0 1 none none none\n");
+    assert_eq!(got(3), "3 1 1 child3 tok3 http://tracking\n");
+
+    // Local rank 1 fails at once; local rank 0 would run for a minute: it is stopped, and the
+    // pod exits with the failure's code well before.
+    let started = std::time::Instant::now();
+    let o = launch(
+        "0",
+        r#"if [ "$LOCAL_RANK" = 1 ]; then exit 7; fi; trap 'kill $!; echo stopped > "$OUT/stopped"; exit 143' TERM; sleep 60 & wait"#,
+    );
+    assert_eq!(o.status.code(), Some(7), "{o:?}");
+    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    assert_eq!(std::fs::read_to_string(out_dir.join("stopped")).unwrap(), "stopped\n");
+}
+
+#[tokio::test]
+async fn executor_runs_a_distributed_job_with_its_objects_owned_by_the_job() {
+    let c = cluster(End::Complete, 4, None).await;
+    let j = job(distributed(2, 1));
+    let a = attempt_with_tokens(1, 2);
+    let out = c.executor().run(&j, &a, CancellationToken::new()).await;
+    assert_eq!(out.state, JobState::Succeeded, "{out:?}");
+    let name = "ddp-33445566-a1";
+    let post = &c.mock.find(Method::POST, JOBS)[0].body;
+    assert_eq!(post["spec"]["suspend"], true);
+    for (suffix, kind) in [
+        ("/api/v1/namespaces/ml-platform/secrets", "Secret"),
+        ("/api/v1/namespaces/ml-platform/services", "Service"),
+        (
+            "/apis/networking.k8s.io/v1/namespaces/ml-platform/networkpolicies",
+            "NetworkPolicy",
+        ),
+    ] {
+        let posts = c.mock.find(Method::POST, suffix);
+        assert_eq!(posts.len(), 1, "{kind}");
+        assert_eq!(posts[0].body["kind"], kind);
+        assert_eq!(
+            posts[0].body["metadata"]["ownerReferences"],
+            json!([{"apiVersion": "batch/v1", "kind": "Job", "name": name, "uid": format!("uid-{name}"), "blockOwnerDeletion": false}]),
+            "{kind}"
+        );
+    }
+    // Resumed after its dependents exist.
+    let order: Vec<String> = c
+        .mock
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == Method::POST || r.method == Method::PATCH)
+        .map(|r| format!("{} {}", r.method, r.path.rsplit('/').next().unwrap()))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "POST jobs",
+            "POST secrets",
+            "POST services",
+            "POST networkpolicies",
+            &format!("PATCH {name}")
+        ]
+    );
+    // The Secret is gone with the attempt; the finished Job (and its Service and policy, by
+    // garbage collection) stays for its TTL.
+    let deletes: Vec<String> = c.mock.find(Method::DELETE, "").into_iter().map(|r| r.path).collect();
+    assert_eq!(deletes, [format!("/api/v1/namespaces/ml-platform/secrets/{name}")]);
+    // Logs: each replica under its rank, rank 0 also where a single process's goes.
+    assert_eq!(
+        c.log(&format!("{}/rank-1/stdout.log", a.log_prefix)),
+        "log of shard 1\nepoch 1 loss 0.5\n"
+    );
+    assert_eq!(
+        c.log(&format!("{}/stdout.log", a.log_prefix)),
+        "log of shard 0\nepoch 1 loss 0.5\n"
+    );
+}
+
+#[tokio::test]
+async fn executor_fails_a_gang_that_cannot_be_scheduled_and_deletes_it() {
+    // One of the two replicas stays Pending (Unschedulable) past the gang deadline.
+    let c = cluster_with(End::Never, usize::MAX, None, |m| m.schedulable = 1).await;
+    let exec = KubernetesExecutor::with_endpoint(
+        &c.url,
+        None,
+        KubeConfig {
+            gang_timeout_seconds: 1,
+            ..KubeConfig::default()
+        },
+        fast(),
+        c.artifacts.clone(),
+    )
+    .unwrap();
+    let j = job(distributed(2, 1));
+    let out = tokio::time::timeout(
+        Duration::from_secs(15),
+        exec.run(&j, &attempt_with_tokens(1, 2), CancellationToken::new()),
+    )
+    .await
+    .expect("the gang deadline ends the attempt");
+    assert_eq!(out.state, JobState::Failed);
+    let reason = out.reason.unwrap();
+    assert!(
+        reason.starts_with("infrastructure: gang not scheduled: 1 of 2 replicas running after 1s"),
+        "{reason}"
+    );
+    assert!(reason.contains("Unschedulable: 0/3 nodes are available"), "{reason}");
+    // Nothing of the attempt is left.
+    assert!(c.mock.jobs.lock().unwrap().is_empty());
+    assert!(
+        c.mock.objects.lock().unwrap().is_empty(),
+        "{:?}",
+        c.mock.objects.lock().unwrap().keys()
+    );
+}
+
+#[tokio::test]
+async fn executor_fails_the_group_on_a_failed_replica_and_a_retry_is_a_new_group() {
+    let c = cluster(End::Failed("BackoffLimitExceeded", 1, 9), 3, None).await;
+    let j = job(distributed(2, 1));
+    let out = c
+        .executor()
+        .run(&j, &attempt_with_tokens(1, 2), CancellationToken::new())
+        .await;
+    assert_eq!(out.state, JobState::Failed);
+    assert_eq!(out.exit_code, Some(9));
+    assert_eq!(
+        out.reason.as_deref(),
+        Some("replica 1 exited with 9; the group was stopped")
+    );
+    assert!(c.mock.jobs.lock().unwrap().is_empty(), "the failed group is deleted");
+    assert!(c.mock.objects.lock().unwrap().is_empty());
+
+    // The retry (attempt 2) creates a whole new group with its own objects.
+    let c = cluster(End::Complete, 4, None).await;
+    let out = c
+        .executor()
+        .run(&j, &attempt_with_tokens(2, 2), CancellationToken::new())
+        .await;
+    assert_eq!(out.state, JobState::Succeeded, "{out:?}");
+    let post = &c.mock.find(Method::POST, JOBS)[0].body;
+    assert_eq!(post["metadata"]["name"], "ddp-33445566-a2");
+    assert_eq!(post["spec"]["template"]["metadata"]["labels"]["mlp.dev/attempt"], "2");
+    let np = &c.mock.find(Method::POST, "/networkpolicies")[0].body;
+    assert_eq!(np["spec"]["podSelector"]["matchLabels"]["mlp.dev/attempt"], "2");
+}
+
+#[tokio::test]
+async fn executor_cancel_deletes_the_whole_group() {
+    let c = cluster(End::Never, usize::MAX, None).await;
+    let exec = c.executor();
+    let cancel = CancellationToken::new();
+    let j = job(distributed(2, 1));
+    let a = attempt_with_tokens(1, 2);
+    let run = exec.run(&j, &a, cancel.clone());
+    let canceller = async {
+        while c.mock.job_gets.load(Ordering::SeqCst) < 3 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        cancel.cancel();
+    };
+    let (out, ()) = tokio::time::timeout(Duration::from_secs(10), async { tokio::join!(run, canceller) })
+        .await
+        .expect("the executor stops on cancel");
+    assert_eq!(out.state, JobState::Cancelled);
+    assert!(c.mock.jobs.lock().unwrap().is_empty());
+    assert!(c.mock.objects.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn executor_does_not_adopt_a_job_left_suspended_by_an_earlier_attempt() {
+    // Attempt 1's worker created its Job (suspended) and died before resuming it: that Job never
+    // ran, and its token is revoked. Attempt 2 deletes it and runs its own.
+    let c = cluster(End::Complete, 4, None).await;
+    let j = job(distributed(2, 1));
+    let m = job_manifest(&j, &attempt_with_tokens(1, 2), &KubeConfig::default());
+    assert_eq!(m["spec"]["suspend"], true);
+    c.mock.jobs.lock().unwrap().insert("ddp-33445566-a1".into(), m);
+    let out = c
+        .executor()
+        .run(&j, &attempt_with_tokens(2, 2), CancellationToken::new())
+        .await;
+    assert_eq!(out.state, JobState::Succeeded, "{out:?}");
+    assert_eq!(c.mock.find(Method::DELETE, &format!("{JOBS}/ddp-33445566-a1")).len(), 1);
+    assert_eq!(
+        c.mock.find(Method::POST, JOBS)[0].body["metadata"]["name"],
+        "ddp-33445566-a2"
+    );
 }

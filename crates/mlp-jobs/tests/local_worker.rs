@@ -129,9 +129,17 @@ async fn a_job_runs_with_its_run_and_logs() {
             .iter()
             .any(|t| t.key == "mlp.job_id" && t.value == job.job_id)
     );
-    let stdout = read(&env, &env.service.log_path(&done, None, None, "stdout").await.unwrap()).await;
+    let stdout = read(
+        &env,
+        &env.service.log_path(&done, None, None, None, "stdout").await.unwrap(),
+    )
+    .await;
     assert_eq!(stdout.trim(), format!("hello {run_id}"));
-    let stderr = read(&env, &env.service.log_path(&done, None, None, "stderr").await.unwrap()).await;
+    let stderr = read(
+        &env,
+        &env.service.log_path(&done, None, None, None, "stderr").await.unwrap(),
+    )
+    .await;
     assert_eq!(stderr.trim(), "oops");
     stop.cancel();
     w.await.unwrap();
@@ -162,7 +170,11 @@ async fn job_env_output(
         .unwrap();
     let done = wait_state(&env, &job.job_id, |j| j.state.is_terminal()).await;
     assert_eq!(done.state, JobState::Succeeded, "{done:?}");
-    let out = read(&env, &env.service.log_path(&done, None, None, "stdout").await.unwrap()).await;
+    let out = read(
+        &env,
+        &env.service.log_path(&done, None, None, None, "stdout").await.unwrap(),
+    )
+    .await;
     stop.cancel();
     w.await.unwrap();
     let vars = out
@@ -373,7 +385,10 @@ async fn sharded_data_jobs_run_every_shard_and_fail_if_one_does() {
     for i in 0..3 {
         let log = read(
             &env,
-            &env.service.log_path(&done, None, Some(i), "stdout").await.unwrap(),
+            &env.service
+                .log_path(&done, None, Some(i), None, "stdout")
+                .await
+                .unwrap(),
         )
         .await;
         assert_eq!(log.trim(), format!("shard {i} of 3"));

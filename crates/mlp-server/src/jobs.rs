@@ -108,6 +108,9 @@ struct LogsReq {
     attempt: Option<i64>,
     #[serde(deserialize_with = "de_opt_i64")]
     shard: Option<i64>,
+    /// A rank of a distributed job (rank 0 without it).
+    #[serde(deserialize_with = "de_opt_i64")]
+    rank: Option<i64>,
     #[serde(deserialize_with = "de_opt_i64")]
     offset: Option<i64>,
 }
@@ -120,8 +123,12 @@ pub async fn logs(State(st): State<AppState>, Path(id): Path<String>, input: Inp
     let offset = u64::try_from(r.offset.unwrap_or(0)).map_err(|_| Error::invalid("offset must not be negative"))?;
     let attempt = r.attempt.map(|a| a.max(1) as u32);
     let shard = r.shard.map(|s| s.max(0) as u32);
+    let rank = match r.rank {
+        None => None,
+        Some(x) => Some(u32::try_from(x).map_err(|_| Error::invalid(format!("Invalid rank {x}")))?),
+    };
     let path = svc
-        .log_path(&job, attempt, shard, r.stream.as_deref().unwrap_or("stdout"))
+        .log_path(&job, attempt, shard, rank, r.stream.as_deref().unwrap_or("stdout"))
         .await?;
     let (size, body) = match st.artifacts.get(&path).await {
         Ok(d) => {

@@ -265,6 +265,9 @@ pub struct WorkerConfig {
     /// The API server for the Kubernetes executor; in-cluster configuration when unset.
     pub kubernetes_api_url: Option<String>,
     pub kubernetes_token_file: Option<PathBuf>,
+    /// Kubernetes: a distributed job whose pods are not all running this long after its Job
+    /// was created fails the attempt (gang scheduling), and its objects are deleted.
+    pub gang_timeout_seconds: u64,
 }
 
 impl Default for WorkerConfig {
@@ -280,6 +283,7 @@ impl Default for WorkerConfig {
             namespace: "ml-platform".into(),
             kubernetes_api_url: None,
             kubernetes_token_file: None,
+            gang_timeout_seconds: 300,
         }
     }
 }

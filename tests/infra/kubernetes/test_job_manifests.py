@@ -27,7 +27,8 @@ def jobs() -> list[dict]:
 
 def test_golden_job_manifests_present():
     names = {p.stem for p in PATHS}
-    assert {"training", "training-gpu", "data-processing", "data-processing-sharded"} <= names, names
+    assert {"training", "training-gpu", "data-processing", "data-processing-sharded",
+            "training-distributed"} <= names, names
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
@@ -80,4 +81,73 @@ def test_job_manifests_connectivity(rendered, env):
         labels = j["spec"]["template"]["metadata"]["labels"]
         assert k8slib.workload_of(labels) == "mlp-job", labels
     v = k8slib.check_connectivity(docs_for(rendered, env) + jobs(), env)
+    assert not v, "\n".join(v)
+
+
+# A distributed training attempt (issue 19): besides its Indexed Job, the objects the worker
+# creates with it, owned by the Job (ownerReferences are added when the Job exists).
+OBJECTS = sorted((DIR / "attempt-objects").glob("*.json"))
+
+
+def distributed_job() -> dict:
+    return json.loads((DIR / "training-distributed.json").read_text())
+
+
+def attempt_object(kind: str) -> dict:
+    docs = [json.loads(p.read_text()) for p in OBJECTS]
+    found = [d for d in docs if d["kind"] == kind]
+    assert len(found) == 1, [d["kind"] for d in docs]
+    return found[0]
+
+
+@pytest.mark.parametrize("path", OBJECTS, ids=lambda p: p.stem)
+def test_attempt_objects_strict_schema(path):
+    errors = k8slib.validate_doc(json.loads(path.read_text()))
+    assert not errors, "\n".join(errors)
+
+
+def test_distributed_job_is_an_indexed_gang_behind_a_headless_service():
+    job = distributed_job()
+    spec = job["spec"]
+    assert spec["completionMode"] == "Indexed"
+    assert spec["completions"] == spec["parallelism"] == 2
+    assert spec["backoffLimit"] == 0
+    pod_labels = spec["template"]["metadata"]["labels"]
+    svc = attempt_object("Service")
+    assert svc["spec"]["clusterIP"] == "None"
+    assert svc["spec"]["publishNotReadyAddresses"] is True
+    assert k8slib._selector_matches({"matchLabels": svc["spec"]["selector"]}, pod_labels)
+    # Pod DNS names <job>-<index>.<service>: the pods' subdomain is the Service.
+    assert spec["template"]["spec"]["subdomain"] == svc["metadata"]["name"]
+    env = {e["name"]: e for e in spec["template"]["spec"]["containers"][0]["env"]}
+    assert env["MASTER_ADDR"]["value"] == f"{job['metadata']['name']}-0.{svc['metadata']['name']}"
+
+
+def test_distributed_job_token_comes_from_its_secret():
+    job = distributed_job()
+    secret = attempt_object("Secret")
+    env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    ref = env["MLFLOW_TRACKING_TOKEN"]["valueFrom"]["secretKeyRef"]
+    assert ref["name"] == secret["metadata"]["name"] and ref["key"] in secret["stringData"]
+    assert "value" not in env["MLFLOW_TRACKING_TOKEN"]
+    assert secret["stringData"]["token"] not in json.dumps(job)
+
+
+def test_distributed_network_policy_is_exactly_the_attempts_pods(rendered):
+    """Ingress and egress only between the pods of this attempt (all TCP: gloo and NCCL use
+    ephemeral ports), a job pod of another job or attempt is not selected, and the base
+    policies still give job pods their one path to the backend."""
+    job = distributed_job()
+    np_ = attempt_object("NetworkPolicy")
+    labels = job["spec"]["template"]["metadata"]["labels"]
+    sel = np_["spec"]["podSelector"]
+    assert k8slib._selector_matches(sel, labels)
+    for other in ({**labels, "mlp.dev/job-id": "j-other"}, {**labels, "mlp.dev/attempt": "2"},
+                  {"app.kubernetes.io/name": "mlp-backend"}):
+        assert not k8slib._selector_matches(sel, other), other
+    assert set(np_["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+    assert np_["spec"]["ingress"] == [{"from": [{"podSelector": sel}], "ports": [{"protocol": "TCP"}]}]
+    assert np_["spec"]["egress"] == [{"to": [{"podSelector": sel}], "ports": [{"protocol": "TCP"}]}]
+    # The workload-level paths are unchanged by the distributed Job's pods.
+    v = k8slib.check_connectivity(docs_for(rendered, "local") + jobs(), "local")
     assert not v, "\n".join(v)
