@@ -655,6 +655,9 @@ pub enum Need {
     /// The jobs API: submitting needs EDIT on the job's experiment; reading, following and
     /// cancelling a job, being its submitter (admins: every job). See `check_jobs`.
     Jobs,
+    /// The sweeps API, as the jobs API: creating needs EDIT on the sweep's experiment; reading
+    /// and cancelling, being its creator (admins: every sweep). See `check_sweeps`.
+    Sweeps,
 }
 
 pub struct Rule {
@@ -857,6 +860,11 @@ pub static RULES: &[Rule] = &[
     r(R, "GET", "/api/v1/jobs/{job_id}", Jobs),
     r(R, "POST", "/api/v1/jobs/{job_id}/cancel", Jobs),
     r(R, "GET", "/api/v1/jobs/{job_id}/logs", Jobs),
+    // Sweeps (each trial is a job of the sweep's creator)
+    r(R, "POST", "/api/v1/sweeps", Sweeps),
+    r(R, "GET", "/api/v1/sweeps", Sweeps),
+    r(R, "GET", "/api/v1/sweeps/{sweep_id}", Sweeps),
+    r(R, "POST", "/api/v1/sweeps/{sweep_id}/cancel", Sweeps),
     // Open: probes, version, and server-info (public in MLflow so a client can read the
     // server's configuration before logging in)
     r(R, "GET", "/api/3.0/mlflow/server-info", Public),
@@ -1188,6 +1196,7 @@ async fn check(
     match need {
         Public | Authenticated => Ok((req, After::Nothing)),
         Jobs => check_jobs(st, auth, p, req, path).await,
+        Sweeps => check_sweeps(st, auth, p, req, path).await,
         RoleAdmin | RoleViewer => {
             if p.is_admin {
                 return Ok((req, After::Nothing));
@@ -1466,38 +1475,8 @@ async fn check_jobs(
             })
             .and_then(|s| s.validate())
             .map_err(|e| ApiError(e).into_response())?;
-        let name = spec.experiment_name.filter(|n| !n.trim().is_empty());
         let fail = |e: Error| ApiError(e).into_response();
-        let id = match name {
-            // The Default experiment.
-            None => "0".to_string(),
-            Some(n) => match st.store.get_experiment_by_name(&n).await {
-                Ok(e) => e.experiment_id,
-                // Created here, as the submitter, with their MANAGE, before the job is: had the
-                // job service created it, a concurrent creation by someone else would hand the
-                // submitter MANAGE on that other user's experiment.
-                Err(e) if e.code == ErrorCode::ResourceDoesNotExist => {
-                    match st.store.create_experiment(&n, None, &[]).await {
-                        Ok(id) => {
-                            let grant = Grant {
-                                user_id: p.id,
-                                kind: ResourceKind::Experiment,
-                                resource_id: id.clone(),
-                                permission: Manage,
-                            };
-                            auth.store.put_grant(&grant, true).await.map_err(fail)?;
-                            auth.forget_grants();
-                            id
-                        }
-                        Err(e) if e.code == ErrorCode::ResourceAlreadyExists => {
-                            st.store.get_experiment_by_name(&n).await.map_err(fail)?.experiment_id
-                        }
-                        Err(e) => return Err(fail(e)),
-                    }
-                }
-                Err(e) => return Err(fail(e)),
-            },
-        };
+        let id = submit_experiment(st, auth, p, spec.experiment_name).await?;
         let have = auth.permission(p, ResourceKind::Experiment, &id).await.map_err(fail)?;
         return if have.allows(Edit) {
             Ok((req, After::Nothing))
@@ -1523,6 +1502,106 @@ async fn check_jobs(
         Ok(job) if job.owner.as_deref() == Some(p.username.as_str()) => Ok((req, After::Nothing)),
         // Someone else's job is as absent as a missing one: ids are not to be probed.
         Ok(_) => Err(ApiError(Error::not_found(format!("Job '{job_id}' not found"))).into_response()),
+        Err(_) => Ok((req, After::Nothing)),
+    }
+}
+
+/// The experiment a job or sweep will log into, by name (the Default one without): created
+/// here, as the submitter, with their MANAGE, when missing. Had the job service created it, a
+/// concurrent creation by someone else would hand the submitter MANAGE on that user's experiment.
+async fn submit_experiment(
+    st: &AppState,
+    auth: &Auth,
+    p: &Principal,
+    name: Option<String>,
+) -> Result<String, Response> {
+    let name = name.filter(|n| !n.trim().is_empty());
+    let fail = |e: Error| ApiError(e).into_response();
+    let id = match name {
+        // The Default experiment.
+        None => "0".to_string(),
+        Some(n) => match st.store.get_experiment_by_name(&n).await {
+            Ok(e) => e.experiment_id,
+            // Created here, as the submitter, with their MANAGE, before the job is: had the
+            // job service created it, a concurrent creation by someone else would hand the
+            // submitter MANAGE on that other user's experiment.
+            Err(e) if e.code == ErrorCode::ResourceDoesNotExist => {
+                match st.store.create_experiment(&n, None, &[]).await {
+                    Ok(id) => {
+                        let grant = Grant {
+                            user_id: p.id,
+                            kind: ResourceKind::Experiment,
+                            resource_id: id.clone(),
+                            permission: Manage,
+                        };
+                        auth.store.put_grant(&grant, true).await.map_err(fail)?;
+                        auth.forget_grants();
+                        id
+                    }
+                    Err(e) if e.code == ErrorCode::ResourceAlreadyExists => {
+                        st.store.get_experiment_by_name(&n).await.map_err(fail)?.experiment_id
+                    }
+                    Err(e) => return Err(fail(e)),
+                }
+            }
+            Err(e) => return Err(fail(e)),
+        },
+    };
+    Ok(id)
+}
+
+/// The sweeps API, with the rules of the jobs API: creating needs EDIT on the sweep's
+/// experiment; a sweep is then its creator's to read and cancel (admins: all).
+async fn check_sweeps(
+    st: &AppState,
+    auth: &Auth,
+    p: &Principal,
+    req: Request,
+    path: &str,
+) -> Result<(Request, After), Response> {
+    if p.is_admin {
+        return Ok((req, After::Nothing));
+    }
+    if req.method() == Method::POST && path == "/api/v1/sweeps" {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, JSON_BODY_LIMIT).await.unwrap_or_default();
+        let req = Request::from_parts(parts, Body::from(bytes.clone()));
+        let spec = mlp_core::wire::decode_json_body::<mlp_core::sweeps::SweepSpec>(&bytes)
+            .map_err(|e| match e.message.strip_prefix("Invalid request") {
+                Some(rest) => Error::invalid(format!("Invalid sweep spec{rest}")),
+                None => e,
+            })
+            .and_then(|s| s.validate())
+            .map_err(|e| ApiError(e).into_response())?;
+        let id = submit_experiment(st, auth, p, spec.experiment_name).await?;
+        let have = auth
+            .permission(p, ResourceKind::Experiment, &id)
+            .await
+            .map_err(|e| ApiError(e).into_response())?;
+        return if have.allows(Edit) {
+            Ok((req, After::Nothing))
+        } else {
+            Err(denied().into_response())
+        };
+    }
+    if path == "/api/v1/sweeps" {
+        // The handler lists only the caller's own (it reads the principal).
+        return Ok((req, After::Nothing));
+    }
+    let (mut parts, body) = req.into_parts();
+    let sweep_id = RawPathParams::from_request_parts(&mut parts, &())
+        .await
+        .ok()
+        .and_then(|ps| ps.iter().find(|(k, _)| *k == "sweep_id").map(|(_, v)| v.to_string()))
+        .unwrap_or_default();
+    let req = Request::from_parts(parts, body);
+    let Some(svc) = st.sweeps.as_ref() else {
+        return Ok((req, After::Nothing));
+    };
+    match svc.store.get_sweep(&sweep_id).await {
+        Ok(s) if s.owner.as_deref() == Some(p.username.as_str()) => Ok((req, After::Nothing)),
+        // Someone else's sweep is as absent as a missing one.
+        Ok(_) => Err(ApiError(Error::not_found(format!("Sweep '{sweep_id}' not found"))).into_response()),
         Err(_) => Ok((req, After::Nothing)),
     }
 }
