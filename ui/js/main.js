@@ -23,6 +23,8 @@ const ROUTES = [
   [/^\/models\/([^/]+)\/versions\/([^/]+)$/, () => import('./pages/model-version.js')],
   [/^\/jobs$/, () => import('./pages/jobs.js')],
   [/^\/jobs\/([^/]+)$/, () => import('./pages/job.js')],
+  [/^\/sweeps$/, () => import('./sweeps.js')],
+  [/^\/sweeps\/([^/]+)$/, () => import('./sweeps.js')],
 ];
 
 export { href };
