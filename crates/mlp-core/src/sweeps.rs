@@ -368,8 +368,8 @@ impl SweepSpec {
             return bad("objective.metric is required".into());
         }
         let grid_size = self.grid_size();
-        match (&self.strategy, self.sampler()) {
-            (_, Sampler::Grid) => {
+        match self.sampler() {
+            Sampler::Grid => {
                 let Some(size) = grid_size else {
                     let name = self
                         .search_space
@@ -381,10 +381,17 @@ impl SweepSpec {
                         "search_space.{name}: a grid needs discrete parameters: give 'num' for a uniform or log_uniform"
                     ));
                 };
-                let max = self.budget.max_trials.map(u64::from).unwrap_or(size);
-                self.budget.max_trials = Some(max.min(size).min(MAX_TRIALS as u64 + 1) as u32);
+                match self.budget.max_trials {
+                    Some(max) => self.budget.max_trials = Some((max as u64).min(size) as u32),
+                    None if size > MAX_TRIALS as u64 => {
+                        return bad(format!(
+                            "the grid has {size} points, more than {MAX_TRIALS}: set budget.max_trials to run the first ones"
+                        ));
+                    }
+                    None => self.budget.max_trials = Some(size as u32),
+                }
             }
-            (_, Sampler::Random) => {
+            Sampler::Random => {
                 if self.budget.max_trials.is_none() {
                     return bad("budget.max_trials is required for random sampling".into());
                 }

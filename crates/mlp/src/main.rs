@@ -24,7 +24,7 @@ Examples:
   mlp ui --backend-url http://mlp:8000        serve the web UI alone, forwarding API calls
   mlp worker                                  run queued jobs, without the API
   mlp job submit --wait -- python train.py    run a job here and follow its state
-  mlp sweep submit --file examples/sweep_sklearn.json --wait   a hyperparameter sweep
+  mlp sweep submit --file examples/sweep_sklearn.yaml --wait   a hyperparameter sweep
   mlp infra check                             check the Terraform and Kubernetes files
   mlp migrate                                 apply database migrations and exit
   mlp completions bash > ~/.local/share/bash-completion/completions/mlp

@@ -21,9 +21,9 @@ pub struct SweepArgs {
 
 #[derive(Subcommand)]
 enum SweepCommand {
-    /// Create a sweep from a JSON spec: `mlp sweep submit --file examples/sweep_sklearn.json --wait`.
+    /// Create a sweep from a spec file: `mlp sweep submit --file examples/sweep_sklearn.yaml --wait`.
     Submit {
-        /// The sweep spec (JSON); the flags below override its fields.
+        /// The sweep spec, YAML (.yaml/.yml) or JSON; the flags below override its fields.
         #[arg(long, short)]
         file: PathBuf,
         #[arg(long)]
@@ -68,8 +68,15 @@ pub async fn run(args: SweepArgs) -> anyhow::Result<()> {
             wait,
         } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let mut spec: SweepSpec = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not a valid sweep spec", file.display()))?;
+            let yaml = file
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+            let parsed = if yaml {
+                serde_norway::from_str::<SweepSpec>(&text).map_err(anyhow::Error::from)
+            } else {
+                serde_json::from_str::<SweepSpec>(&text).map_err(anyhow::Error::from)
+            };
+            let mut spec = parsed.with_context(|| format!("{} is not a valid sweep spec", file.display()))?;
             if let Some(n) = name {
                 spec.name = n;
             }
