@@ -105,6 +105,12 @@ async fn end(env: &Env, t: &Trial, state: JobState) {
     env.store.finish_attempt(&t.job_id, "w", &outcome, now_ms()).await.unwrap();
 }
 
+/// One tick of `c` on the sweep, as `tick_once` does it, but failing the test on an error.
+async fn step(env: &Env, c: &SweepController, id: &str) {
+    assert!(env.store.claim_sweep(id, &c.worker_id, now_ms(), 30_000).await.unwrap());
+    c.step(id).await.unwrap();
+}
+
 async fn trials(env: &Env, id: &str) -> Vec<Trial> {
     env.store.list_trials(id).await.unwrap()
 }
@@ -115,7 +121,7 @@ async fn grid_sweep_respects_parallelism_and_tags_the_best_on_the_parent() {
     let sweep = env.svc.create(spec(&[3.0, 1.0, 2.0], 2, false), None).await.unwrap();
     let id = sweep.sweep_id.clone();
     let c = controller(&env, "c1");
-    c.step(&id).await.unwrap();
+    step(&env, &c, &id).await;
     let ts = trials(&env, &id).await;
     assert_eq!(ts.len(), 2, "two at once");
     // Params logged before the job runs, the run a child of the parent, the command substituted.
@@ -128,11 +134,11 @@ async fn grid_sweep_respects_parallelism_and_tags_the_best_on_the_parent() {
     assert_eq!(run.info.experiment_id, sweep.experiment_id.clone().unwrap());
 
     // Nothing more while both run.
-    c.step(&id).await.unwrap();
+    step(&env, &c, &id).await;
     assert_eq!(trials(&env, &id).await.len(), 2);
     play(&env, &ts[0], 0..5).await;
     end(&env, &ts[0], JobState::Succeeded).await;
-    c.step(&id).await.unwrap();
+    step(&env, &c, &id).await;
     let ts = trials(&env, &id).await;
     assert_eq!(ts.len(), 3, "a slot freed, the third starts");
     assert_eq!(ts[0].objective, Some(3.0 * 1.2), "the last value of the objective");
@@ -141,7 +147,7 @@ async fn grid_sweep_respects_parallelism_and_tags_the_best_on_the_parent() {
     // A failed trial does not fail the sweep.
     play(&env, &ts[2], 0..2).await;
     end(&env, &ts[2], JobState::Failed).await;
-    c.step(&id).await.unwrap();
+    step(&env, &c, &id).await;
 
     let done = env.store.get_sweep(&id).await.unwrap();
     assert_eq!(done.state, SweepState::Succeeded);
@@ -153,7 +159,8 @@ async fn grid_sweep_respects_parallelism_and_tags_the_best_on_the_parent() {
     assert_eq!(tag("mlp.sweep.best_params").as_deref(), Some(r#"{"x":1.0}"#));
     assert_eq!(tag("mlp.sweep.best_param.x").as_deref(), Some("1.0"));
     assert_eq!(parent.info.status, RunStatus::Finished);
-    // Over: another step changes nothing.
+    // Over: nobody may drive it, and a step changes nothing.
+    assert!(!env.store.claim_sweep(&id, "c2", now_ms(), 30_000).await.unwrap());
     c.step(&id).await.unwrap();
     assert_eq!(trials(&env, &id).await.len(), 3);
 }
@@ -164,18 +171,18 @@ async fn asha_stops_a_trial_outside_the_top_third_at_a_rung() {
     let sweep = env.svc.create(spec(&[1.0, 2.0, 5.0, 0.5], 3, true), None).await.unwrap();
     let id = sweep.sweep_id.clone();
     let c = controller(&env, "c1");
-    c.step(&id).await.unwrap();
+    step(&env, &c, &id).await;
     let ts = trials(&env, &id).await;
     assert_eq!(ts.len(), 3);
     // x=1 reaches rung 1 (step 1) alone: kept.
     play(&env, &ts[0], 0..2).await;
-    c.step(&id).await.unwrap();
+    step(&env, &c, &id).await;
     assert_eq!(trials(&env, &id).await[0].rungs_passed, 1);
     // x=5 reaches it next: 2 at the rung, the top one goes on, x=5 is stopped.
     play(&env, &ts[2], 0..2).await;
     // x=2 logged only step 0: not at the rung yet, not judged.
     play(&env, &ts[1], 0..1).await;
-    c.step(&id).await.unwrap();
+    step(&env, &c, &id).await;
     let now = trials(&env, &id).await;
     assert!(now[2].early_stopped, "{now:?}");
     assert!(!now[0].early_stopped && !now[1].early_stopped);
@@ -185,23 +192,23 @@ async fn asha_stops_a_trial_outside_the_top_third_at_a_rung() {
     // Still counted as running until its job has stopped: no fourth trial yet.
     assert_eq!(now.len(), 3);
     end(&env, &ts[2], JobState::Cancelled).await;
-    c.step(&id).await.unwrap();
+    step(&env, &c, &id).await;
     let now = trials(&env, &id).await;
     assert_eq!(now.len(), 4);
     // x=2 at rung 1 with x=1 and x=5 there: 3 at the rung, the top max(1, 3/3) = 1 goes on.
     play(&env, &ts[1], 1..3).await;
-    c.step(&id).await.unwrap();
+    step(&env, &c, &id).await;
     assert!(trials(&env, &id).await[1].early_stopped);
     // x=0.5 beats everyone at every rung and runs to the end.
     play(&env, &now[3], 0..9).await;
-    c.step(&id).await.unwrap();
+    step(&env, &c, &id).await;
     assert_eq!(trials(&env, &id).await[3].rungs_passed, 2, "rungs 1 and 3 passed");
     assert!(!trials(&env, &id).await[3].early_stopped);
     end(&env, &now[3], JobState::Succeeded).await;
     play(&env, &ts[0], 2..9).await;
     end(&env, &ts[0], JobState::Succeeded).await;
     end(&env, &ts[1], JobState::Cancelled).await;
-    c.step(&id).await.unwrap();
+    step(&env, &c, &id).await;
     let done = env.store.get_sweep(&id).await.unwrap();
     assert_eq!((done.state, done.best_trial), (SweepState::Succeeded, Some(3)));
 }
@@ -212,7 +219,7 @@ async fn cancel_stops_every_trial_and_launches_no_more() {
     let sweep = env.svc.create(spec(&[1.0, 2.0, 3.0, 4.0], 2, false), None).await.unwrap();
     let id = sweep.sweep_id.clone();
     let c = controller(&env, "c1");
-    c.step(&id).await.unwrap();
+    step(&env, &c, &id).await;
     let ts = trials(&env, &id).await;
     play(&env, &ts[0], 0..1).await; // running
     let s = env.svc.cancel(&id).await.unwrap();
@@ -220,10 +227,10 @@ async fn cancel_stops_every_trial_and_launches_no_more() {
     // The queued one is cancelled at once, the running one asked to stop.
     assert_eq!(env.store.get_job(&ts[1].job_id).await.unwrap().state, JobState::Cancelled);
     assert!(env.store.get_job(&ts[0].job_id).await.unwrap().cancel_requested);
-    c.step(&id).await.unwrap();
+    step(&env, &c, &id).await;
     assert_eq!(env.store.get_sweep(&id).await.unwrap().state, SweepState::Running, "a trial still runs");
     end(&env, &ts[0], JobState::Cancelled).await;
-    c.step(&id).await.unwrap();
+    step(&env, &c, &id).await;
     let done = env.store.get_sweep(&id).await.unwrap();
     assert_eq!(done.state, SweepState::Cancelled);
     assert_eq!(trials(&env, &id).await.len(), 2);

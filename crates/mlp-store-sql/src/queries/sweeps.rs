@@ -208,7 +208,19 @@ impl SweepStore for Store {
         };
         let params_json = serde_json::to_string(params).map_err(|e| Error::internal(e.to_string()))?;
         let mut tx = self.writer().begin().await.map_err(db_err)?;
-        // First, so that a second controller launching the same trial stops here.
+        insert_run(&mut tx, &new_run, RunStatus::Scheduled).await?;
+        for p in run_params {
+            sqlx::query("INSERT INTO params (run_uuid, key, value) VALUES ($1, $2, $3)")
+                .bind(&new_run.run_id)
+                .bind(&p.key)
+                .bind(&p.value)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        insert_job_row(&mut *tx, &job).await?;
+        // Last (it points at the job): a second controller launching the same trial fails
+        // here and its run, params and job are rolled back with it.
         sqlx::query(
             "INSERT INTO sweep_trials (sweep_id, trial_index, job_id, params, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -226,17 +238,6 @@ impl SweepStore for Store {
             ),
             _ => db_err(e),
         })?;
-        insert_run(&mut tx, &new_run, RunStatus::Scheduled).await?;
-        for p in run_params {
-            sqlx::query("INSERT INTO params (run_uuid, key, value) VALUES ($1, $2, $3)")
-                .bind(&new_run.run_id)
-                .bind(&p.key)
-                .bind(&p.value)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        }
-        insert_job_row(&mut *tx, &job).await?;
         tx.commit().await.map_err(db_err)?;
         self.list_trials(sweep_id)
             .await?
