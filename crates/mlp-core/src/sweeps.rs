@@ -172,9 +172,13 @@ impl Distribution {
     fn grid(&self) -> Option<Vec<Value>> {
         match self {
             Distribution::Choice { values } => Some(values.clone()),
-            Distribution::Int { lo, hi, step } => {
-                Some((0..).map(|k| lo + k * step).take_while(|v| v <= hi).map(Value::from).collect())
-            }
+            Distribution::Int { lo, hi, step } => Some(
+                (0..)
+                    .map(|k| lo + k * step)
+                    .take_while(|v| v <= hi)
+                    .map(Value::from)
+                    .collect(),
+            ),
             Distribution::Uniform { lo, hi, num } => num.map(|n| {
                 (0..n)
                     .map(|k| float(lo + (hi - lo) * k as f64 / (n - 1) as f64))
@@ -257,7 +261,9 @@ impl Distribution {
 
 /// A float parameter as JSON (a NaN cannot occur: bounds are finite).
 fn float(v: f64) -> Value {
-    serde_json::Number::from_f64(v).map(Value::Number).unwrap_or(Value::Null)
+    serde_json::Number::from_f64(v)
+        .map(Value::Number)
+        .unwrap_or(Value::Null)
 }
 
 /// A parameter value as a string: what is logged as the MLflow param, put in the environment
@@ -399,7 +405,9 @@ impl SweepSpec {
         }
         let max_trials = self.budget.max_trials.unwrap_or(0);
         if !(1..=MAX_TRIALS).contains(&max_trials) {
-            return bad(format!("budget.max_trials must be between 1 and {MAX_TRIALS}, got {max_trials}"));
+            return bad(format!(
+                "budget.max_trials must be between 1 and {MAX_TRIALS}, got {max_trials}"
+            ));
         }
         if self.budget.parallelism == 0 {
             self.budget.parallelism = 1;
@@ -632,7 +640,9 @@ impl SweepState {
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|st| st.as_str().eq_ignore_ascii_case(s.trim()))
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s.trim()))
     }
     pub fn is_terminal(self) -> bool {
         self != SweepState::Running
@@ -800,7 +810,9 @@ mod tests {
         b["search_space"]["x"]["num"] = 3.into();
         let s = spec(b).unwrap();
         assert_eq!(s.total_trials(), 18);
-        let xs: Vec<f64> = (0..3).map(|i| s.trial_params(i).unwrap()["x"].as_f64().unwrap()).collect();
+        let xs: Vec<f64> = (0..3)
+            .map(|i| s.trial_params(i).unwrap()["x"].as_f64().unwrap())
+            .collect();
         assert_eq!(xs, vec![0.0, 0.5, 1.0]);
     }
 
@@ -853,10 +865,22 @@ mod tests {
                 serde_json::json!({"search_space": {"x": {"type": "choice", "values": []}}}),
                 "search_space.x",
             ),
-            (serde_json::json!({"search_space": {"9x": {"type": "choice", "values": [1]}}}), "9x"),
-            (serde_json::json!({"objective": {"metric": "", "direction": "minimize"}}), "objective.metric"),
-            (serde_json::json!({"budget": {"parallelism": 100}}), "budget.parallelism"),
-            (serde_json::json!({"budget": {"max_duration_seconds": 0}}), "max_duration_seconds"),
+            (
+                serde_json::json!({"search_space": {"9x": {"type": "choice", "values": [1]}}}),
+                "9x",
+            ),
+            (
+                serde_json::json!({"objective": {"metric": "", "direction": "minimize"}}),
+                "objective.metric",
+            ),
+            (
+                serde_json::json!({"budget": {"parallelism": 100}}),
+                "budget.parallelism",
+            ),
+            (
+                serde_json::json!({"budget": {"max_duration_seconds": 0}}),
+                "max_duration_seconds",
+            ),
             (serde_json::json!({"trial": {"command": []}}), "trial: Job 'command'"),
             (
                 serde_json::json!({"trial": {"command": ["x"], "kind": "data-processing"}}),

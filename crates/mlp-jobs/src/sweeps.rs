@@ -67,7 +67,11 @@ impl SweepService {
             lease_expires_at: None,
         };
         let sweep = self.store.insert_sweep_with_run(&sweep, &run).await?;
-        tracing::info!(sweep_id = sweep.sweep_id, trials = sweep.spec.total_trials(), "sweep created");
+        tracing::info!(
+            sweep_id = sweep.sweep_id,
+            trials = sweep.spec.total_trials(),
+            "sweep created"
+        );
         Ok(sweep)
     }
 
@@ -126,7 +130,12 @@ impl SweepController {
             }
         };
         for s in sweeps {
-            match self.service.store.claim_sweep(&s.sweep_id, &self.worker_id, now_ms(), lease).await {
+            match self
+                .service
+                .store
+                .claim_sweep(&s.sweep_id, &self.worker_id, now_ms(), lease)
+                .await
+            {
                 Ok(true) => {
                     if let Err(e) = self.step(&s.sweep_id).await {
                         tracing::warn!(sweep_id = s.sweep_id, error = %e, "sweep step failed; retrying next tick");
@@ -143,7 +152,12 @@ impl SweepController {
             offset: 0,
             limit: HISTORY_LIMIT,
         };
-        let h = self.service.jobs.tracking.get_metric_history(run_id, key, &page).await?;
+        let h = self
+            .service
+            .jobs
+            .tracking
+            .get_metric_history(run_id, key, &page)
+            .await?;
         Ok(h.items.into_iter().map(|m| (m.step, m.value)).collect())
     }
 
@@ -244,13 +258,19 @@ impl SweepController {
             running += 1;
         }
         if launched >= total && running == 0 {
-            self.finish(&sweep, &seen, SweepState::Succeeded, "every trial ended").await?;
+            self.finish(&sweep, &seen, SweepState::Succeeded, "every trial ended")
+                .await?;
         }
         Ok(())
     }
 
     async fn stop_early(&self, sweep: &Sweep, t: &Trial, passed: u32) -> Result<()> {
-        tracing::info!(sweep_id = sweep.sweep_id, trial = t.index, rung = passed, "stopping a trial early");
+        tracing::info!(
+            sweep_id = sweep.sweep_id,
+            trial = t.index,
+            rung = passed,
+            "stopping a trial early"
+        );
         if let Some(run_id) = &t.run_id {
             self.service
                 .jobs
@@ -282,7 +302,10 @@ impl SweepController {
         let job_id = format!("j-{}", uuid::Uuid::now_v7().simple());
         let experiment_id = sweep.experiment_id.clone().unwrap_or_else(|| "0".into());
         let mut tags = crate::job_run_tags(&job_id, &job_spec);
-        tags.push(Tag::new("mlflow.parentRunId", sweep.parent_run_id.clone().unwrap_or_default()));
+        tags.push(Tag::new(
+            "mlflow.parentRunId",
+            sweep.parent_run_id.clone().unwrap_or_default(),
+        ));
         tags.push(Tag::new(TAG_SWEEP_ID, sweep.sweep_id.clone()));
         tags.push(Tag::new("mlp.sweep.trial", index.to_string()));
         let run = CreateRun {

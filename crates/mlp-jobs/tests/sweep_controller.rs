@@ -102,7 +102,10 @@ async fn end(env: &Env, t: &Trial, state: JobState) {
         exit_code: Some(0),
         reason: None,
     };
-    env.store.finish_attempt(&t.job_id, "w", &outcome, now_ms()).await.unwrap();
+    env.store
+        .finish_attempt(&t.job_id, "w", &outcome, now_ms())
+        .await
+        .unwrap();
 }
 
 /// One tick of `c` on the sweep, as `tick_once` does it, but failing the test on an error.
@@ -127,7 +130,12 @@ async fn grid_sweep_respects_parallelism_and_tags_the_best_on_the_parent() {
     // Params logged before the job runs, the run a child of the parent, the command substituted.
     let run = env.store.get_run(ts[0].run_id.as_ref().unwrap()).await.unwrap();
     assert!(run.data.params.iter().any(|p| p.key == "x" && p.value == "3.0"));
-    assert!(run.data.tags.iter().any(|t| t.key == "mlflow.parentRunId" && Some(&t.value) == sweep.parent_run_id.as_ref()));
+    assert!(
+        run.data
+            .tags
+            .iter()
+            .any(|t| t.key == "mlflow.parentRunId" && Some(&t.value) == sweep.parent_run_id.as_ref())
+    );
     let job = env.store.get_job(&ts[0].job_id).await.unwrap();
     assert_eq!(job.spec.command, vec!["python", "t.py", "--x=3.0"]);
     assert_eq!(job.spec.env["MLP_PARAM_X"], "3.0");
@@ -168,7 +176,11 @@ async fn grid_sweep_respects_parallelism_and_tags_the_best_on_the_parent() {
 #[tokio::test]
 async fn asha_stops_a_trial_outside_the_top_third_at_a_rung() {
     let env = env().await;
-    let sweep = env.svc.create(spec(&[1.0, 2.0, 5.0, 0.5], 3, true), None).await.unwrap();
+    let sweep = env
+        .svc
+        .create(spec(&[1.0, 2.0, 5.0, 0.5], 3, true), None)
+        .await
+        .unwrap();
     let id = sweep.sweep_id.clone();
     let c = controller(&env, "c1");
     step(&env, &c, &id).await;
@@ -188,7 +200,12 @@ async fn asha_stops_a_trial_outside_the_top_third_at_a_rung() {
     assert!(!now[0].early_stopped && !now[1].early_stopped);
     assert!(env.store.get_job(&ts[2].job_id).await.unwrap().cancel_requested);
     let run = env.store.get_run(ts[2].run_id.as_ref().unwrap()).await.unwrap();
-    assert!(run.data.tags.iter().any(|t| t.key == "mlp.sweep.early_stopped" && t.value == "true"));
+    assert!(
+        run.data
+            .tags
+            .iter()
+            .any(|t| t.key == "mlp.sweep.early_stopped" && t.value == "true")
+    );
     // Still counted as running until its job has stopped: no fourth trial yet.
     assert_eq!(now.len(), 3);
     end(&env, &ts[2], JobState::Cancelled).await;
@@ -216,7 +233,11 @@ async fn asha_stops_a_trial_outside_the_top_third_at_a_rung() {
 #[tokio::test]
 async fn cancel_stops_every_trial_and_launches_no_more() {
     let env = env().await;
-    let sweep = env.svc.create(spec(&[1.0, 2.0, 3.0, 4.0], 2, false), None).await.unwrap();
+    let sweep = env
+        .svc
+        .create(spec(&[1.0, 2.0, 3.0, 4.0], 2, false), None)
+        .await
+        .unwrap();
     let id = sweep.sweep_id.clone();
     let c = controller(&env, "c1");
     step(&env, &c, &id).await;
@@ -225,10 +246,17 @@ async fn cancel_stops_every_trial_and_launches_no_more() {
     let s = env.svc.cancel(&id).await.unwrap();
     assert!(s.cancel_requested);
     // The queued one is cancelled at once, the running one asked to stop.
-    assert_eq!(env.store.get_job(&ts[1].job_id).await.unwrap().state, JobState::Cancelled);
+    assert_eq!(
+        env.store.get_job(&ts[1].job_id).await.unwrap().state,
+        JobState::Cancelled
+    );
     assert!(env.store.get_job(&ts[0].job_id).await.unwrap().cancel_requested);
     step(&env, &c, &id).await;
-    assert_eq!(env.store.get_sweep(&id).await.unwrap().state, SweepState::Running, "a trial still runs");
+    assert_eq!(
+        env.store.get_sweep(&id).await.unwrap().state,
+        SweepState::Running,
+        "a trial still runs"
+    );
     end(&env, &ts[0], JobState::Cancelled).await;
     step(&env, &c, &id).await;
     let done = env.store.get_sweep(&id).await.unwrap();

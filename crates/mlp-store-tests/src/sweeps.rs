@@ -74,23 +74,40 @@ fn trial_job(id: &str) -> Job {
 }
 
 pub async fn a_sweep_is_created_with_its_parent_run_and_listed<S: SweepStore + TrackingStore>(s: &S) {
-    let created = s.insert_sweep_with_run(&sweep("s1", 1_000, Some("ann")), &run("sw")).await.unwrap();
-    let parent = created.parent_run_id.clone().expect("the sweep points at its parent run");
+    let created = s
+        .insert_sweep_with_run(&sweep("s1", 1_000, Some("ann")), &run("sw"))
+        .await
+        .unwrap();
+    let parent = created
+        .parent_run_id
+        .clone()
+        .expect("the sweep points at its parent run");
     assert_eq!(created.experiment_id.as_deref(), Some("0"));
     assert_eq!(created.spec, spec());
     assert_eq!(s.get_run(&parent).await.unwrap().info.status, RunStatus::Running);
     assert_eq!(s.get_sweep("s1").await.unwrap(), created);
-    s.insert_sweep_with_run(&sweep("s2", 2_000, Some("bob")), &run("sw2")).await.unwrap();
+    s.insert_sweep_with_run(&sweep("s2", 2_000, Some("bob")), &run("sw2"))
+        .await
+        .unwrap();
     let missing = CreateRun {
         experiment_id: "999".into(),
         ..run("x")
     };
-    let err = s.insert_sweep_with_run(&sweep("s3", 3_000, None), &missing).await.unwrap_err();
+    let err = s
+        .insert_sweep_with_run(&sweep("s3", 3_000, None), &missing)
+        .await
+        .unwrap_err();
     assert_eq!(err.code, ErrorCode::ResourceDoesNotExist);
-    assert_eq!(s.get_sweep("s3").await.unwrap_err().code, ErrorCode::ResourceDoesNotExist);
+    assert_eq!(
+        s.get_sweep("s3").await.unwrap_err().code,
+        ErrorCode::ResourceDoesNotExist
+    );
 
     let all = s.list_sweeps(&first(10)).await.unwrap();
-    assert_eq!(all.items.iter().map(|x| x.sweep_id.as_str()).collect::<Vec<_>>(), ["s2", "s1"]);
+    assert_eq!(
+        all.items.iter().map(|x| x.sweep_id.as_str()).collect::<Vec<_>>(),
+        ["s2", "s1"]
+    );
     let anns = s
         .list_sweeps(&SweepQuery {
             owner: Some("ann".into()),
@@ -105,12 +122,18 @@ pub async fn a_sweep_is_created_with_its_parent_run_and_listed<S: SweepStore + T
 }
 
 pub async fn one_controller_holds_a_sweep_until_its_lease_runs_out<S: SweepStore + TrackingStore>(s: &S) {
-    s.insert_sweep_with_run(&sweep("s1", 1_000, None), &run("sw")).await.unwrap();
+    s.insert_sweep_with_run(&sweep("s1", 1_000, None), &run("sw"))
+        .await
+        .unwrap();
     assert_eq!(s.drivable_sweeps("a", 2_000, 10).await.unwrap().len(), 1);
     assert!(s.claim_sweep("s1", "a", 2_000, 1_000).await.unwrap());
     assert!(!s.claim_sweep("s1", "b", 2_500, 1_000).await.unwrap(), "held by a");
     assert!(s.drivable_sweeps("b", 2_500, 10).await.unwrap().is_empty());
-    assert_eq!(s.drivable_sweeps("a", 2_500, 10).await.unwrap().len(), 1, "a renews its own");
+    assert_eq!(
+        s.drivable_sweeps("a", 2_500, 10).await.unwrap().len(),
+        1,
+        "a renews its own"
+    );
     assert!(s.claim_sweep("s1", "a", 2_600, 1_000).await.unwrap());
     // a stops renewing: b takes over, and a can no longer end the sweep.
     assert!(s.claim_sweep("s1", "b", 3_601, 1_000).await.unwrap());
@@ -124,7 +147,13 @@ pub async fn one_controller_holds_a_sweep_until_its_lease_runs_out<S: SweepStore
     assert!(s.finish_sweep("s1", "b", &end, 3_700).await.unwrap());
     let done = s.get_sweep("s1").await.unwrap();
     assert_eq!(
-        (done.state, done.best_trial, done.best_value, done.finished_at, done.worker_id),
+        (
+            done.state,
+            done.best_trial,
+            done.best_value,
+            done.finished_at,
+            done.worker_id
+        ),
         (SweepState::Succeeded, Some(1), Some(0.25), Some(3_700), None)
     );
     // Over: nobody drives it again, and a cancel changes nothing.
@@ -132,7 +161,9 @@ pub async fn one_controller_holds_a_sweep_until_its_lease_runs_out<S: SweepStore
     assert!(!s.claim_sweep("s1", "c", 99_000, 1_000).await.unwrap());
     assert!(!s.request_sweep_cancel("s1").await.unwrap().cancel_requested);
 
-    s.insert_sweep_with_run(&sweep("s2", 1_000, None), &run("sw2")).await.unwrap();
+    s.insert_sweep_with_run(&sweep("s2", 1_000, None), &run("sw2"))
+        .await
+        .unwrap();
     assert!(s.request_sweep_cancel("s2").await.unwrap().cancel_requested);
     assert_eq!(
         s.request_sweep_cancel("nope").await.unwrap_err().code,
@@ -141,7 +172,9 @@ pub async fn one_controller_holds_a_sweep_until_its_lease_runs_out<S: SweepStore
 }
 
 pub async fn a_trial_is_written_at_once_and_only_once<S: SweepStore + TrackingStore + JobStore>(s: &S) {
-    s.insert_sweep_with_run(&sweep("s1", 1_000, None), &run("sw")).await.unwrap();
+    s.insert_sweep_with_run(&sweep("s1", 1_000, None), &run("sw"))
+        .await
+        .unwrap();
     let params: BTreeMap<String, serde_json::Value> = [("lr".to_string(), json!(0.1))].into();
     let mut trial_run = run("sw-t0");
     trial_run.tags.push(Tag::new("mlflow.parentRunId", "p"));
@@ -157,7 +190,10 @@ pub async fn a_trial_is_written_at_once_and_only_once<S: SweepStore + TrackingSt
     assert_eq!(s.get_job("j0").await.unwrap().run_id.as_deref(), Some(run_id.as_str()));
     let r = s.get_run(&run_id).await.unwrap();
     assert_eq!(r.info.status, RunStatus::Scheduled);
-    assert!(r.data.params.contains(&Param::new("lr", "0.1")), "params are logged before it runs");
+    assert!(
+        r.data.params.contains(&Param::new("lr", "0.1")),
+        "params are logged before it runs"
+    );
     assert!(r.data.tags.contains(&Tag::new("mlflow.parentRunId", "p")));
 
     // A second controller launching the same trial is refused and leaves nothing behind.
@@ -166,7 +202,10 @@ pub async fn a_trial_is_written_at_once_and_only_once<S: SweepStore + TrackingSt
         .await
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::ResourceAlreadyExists);
-    assert_eq!(s.get_job("j0b").await.unwrap_err().code, ErrorCode::ResourceDoesNotExist);
+    assert_eq!(
+        s.get_job("j0b").await.unwrap_err().code,
+        ErrorCode::ResourceDoesNotExist
+    );
 
     s.insert_trial("s1", 1, &params, &trial_job("j1"), &run("sw-t1"), &logged)
         .await
@@ -179,7 +218,12 @@ pub async fn a_trial_is_written_at_once_and_only_once<S: SweepStore + TrackingSt
     assert_eq!(trials.len(), 2);
     assert_eq!(trials[0].objective, None, "a NaN is no value");
     assert_eq!(
-        (trials[1].objective, trials[1].rungs_passed, trials[1].early_stopped, trials[1].state),
+        (
+            trials[1].objective,
+            trials[1].rungs_passed,
+            trials[1].early_stopped,
+            trials[1].state
+        ),
         (Some(0.5), 2, true, JobState::Cancelled)
     );
     assert_eq!(trials[1].finished_at, Some(3_000));

@@ -8,9 +8,9 @@ use std::time::Duration;
 use anyhow::Context;
 use mlp_core::auth::AuthStore;
 use mlp_core::jobs::JobStore;
-use mlp_core::sweeps::SweepStore;
 use mlp_core::registry::RegistryStore;
 use mlp_core::store::TrackingStore;
+use mlp_core::sweeps::SweepStore;
 use mlp_store_postgres::{PgOptions, PgStore};
 use mlp_store_sqlite::SqliteStore;
 
