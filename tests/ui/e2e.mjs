@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { launch, inkedPixels, api } from './lib.mjs';
 
 const BASE = process.env.UI_BASE;
@@ -412,6 +413,46 @@ test('jobs: cancel a running job from its page', async (page) => {
   await page.getByRole('button', { name: 'Cancel job' }).click();
   await page.waitForSelector('#job-state:text-is("CANCELLED")', { timeout: 60_000 });
   assert.ok(await page.getByRole('button', { name: 'Cancel job' }).isDisabled());
+});
+
+test('sweeps: a finished sweep shows its trials, the best one and the parameter plot', async (page) => {
+  const probe = await api(BASE, 'GET', '/api/v1/sweeps?max_results=1');
+  if (probe.status === 404 || probe.status === 501) { console.log(`    SKIP sweeps: /api/v1/sweeps answers ${probe.status} on this server`); return; }
+  const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const python = join(process.env.COMPAT_VENV || join(repo, '.venv'), 'bin', 'python');
+  const created = await api(BASE, 'POST', '/api/v1/sweeps', {
+    name: 'ui-sweep',
+    trial: { command: [python, join(repo, 'tests', 'jobs', 'sweep', 'trial.py')], env: { STEPS: '3', STEP_SECONDS: '0.05' } },
+    search_space: { x: { type: 'choice', values: [3, 1, 2] } },
+    strategy: { type: 'grid' },
+    objective: { metric: 'loss', direction: 'minimize' },
+    budget: { parallelism: 2 },
+  });
+  assert.equal(created.status, 200, created.text);
+  const id = created.json.sweep.sweep_id;
+  const deadline = Date.now() + 120_000;
+  let state = 'RUNNING';
+  while (state === 'RUNNING' && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    state = (await api(BASE, 'GET', `/api/v1/sweeps/${id}`)).json.sweep.state;
+  }
+  assert.equal(state, 'SUCCEEDED');
+  await page.goto(`${BASE}/#/sweeps`);
+  await page.waitForSelector('body[data-rendered~=sweeps]');
+  await page.locator(`table.sweeps tr[data-sweep="${id}"]`, { hasText: 'SUCCEEDED' }).waitFor();
+  await page.click(`table.sweeps tr[data-sweep="${id}"] a`);
+  await page.waitForSelector('body[data-rendered~=sweep]');
+  assert.equal(await page.locator('#sweep-state').innerText(), 'SUCCEEDED');
+  assert.equal(await page.locator('table.trials tbody tr').count(), 3);
+  // x = 1 (trial 1) is the best: marked in the table and in the summary
+  const best = page.locator('table.trials tr.best');
+  assert.equal(await best.count(), 1);
+  assert.equal(await best.getAttribute('data-trial'), '1');
+  assert.match(await page.locator('#sweep-best').innerText(), /#1: .*x=1/);
+  assert.ok(await page.getByRole('button', { name: 'Cancel sweep' }).isDisabled());
+  assert.ok(await inkedPixels(page.locator('#sweep-parallel canvas').first()) > 200, 'the parallel coordinates are drawn');
+  assert.ok(await inkedPixels(page.locator('#sweep-over-time canvas').first()) > 200, 'the objective over time is drawn');
+  await shot(page, 'sweep', false);
 });
 
 // ---------------------------------------------------------------- runs table: sorting, grouping, count

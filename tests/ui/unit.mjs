@@ -9,6 +9,7 @@ import { parseMarkdown, parseInline, safeUrl } from '../../ui/js/markdown.js';
 import { parseSignature } from '../../ui/js/pages/model-version.js';
 import { axisOf, axisPos } from '../../ui/js/plots.js';
 import { parseMLmodel, registrationsOf } from '../../ui/js/pages/logged-model.js';
+import { bestTrial, bestSoFar } from '../../ui/js/sweeps.js';
 
 let n = 0;
 const check = (name, fn) => { fn(); n++; console.log(`  ok   unit: ${name}`); };
@@ -173,6 +174,22 @@ check('plot axes: numeric params from strings, categorical otherwise, log scale,
   assert.ok(Number.isNaN(axisPos(l, 0)), 'non-positive values are not on a log axis');
   const one = axisOf('x', [3, 3]);
   assert.equal(axisPos(one, 3), 0.5);
+});
+
+check('sweeps: the best trial skips stopped ones, best so far follows finish order', () => {
+  const trials = [
+    { index: 0, state: 'SUCCEEDED', objective: 0.5, finished_at: 3000 },
+    { index: 1, state: 'CANCELLED', early_stopped: true, objective: 0.1, finished_at: 2000 },
+    { index: 2, state: 'SUCCEEDED', objective: 0.3, finished_at: 5000 },
+    { index: 3, state: 'RUNNING', objective: 0.05 },
+  ];
+  assert.equal(bestTrial(trials, 'minimize').index, 2);
+  assert.equal(bestTrial(trials, 'maximize').index, 0);
+  // nothing finished whole: the best of what logged a value
+  assert.equal(bestTrial(trials.filter((t) => t.index % 2), 'minimize').index, 3);
+  assert.equal(bestTrial([], 'minimize'), null);
+  assert.deepEqual(bestSoFar(trials, 'minimize', 1000).map((p) => [p.index, p.x, p.best]), [[1, 1, 0.1], [0, 2, 0.1], [2, 4, 0.1]]);
+  assert.deepEqual(bestSoFar(trials, 'maximize', 1000).map((p) => p.best), [0.1, 0.5, 0.5]);
 });
 
 console.log(`${n} unit checks passed`);

@@ -27,6 +27,8 @@ const ROUTES = [
   [/^\/login$/, () => import('./pages/login.js')],
   [/^\/admin$/, () => import('./pages/admin.js')],
   [/^\/tokens$/, () => import('./pages/tokens.js')],
+  [/^\/sweeps$/, () => import('./sweeps.js')],
+  [/^\/sweeps\/([^/]+)$/, () => import('./sweeps.js')],
 ];
 
 export { href };

@@ -16,6 +16,7 @@ pub mod runs;
 pub mod search;
 pub mod storage_uri;
 pub mod store;
+pub mod sweeps;
 pub mod validation;
 pub mod wire;
 

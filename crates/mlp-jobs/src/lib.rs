@@ -7,6 +7,7 @@
 pub mod kubernetes;
 pub mod local;
 pub mod queue;
+pub mod sweeps;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -148,35 +149,9 @@ impl JobService {
     /// Submits on behalf of `owner` (the authenticated user), who may then see and cancel it.
     pub async fn submit_as(&self, spec: JobSpec, spec_owner: Option<String>) -> Result<Job> {
         let spec = spec.validate()?;
-        let experiment_id = match spec.experiment_name.as_deref().filter(|n| !n.trim().is_empty()) {
-            None => "0".to_string(),
-            Some(name) => match self.tracking.get_experiment_by_name(name).await {
-                Ok(e) => e.experiment_id,
-                Err(e) if e.code == ErrorCode::ResourceDoesNotExist => {
-                    match self.tracking.create_experiment(name, None, &[]).await {
-                        Ok(id) => id,
-                        // Created concurrently by another submission.
-                        Err(e) if e.code == ErrorCode::ResourceAlreadyExists => {
-                            self.tracking.get_experiment_by_name(name).await?.experiment_id
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-                Err(e) => return Err(e),
-            },
-        };
+        let experiment_id = self.experiment_id(spec.experiment_name.as_deref()).await?;
         let job_id = format!("j-{}", uuid::Uuid::now_v7().simple());
-        let mut tags = vec![
-            Tag::new("mlp.job_id", job_id.clone()),
-            Tag::new("mlp.job_kind", spec.kind().as_str()),
-            Tag::new("mlflow.source.type", "JOB"),
-            Tag::new("mlflow.source.name", spec.command.join(" ")),
-        ];
-        tags.extend(
-            spec.labels
-                .iter()
-                .map(|(k, v)| Tag::new(format!("mlp.label.{k}"), v.clone())),
-        );
+        let tags = job_run_tags(&job_id, &spec);
         let run = CreateRun {
             experiment_id: experiment_id.clone(),
             user_id: "mlp-jobs".into(),
@@ -210,6 +185,28 @@ impl JobService {
         tracing::info!(job_id, kind = job.spec.kind().as_str(), "job submitted");
         metrics::counter!("mlp_jobs_submitted_total", "kind" => job.spec.kind().as_str()).increment(1);
         Ok(job)
+    }
+
+    /// The experiment a job (or sweep) logs into, by name (created if missing); the Default one
+    /// without a name.
+    pub async fn experiment_id(&self, name: Option<&str>) -> Result<String> {
+        match name.filter(|n| !n.trim().is_empty()) {
+            None => Ok("0".to_string()),
+            Some(name) => match self.tracking.get_experiment_by_name(name).await {
+                Ok(e) => Ok(e.experiment_id),
+                Err(e) if e.code == ErrorCode::ResourceDoesNotExist => {
+                    match self.tracking.create_experiment(name, None, &[]).await {
+                        Ok(id) => Ok(id),
+                        // Created concurrently by another submission.
+                        Err(e) if e.code == ErrorCode::ResourceAlreadyExists => {
+                            Ok(self.tracking.get_experiment_by_name(name).await?.experiment_id)
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(e) => Err(e),
+            },
+        }
     }
 
     pub async fn cancel(&self, job_id: &str) -> Result<Job> {
@@ -269,6 +266,22 @@ impl JobService {
         };
         Ok(format!("{base}/logs/attempt-{attempt}{shard}/{stream}.log"))
     }
+}
+
+/// The tags of a job's run.
+pub fn job_run_tags(job_id: &str, spec: &JobSpec) -> Vec<Tag> {
+    let mut tags = vec![
+        Tag::new("mlp.job_id", job_id.to_string()),
+        Tag::new("mlp.job_kind", spec.kind().as_str()),
+        Tag::new("mlflow.source.type", "JOB"),
+        Tag::new("mlflow.source.name", spec.command.join(" ")),
+    ];
+    tags.extend(
+        spec.labels
+            .iter()
+            .map(|(k, v)| Tag::new(format!("mlp.label.{k}"), v.clone())),
+    );
+    tags
 }
 
 /// A bounded label for why a job ended.

@@ -716,6 +716,9 @@ pub enum Need {
     Jobs,
     /// No credentials: the handler checks the password it is sent (the UI's session login).
     Login,
+    /// The sweeps API, as the jobs API: creating needs EDIT on the sweep's experiment; reading
+    /// and cancelling, being its creator (admins: every sweep). See `check_sweeps`.
+    Sweeps,
 }
 
 pub struct Rule {
@@ -923,6 +926,11 @@ pub static RULES: &[Rule] = &[
     r(R, "GET", "/api/v1/jobs/{job_id}", Jobs),
     r(R, "POST", "/api/v1/jobs/{job_id}/cancel", Jobs),
     r(R, "GET", "/api/v1/jobs/{job_id}/logs", Jobs),
+    // Sweeps (each trial is a job of the sweep's creator)
+    r(R, "POST", "/api/v1/sweeps", Sweeps),
+    r(R, "GET", "/api/v1/sweeps", Sweeps),
+    r(R, "GET", "/api/v1/sweeps/{sweep_id}", Sweeps),
+    r(R, "POST", "/api/v1/sweeps/{sweep_id}/cancel", Sweeps),
     // Open: probes, version, and server-info (public in MLflow so a client can read the
     // server's configuration before logging in)
     r(R, "GET", "/api/3.0/mlflow/server-info", Public),
@@ -1284,6 +1292,7 @@ async fn check(
     match need {
         Public | Authenticated | Login => Ok((req, After::Nothing)),
         Jobs => check_jobs(st, auth, p, req, path).await,
+        Sweeps => check_sweeps(st, auth, p, req, path).await,
         RoleAdmin | RoleViewer => {
             if p.is_admin {
                 return Ok((req, After::Nothing));
@@ -1570,38 +1579,8 @@ async fn check_jobs(
             })
             .and_then(|s| s.validate())
             .map_err(|e| ApiError(e).into_response())?;
-        let name = spec.experiment_name.filter(|n| !n.trim().is_empty());
         let fail = |e: Error| ApiError(e).into_response();
-        let id = match name {
-            // The Default experiment.
-            None => "0".to_string(),
-            Some(n) => match st.store.get_experiment_by_name(&n).await {
-                Ok(e) => e.experiment_id,
-                // Created here, as the submitter, with their MANAGE, before the job is: had the
-                // job service created it, a concurrent creation by someone else would hand the
-                // submitter MANAGE on that other user's experiment.
-                Err(e) if e.code == ErrorCode::ResourceDoesNotExist => {
-                    match st.store.create_experiment(&n, None, &[]).await {
-                        Ok(id) => {
-                            let grant = Grant {
-                                user_id: p.id,
-                                kind: ResourceKind::Experiment,
-                                resource_id: id.clone(),
-                                permission: Manage,
-                            };
-                            auth.store.put_grant(&grant, true).await.map_err(fail)?;
-                            auth.forget_grants();
-                            id
-                        }
-                        Err(e) if e.code == ErrorCode::ResourceAlreadyExists => {
-                            st.store.get_experiment_by_name(&n).await.map_err(fail)?.experiment_id
-                        }
-                        Err(e) => return Err(fail(e)),
-                    }
-                }
-                Err(e) => return Err(fail(e)),
-            },
-        };
+        let id = submit_experiment(st, auth, p, spec.experiment_name).await?;
         let have = auth.permission(p, ResourceKind::Experiment, &id).await.map_err(fail)?;
         return if have.allows(Edit) {
             Ok((req, After::Nothing))
@@ -1642,6 +1621,111 @@ fn no_jobs_capability() -> Response {
          (resource_type 'jobs', resource_pattern '*', permission 'USE') assigned to the user.",
     ))
     .into_response()
+}
+
+/// The experiment a job or sweep will log into, by name (the Default one without): created
+/// here, as the submitter, with their MANAGE, when missing. Had the job service created it, a
+/// concurrent creation by someone else would hand the submitter MANAGE on that user's experiment.
+async fn submit_experiment(
+    st: &AppState,
+    auth: &Auth,
+    p: &Principal,
+    name: Option<String>,
+) -> Result<String, Response> {
+    let name = name.filter(|n| !n.trim().is_empty());
+    let fail = |e: Error| ApiError(e).into_response();
+    let id = match name {
+        // The Default experiment.
+        None => "0".to_string(),
+        Some(n) => match st.store.get_experiment_by_name(&n).await {
+            Ok(e) => e.experiment_id,
+            // Created here, as the submitter, with their MANAGE, before the job is: had the
+            // job service created it, a concurrent creation by someone else would hand the
+            // submitter MANAGE on that other user's experiment.
+            Err(e) if e.code == ErrorCode::ResourceDoesNotExist => {
+                match st.store.create_experiment(&n, None, &[]).await {
+                    Ok(id) => {
+                        let grant = Grant {
+                            user_id: p.id,
+                            kind: ResourceKind::Experiment,
+                            resource_id: id.clone(),
+                            permission: Manage,
+                        };
+                        auth.store.put_grant(&grant, true).await.map_err(fail)?;
+                        auth.forget_grants();
+                        id
+                    }
+                    Err(e) if e.code == ErrorCode::ResourceAlreadyExists => {
+                        st.store.get_experiment_by_name(&n).await.map_err(fail)?.experiment_id
+                    }
+                    Err(e) => return Err(fail(e)),
+                }
+            }
+            Err(e) => return Err(fail(e)),
+        },
+    };
+    Ok(id)
+}
+
+/// The sweeps API, with the rules of the jobs API: creating needs EDIT on the sweep's
+/// experiment; a sweep is then its creator's to read and cancel (admins: all).
+async fn check_sweeps(
+    st: &AppState,
+    auth: &Auth,
+    p: &Principal,
+    req: Request,
+    path: &str,
+) -> Result<(Request, After), Response> {
+    if p.is_admin {
+        return Ok((req, After::Nothing));
+    }
+    // A sweep starts jobs as its creator: the same capability as submitting them.
+    let creates = req.method() == Method::POST && path == "/api/v1/sweeps";
+    if (creates || path.ends_with("/cancel")) && !auth.may_run_jobs(p).await.map_err(|e| ApiError(e).into_response())? {
+        return Err(no_jobs_capability());
+    }
+    if req.method() == Method::POST && path == "/api/v1/sweeps" {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, JSON_BODY_LIMIT).await.unwrap_or_default();
+        let req = Request::from_parts(parts, Body::from(bytes.clone()));
+        let spec = mlp_core::wire::decode_json_body::<mlp_core::sweeps::SweepSpec>(&bytes)
+            .map_err(|e| match e.message.strip_prefix("Invalid request") {
+                Some(rest) => Error::invalid(format!("Invalid sweep spec{rest}")),
+                None => e,
+            })
+            .and_then(|s| s.validate())
+            .map_err(|e| ApiError(e).into_response())?;
+        let id = submit_experiment(st, auth, p, spec.experiment_name).await?;
+        let have = auth
+            .permission(p, ResourceKind::Experiment, &id)
+            .await
+            .map_err(|e| ApiError(e).into_response())?;
+        return if have.allows(Edit) {
+            Ok((req, After::Nothing))
+        } else {
+            Err(denied().into_response())
+        };
+    }
+    if path == "/api/v1/sweeps" {
+        // The handler lists only the caller's own (it reads the principal).
+        return Ok((req, After::Nothing));
+    }
+    let (mut parts, body) = req.into_parts();
+    let sweep_id = RawPathParams::from_request_parts(&mut parts, &())
+        .await
+        .ok()
+        .and_then(|ps| ps.iter().find(|(k, _)| *k == "sweep_id").map(|(_, v)| v.to_string()))
+        .unwrap_or_default();
+    let req = Request::from_parts(parts, body);
+    let Some(svc) = st.sweeps.as_ref() else {
+        return Ok((req, After::Nothing));
+    };
+    match svc.store.get_sweep(&sweep_id).await {
+        Ok(s) if s.owner.as_deref() == Some(p.username.as_str()) => Ok((req, After::Nothing)),
+        // Someone else's sweep is as absent as a missing one.
+        Ok(_) => Err(ApiError(Error::not_found(format!("Sweep '{sweep_id}' not found"))).into_response()),
+        Err(_) => Ok((req, After::Nothing)),
+    }
 }
 
 /// The experiment a model version's source belongs to: its `run_id`, else the run or logged

@@ -14,6 +14,7 @@ pub mod oidc;
 mod registry;
 pub mod security;
 pub mod session;
+mod sweeps;
 mod tracking;
 pub mod ui;
 
@@ -49,6 +50,8 @@ pub struct AppState {
     pub artifacts: Arc<dyn ArtifactStore>,
     /// `None` when jobs are disabled: the jobs API then answers NOT_IMPLEMENTED.
     pub jobs: Option<mlp_jobs::JobService>,
+    /// `None` when jobs are disabled (sweeps are made of jobs).
+    pub sweeps: Option<mlp_jobs::sweeps::SweepService>,
     /// Host, origin and content-type rules for what browsers send.
     pub http: Arc<security::HttpPolicy>,
     /// Where experiments and model versions may point (this server's own storage only).
@@ -84,6 +87,7 @@ impl AppState {
             registry,
             artifacts,
             jobs,
+            sweeps: None,
             http: Arc::new(security::HttpPolicy::loopback()),
             storage: Arc::new(storage),
             request_timeout: Duration::from_secs(60),
@@ -277,6 +281,9 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/jobs/{job_id}", get(jobs::get))
         .route("/api/v1/jobs/{job_id}/cancel", post(jobs::cancel))
         .route("/api/v1/jobs/{job_id}/logs", get(jobs::logs))
+        .route("/api/v1/sweeps", post(sweeps::create).get(sweeps::list))
+        .route("/api/v1/sweeps/{sweep_id}", get(sweeps::get))
+        .route("/api/v1/sweeps/{sweep_id}/cancel", post(sweeps::cancel))
         .merge(session::routes());
     let api = if state.auth.is_some() {
         api.merge(auth::routes())

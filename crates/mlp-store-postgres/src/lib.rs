@@ -56,6 +56,7 @@ const MIGRATIONS: &[migrations::Migration] = &[
         "auth_jobs_roles",
         include_str!("../migrations/0006_auth_jobs_roles.sql"),
     ),
+    (7, "sweeps", include_str!("../migrations/0007_sweeps.sql")),
 ];
 
 /// The advisory lock key held while migrating (any constant unique to this application).

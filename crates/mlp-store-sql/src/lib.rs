@@ -246,7 +246,7 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
 #[macro_export]
 macro_rules! stamp_queries {
     () => {
-        $crate::stamp_queries!(experiments, jobs, logged_models, migrations, registry, runs, tracking);
+        $crate::stamp_queries!(experiments, jobs, logged_models, migrations, registry, runs, sweeps, tracking);
     };
     ($($module:ident),+) => {
         $(

@@ -40,6 +40,7 @@ const MIGRATIONS: &[migrations::Migration] = &[
         "auth_jobs_roles",
         include_str!("../migrations/0006_auth_jobs_roles.sql"),
     ),
+    (7, "sweeps", include_str!("../migrations/0007_sweeps.sql")),
 ];
 
 #[derive(Clone)]

@@ -8,16 +8,18 @@ pub mod concurrent;
 pub mod exact;
 pub mod jobs;
 pub mod registry;
+pub mod sweeps;
 pub mod tracking;
 
 use mlp_core::jobs::JobStore;
 use mlp_core::registry::RegistryStore;
 use mlp_core::store::TrackingStore;
+use mlp_core::sweeps::SweepStore;
 
 /// Builds a fresh, empty store for one test. The fixture value is kept alive for the test's
 /// duration (it may own a temporary directory or database).
 pub trait StoreFixture: Sized + Send {
-    type Store: TrackingStore + RegistryStore + JobStore + Clone + 'static;
+    type Store: TrackingStore + RegistryStore + JobStore + SweepStore + Clone + 'static;
     fn new() -> impl std::future::Future<Output = (Self, Self::Store)> + Send;
     /// A reason to skip the suite (e.g. no database server configured); the fixture decides
     /// itself whether a missing service is an error (in CI) or a skip (on a laptop).
@@ -45,6 +47,9 @@ macro_rules! store_conformance_suite {
             jobs::cancel_a_queued_job_at_once_and_a_running_one_by_request,
             jobs::list_and_count_jobs,
             jobs::a_job_and_its_run_are_created_together,
+            sweeps::a_sweep_is_created_with_its_parent_run_and_listed,
+            sweeps::one_controller_holds_a_sweep_until_its_lease_runs_out,
+            sweeps::a_trial_is_written_at_once_and_only_once,
             tracking::experiment_ids_increase_and_locations_follow,
             tracking::create_experiment_with_tags_and_location,
             tracking::duplicate_experiment_name_already_exists,

@@ -114,6 +114,29 @@ pub fn worker(cfg: &Config, service: JobService, stores: &Stores) -> anyhow::Res
     }))
 }
 
+pub fn sweep_service(jobs: &JobService, stores: &Stores) -> mlp_jobs::sweeps::SweepService {
+    mlp_jobs::sweeps::SweepService {
+        jobs: jobs.clone(),
+        store: stores.sweeps.clone(),
+    }
+}
+
+/// Starts the sweep controller in the background until `shutdown`; it holds each sweep it
+/// drives with the worker's lease length.
+pub fn spawn_sweep_controller(
+    cfg: &Config,
+    service: mlp_jobs::sweeps::SweepService,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let controller = Arc::new(mlp_jobs::sweeps::SweepController {
+        service,
+        worker_id: WorkerConfig::default().worker_id.replacen("worker", "sweeps", 1),
+        lease: Duration::from_secs(cfg.worker.lease_seconds.max(1)),
+        tick: Duration::from_secs(1),
+    });
+    tokio::spawn(controller.run(shutdown))
+}
+
 /// Starts a worker in the background until `shutdown`.
 pub fn spawn_worker(worker: Arc<Worker>, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
     tokio::spawn(worker.run(shutdown))

@@ -5,6 +5,7 @@ mod frontend;
 mod jobs;
 mod logging;
 mod stores;
+mod sweeps;
 mod telemetry;
 mod users;
 
@@ -23,6 +24,7 @@ Examples:
   mlp ui --backend-url http://mlp:8000        serve the web UI alone, forwarding API calls
   mlp worker                                  run queued jobs, without the API
   mlp job submit --wait -- python train.py    run a job here, following its state and output
+  mlp sweep submit --file examples/sweep_sklearn.yaml --wait   a hyperparameter sweep
   mlp infra check                             check the Terraform and Kubernetes files
   mlp migrate                                 apply database migrations and exit
   mlp completions bash > ~/.local/share/bash-completion/completions/mlp
@@ -86,6 +88,8 @@ enum Command {
     },
     /// Submit, list, follow and cancel jobs on a running server.
     Job(jobs::JobArgs),
+    /// Create, list, follow and cancel hyperparameter sweeps on a running server.
+    Sweep(sweeps::SweepArgs),
     /// Manage users on a server with authentication on (admins; set-password also for oneself).
     User(users::UserArgs),
     /// Create, list and revoke your personal access tokens.
@@ -325,6 +329,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 artifacts,
                 Some(job_service.clone()),
             );
+            let sweep_service = jobs::sweep_service(&job_service, &stores);
+            state.sweeps = Some(sweep_service.clone());
             state.http = Arc::new(http_policy(&cfg));
             state.storage = Arc::new(storage_policy(&cfg, &state.http));
             state.request_timeout = std::time::Duration::from_secs(cfg.server.request_timeout_secs.max(1));
@@ -353,6 +359,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 None
             };
+            // Drives sweeps whatever runs the jobs: it only reads and writes the stores; a lease
+            // keeps this and other replicas or workers from driving one sweep at once.
+            let controller = jobs::spawn_sweep_controller(&cfg, sweep_service, stop.clone());
             let stopping = stop.clone();
             mlp_server::serve(listener, state, limits, async move {
                 shutdown_signal().await;
@@ -363,6 +372,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(w) = worker {
                 let _ = w.await;
             }
+            let _ = controller.await;
         }
         Command::Worker { data_dir } => {
             if let Some(d) = data_dir {
@@ -375,12 +385,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let service = jobs::job_service(&cfg, &stores, artifacts.clone(), false).await?;
             start_metrics(&cfg, &stores, &service, &artifacts, "worker").await?;
             let stop = tokio_util::sync::CancellationToken::new();
+            let sweeps = jobs::sweep_service(&service, &stores);
             let handle = jobs::spawn_worker(jobs::worker(&cfg, service, &stores)?, stop.clone());
+            let controller = jobs::spawn_sweep_controller(&cfg, sweeps, stop.clone());
             shutdown_signal().await;
             stop.cancel();
             let _ = handle.await;
+            let _ = controller.await;
         }
         Command::Job(args) => jobs::run(args).await?,
+        Command::Sweep(args) => sweeps::run(args).await?,
         Command::User(args) => users::run_user(args).await?,
         Command::Token(args) => users::run_token(args).await?,
         Command::Ui {

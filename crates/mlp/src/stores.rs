@@ -10,6 +10,7 @@ use mlp_core::auth::AuthStore;
 use mlp_core::jobs::JobStore;
 use mlp_core::registry::RegistryStore;
 use mlp_core::store::TrackingStore;
+use mlp_core::sweeps::SweepStore;
 use mlp_store_postgres::{PgOptions, PgStore};
 use mlp_store_sqlite::SqliteStore;
 
@@ -60,6 +61,7 @@ pub struct Stores {
     pub tracking: Arc<dyn TrackingStore>,
     pub registry: Arc<dyn RegistryStore>,
     pub jobs: Arc<dyn JobStore>,
+    pub sweeps: Arc<dyn SweepStore>,
     pub auth: Arc<dyn AuthStore>,
     /// Open and idle connections of the store's pool(s), for the pool gauges.
     pub pool_stats: Arc<dyn Fn() -> (u32, usize) + Send + Sync>,
@@ -77,6 +79,7 @@ pub async fn open_stores(cfg: &Config) -> anyhow::Result<Stores> {
                 tracking: store.clone(),
                 registry: store.clone(),
                 jobs: store.clone(),
+                sweeps: store.clone(),
                 auth: store,
                 pool_stats: Arc::new(move || pool.pool_stats()),
             })
@@ -97,6 +100,7 @@ pub async fn open_stores(cfg: &Config) -> anyhow::Result<Stores> {
                 tracking: store.clone(),
                 registry: store.clone(),
                 jobs: store.clone(),
+                sweeps: store.clone(),
                 auth: store,
                 pool_stats: Arc::new(move || pool.pool_stats()),
             })

@@ -16,7 +16,7 @@ type Sql = mlp_store_sql::Sql<Db>;
 const JOB_COLUMNS: &str = "job_id, spec, state, created_at, started_at, finished_at, attempts, exit_code, reason, \
      run_id, experiment_id, cancel_requested, worker_id, lease_expires_at, owner";
 
-fn job_from_row(row: &DbRow) -> Result<Job> {
+pub(crate) fn job_from_row(row: &DbRow) -> Result<Job> {
     let spec: JobSpec = serde_json::from_str(row.get::<&str, _>("spec"))
         .map_err(|e| Error::internal(format!("corrupt job spec: {e}")))?;
     Ok(Job {
@@ -42,7 +42,7 @@ fn not_found(job_id: &str) -> Error {
     Error::not_found(format!("Job '{job_id}' not found"))
 }
 
-async fn insert_job_row<'e>(db: impl sqlx::Executor<'e, Database = Db>, job: &Job) -> Result<()> {
+pub(crate) async fn insert_job_row<'e>(db: impl sqlx::Executor<'e, Database = Db>, job: &Job) -> Result<()> {
     let spec = serde_json::to_string(&job.spec).map_err(|e| Error::internal(e.to_string()))?;
     sqlx::query(
         "INSERT INTO jobs (job_id, name, kind, spec, state, created_at, attempts, run_id, experiment_id, owner) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9)",

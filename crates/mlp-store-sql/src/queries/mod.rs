@@ -6,4 +6,5 @@ mod logged_models;
 mod migrations;
 mod registry;
 mod runs;
+mod sweeps;
 mod tracking;
