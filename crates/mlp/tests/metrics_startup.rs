@@ -116,6 +116,11 @@ async fn counters_are_exported_at_zero_before_first_use() {
         .is_some_and(|n| n >= 1.0),
         "no store latency for the registry:\n{after}"
     );
+    // The job queue's gauge reads the job table at each scrape: the jobs store is timed too.
+    assert!(
+        sample(&after, "mlp_store_query_duration_seconds_count{op=\"count_jobs\"}").is_some_and(|n| n >= 1.0),
+        "no store latency for the jobs store:\n{after}"
+    );
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -65,72 +65,85 @@ pub(crate) async fn insert_job_row<'e>(db: impl sqlx::Executor<'e, Database = Db
 #[async_trait]
 impl JobStore for Store {
     async fn insert_job(&self, job: &Job) -> Result<()> {
-        insert_job_row(self.writer(), job).await
+        mlp_store_sql::timed("insert_job", async move { insert_job_row(self.writer(), job).await }).await
     }
 
     async fn insert_job_with_run(&self, job: &Job, run: &CreateRun) -> Result<Job> {
-        let new_run = self.prepare_run(run).await?;
-        let job = Job {
-            run_id: Some(new_run.run_id.clone()),
-            experiment_id: Some(run.experiment_id.clone()),
-            ..job.clone()
-        };
-        let mut tx = self.writer().begin().await.map_err(db_err)?;
-        insert_run(&mut tx, &new_run, RunStatus::Scheduled).await?;
-        insert_job_row(&mut *tx, &job).await?;
-        tx.commit().await.map_err(db_err)?;
-        self.get_job(&job.job_id).await
+        mlp_store_sql::timed("insert_job_with_run", async move {
+            let new_run = self.prepare_run(run).await?;
+            let job = Job {
+                run_id: Some(new_run.run_id.clone()),
+                experiment_id: Some(run.experiment_id.clone()),
+                ..job.clone()
+            };
+            let mut tx = self.writer().begin().await.map_err(db_err)?;
+            insert_run(&mut tx, &new_run, RunStatus::Scheduled).await?;
+            insert_job_row(&mut *tx, &job).await?;
+            tx.commit().await.map_err(db_err)?;
+            self.get_job(&job.job_id).await
+        })
+        .await
     }
 
     async fn get_job(&self, job_id: &str) -> Result<Job> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = $1"
-        )))
-        .bind(job_id)
-        .fetch_optional(self.writer())
+        mlp_store_sql::timed("get_job", async move {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE job_id = $1"
+            )))
+            .bind(job_id)
+            .fetch_optional(self.writer())
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| not_found(job_id))?;
+            job_from_row(&row)
+        })
         .await
-        .map_err(db_err)?
-        .ok_or_else(|| not_found(job_id))?;
-        job_from_row(&row)
     }
 
     async fn list_jobs(&self, q: &JobQuery) -> Result<Page<Job>> {
-        let mut sql = Sql::new(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE 1 = 1"));
-        if let Some(s) = q.state {
-            sql.push(" AND state = ").text_arg(s.as_str());
-        }
-        if let Some(k) = q.kind {
-            sql.push(" AND kind = ").text_arg(k.as_str());
-        }
-        if let Some(o) = &q.owner {
-            sql.push(" AND owner = ").text_arg(o);
-        }
-        sql.push(" ORDER BY created_at DESC, job_id LIMIT ")
-            .arg(mlp_store_sql::Arg::Int(q.page.limit as i64 + 1))
-            .push(" OFFSET ")
-            .arg(mlp_store_sql::Arg::Int(q.page.offset as i64));
-        let rows = sql.build().fetch_all(self.writer()).await.map_err(db_err)?;
-        let mut items = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
-        let has_more = items.len() as u64 > q.page.limit;
-        items.truncate(q.page.limit as usize);
-        Ok(Page { items, has_more })
+        mlp_store_sql::timed("list_jobs", async move {
+            let mut sql = Sql::new(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE 1 = 1"));
+            if let Some(s) = q.state {
+                sql.push(" AND state = ").text_arg(s.as_str());
+            }
+            if let Some(k) = q.kind {
+                sql.push(" AND kind = ").text_arg(k.as_str());
+            }
+            if let Some(o) = &q.owner {
+                sql.push(" AND owner = ").text_arg(o);
+            }
+            sql.push(" ORDER BY created_at DESC, job_id LIMIT ")
+                .arg(mlp_store_sql::Arg::Int(q.page.limit as i64 + 1))
+                .push(" OFFSET ")
+                .arg(mlp_store_sql::Arg::Int(q.page.offset as i64));
+            let rows = sql.build().fetch_all(self.writer()).await.map_err(db_err)?;
+            let mut items = rows.iter().map(job_from_row).collect::<Result<Vec<_>>>()?;
+            let has_more = items.len() as u64 > q.page.limit;
+            items.truncate(q.page.limit as usize);
+            Ok(Page { items, has_more })
+        })
+        .await
     }
 
     async fn runnable_jobs(&self, now_ms: i64, limit: u64) -> Result<Vec<Job>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE (state = 'QUEUED' AND not_before <= $1) \
+        mlp_store_sql::timed("runnable_jobs", async move {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE (state = 'QUEUED' AND not_before <= $1) \
              OR (state = 'RUNNING' AND lease_expires_at < $2) ORDER BY created_at LIMIT $3"
-        )))
-        .bind(now_ms)
-        .bind(now_ms)
-        .bind(limit as i64)
-        .fetch_all(self.writer())
+            )))
+            .bind(now_ms)
+            .bind(now_ms)
+            .bind(limit as i64)
+            .fetch_all(self.writer())
+            .await
+            .map_err(db_err)?;
+            rows.iter().map(job_from_row).collect()
+        })
         .await
-        .map_err(db_err)?;
-        rows.iter().map(job_from_row).collect()
     }
 
     async fn claim_job(&self, job_id: &str, worker_id: &str, now_ms: i64, lease_ms: i64) -> Result<Option<Job>> {
+        mlp_store_sql::timed("claim_job", async move {
         // A job cancelled while its worker was dead is finished here, not run again.
         sqlx::query(
             "UPDATE jobs SET state = 'CANCELLED', finished_at = $1, reason = 'cancelled', worker_id = NULL, lease_expires_at = NULL \
@@ -160,22 +173,28 @@ impl JobStore for Store {
             return Ok(None);
         }
         self.get_job(job_id).await.map(Some)
+        })
+        .await
     }
 
     async fn renew_lease(&self, job_id: &str, worker_id: &str, until_ms: i64) -> Result<bool> {
-        let res = sqlx::query(
-            "UPDATE jobs SET lease_expires_at = $1 WHERE job_id = $2 AND worker_id = $3 AND state = 'RUNNING'",
-        )
-        .bind(until_ms)
-        .bind(job_id)
-        .bind(worker_id)
-        .execute(self.writer())
+        mlp_store_sql::timed("renew_lease", async move {
+            let res = sqlx::query(
+                "UPDATE jobs SET lease_expires_at = $1 WHERE job_id = $2 AND worker_id = $3 AND state = 'RUNNING'",
+            )
+            .bind(until_ms)
+            .bind(job_id)
+            .bind(worker_id)
+            .execute(self.writer())
+            .await
+            .map_err(db_err)?;
+            Ok(res.rows_affected() == 1)
+        })
         .await
-        .map_err(db_err)?;
-        Ok(res.rows_affected() == 1)
     }
 
     async fn finish_attempt(&self, job_id: &str, worker_id: &str, outcome: &Outcome, now_ms: i64) -> Result<Job> {
+        mlp_store_sql::timed("finish_attempt", async move {
         let job = self.get_job(job_id).await?;
         let AttemptEnd {
             state,
@@ -203,9 +222,12 @@ impl JobStore for Store {
             ));
         }
         self.get_job(job_id).await
+        })
+        .await
     }
 
     async fn request_cancel(&self, job_id: &str, now_ms: i64) -> Result<Job> {
+        mlp_store_sql::timed("request_cancel", async move {
         let job = self.get_job(job_id).await?;
         if job.state.is_terminal() {
             return Ok(job);
@@ -226,31 +248,39 @@ impl JobStore for Store {
         .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
         self.get_job(job_id).await
+        })
+        .await
     }
 
     async fn count_jobs(&self) -> Result<Vec<(JobKind, JobState, u64)>> {
-        let rows = sqlx::query("SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state")
-            .fetch_all(self.writer())
-            .await
-            .map_err(db_err)?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| {
-                let kind = JobKind::parse(r.get::<&str, _>(0))?;
-                let state = JobState::parse(r.get::<&str, _>(1))?;
-                Some((kind, state, r.get::<i64, _>(2) as u64))
-            })
-            .collect())
+        mlp_store_sql::timed("count_jobs", async move {
+            let rows = sqlx::query("SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state")
+                .fetch_all(self.writer())
+                .await
+                .map_err(db_err)?;
+            Ok(rows
+                .iter()
+                .filter_map(|r| {
+                    let kind = JobKind::parse(r.get::<&str, _>(0))?;
+                    let state = JobState::parse(r.get::<&str, _>(1))?;
+                    Some((kind, state, r.get::<i64, _>(2) as u64))
+                })
+                .collect())
+        })
+        .await
     }
 
     async fn set_job_run(&self, job_id: &str, run_id: &str, experiment_id: &str) -> Result<()> {
-        sqlx::query("UPDATE jobs SET run_id = $1, experiment_id = $2 WHERE job_id = $3")
-            .bind(run_id)
-            .bind(experiment_id)
-            .bind(job_id)
-            .execute(self.writer())
-            .await
-            .map_err(db_err)?;
-        Ok(())
+        mlp_store_sql::timed("set_job_run", async move {
+            sqlx::query("UPDATE jobs SET run_id = $1, experiment_id = $2 WHERE job_id = $3")
+                .bind(run_id)
+                .bind(experiment_id)
+                .bind(job_id)
+                .execute(self.writer())
+                .await
+                .map_err(db_err)?;
+            Ok(())
+        })
+        .await
     }
 }

@@ -76,119 +76,140 @@ fn finite(v: Option<f64>) -> Option<f64> {
 #[async_trait]
 impl SweepStore for Store {
     async fn insert_sweep_with_run(&self, sweep: &Sweep, run: &CreateRun) -> Result<Sweep> {
-        let new_run = self.prepare_run(run).await?;
-        let spec = serde_json::to_string(&sweep.spec).map_err(|e| Error::internal(e.to_string()))?;
-        let mut tx = self.writer().begin().await.map_err(db_err)?;
-        insert_run(&mut tx, &new_run, RunStatus::Running).await?;
-        sqlx::query(
-            "INSERT INTO sweeps (sweep_id, name, spec, state, created_at, experiment_id, parent_run_id, owner) \
+        mlp_store_sql::timed("insert_sweep_with_run", async move {
+            let new_run = self.prepare_run(run).await?;
+            let spec = serde_json::to_string(&sweep.spec).map_err(|e| Error::internal(e.to_string()))?;
+            let mut tx = self.writer().begin().await.map_err(db_err)?;
+            insert_run(&mut tx, &new_run, RunStatus::Running).await?;
+            sqlx::query(
+                "INSERT INTO sweeps (sweep_id, name, spec, state, created_at, experiment_id, parent_run_id, owner) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&sweep.sweep_id)
-        .bind(&sweep.spec.name)
-        .bind(spec)
-        .bind(sweep.state.as_str())
-        .bind(sweep.created_at)
-        .bind(&run.experiment_id)
-        .bind(&new_run.run_id)
-        .bind(&sweep.owner)
-        .execute(&mut *tx)
+            )
+            .bind(&sweep.sweep_id)
+            .bind(&sweep.spec.name)
+            .bind(spec)
+            .bind(sweep.state.as_str())
+            .bind(sweep.created_at)
+            .bind(&run.experiment_id)
+            .bind(&new_run.run_id)
+            .bind(&sweep.owner)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            tx.commit().await.map_err(db_err)?;
+            self.get_sweep(&sweep.sweep_id).await
+        })
         .await
-        .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        self.get_sweep(&sweep.sweep_id).await
     }
 
     async fn get_sweep(&self, sweep_id: &str) -> Result<Sweep> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {SWEEP_COLUMNS} FROM sweeps WHERE sweep_id = $1"
-        )))
-        .bind(sweep_id)
-        .fetch_optional(self.writer())
+        mlp_store_sql::timed("get_sweep", async move {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {SWEEP_COLUMNS} FROM sweeps WHERE sweep_id = $1"
+            )))
+            .bind(sweep_id)
+            .fetch_optional(self.writer())
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| not_found(sweep_id))?;
+            sweep_from_row(&row)
+        })
         .await
-        .map_err(db_err)?
-        .ok_or_else(|| not_found(sweep_id))?;
-        sweep_from_row(&row)
     }
 
     async fn list_sweeps(&self, q: &SweepQuery) -> Result<Page<Sweep>> {
-        let mut sql = Sql::new(&format!("SELECT {SWEEP_COLUMNS} FROM sweeps WHERE 1 = 1"));
-        if let Some(s) = q.state {
-            sql.push(" AND state = ").text_arg(s.as_str());
-        }
-        if let Some(o) = &q.owner {
-            sql.push(" AND owner = ").text_arg(o);
-        }
-        sql.push(" ORDER BY created_at DESC, sweep_id LIMIT ")
-            .arg(mlp_store_sql::Arg::Int(q.page.limit as i64 + 1))
-            .push(" OFFSET ")
-            .arg(mlp_store_sql::Arg::Int(q.page.offset as i64));
-        let rows = sql.build().fetch_all(self.writer()).await.map_err(db_err)?;
-        let mut items = rows.iter().map(sweep_from_row).collect::<Result<Vec<_>>>()?;
-        let has_more = items.len() as u64 > q.page.limit;
-        items.truncate(q.page.limit as usize);
-        Ok(Page { items, has_more })
+        mlp_store_sql::timed("list_sweeps", async move {
+            let mut sql = Sql::new(&format!("SELECT {SWEEP_COLUMNS} FROM sweeps WHERE 1 = 1"));
+            if let Some(s) = q.state {
+                sql.push(" AND state = ").text_arg(s.as_str());
+            }
+            if let Some(o) = &q.owner {
+                sql.push(" AND owner = ").text_arg(o);
+            }
+            sql.push(" ORDER BY created_at DESC, sweep_id LIMIT ")
+                .arg(mlp_store_sql::Arg::Int(q.page.limit as i64 + 1))
+                .push(" OFFSET ")
+                .arg(mlp_store_sql::Arg::Int(q.page.offset as i64));
+            let rows = sql.build().fetch_all(self.writer()).await.map_err(db_err)?;
+            let mut items = rows.iter().map(sweep_from_row).collect::<Result<Vec<_>>>()?;
+            let has_more = items.len() as u64 > q.page.limit;
+            items.truncate(q.page.limit as usize);
+            Ok(Page { items, has_more })
+        })
+        .await
     }
 
     async fn drivable_sweeps(&self, worker_id: &str, now_ms: i64, limit: u64) -> Result<Vec<Sweep>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {SWEEP_COLUMNS} FROM sweeps WHERE state = 'RUNNING' \
+        mlp_store_sql::timed("drivable_sweeps", async move {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {SWEEP_COLUMNS} FROM sweeps WHERE state = 'RUNNING' \
              AND (worker_id IS NULL OR worker_id = $1 OR lease_expires_at < $2) ORDER BY created_at LIMIT $3"
-        )))
-        .bind(worker_id)
-        .bind(now_ms)
-        .bind(limit as i64)
-        .fetch_all(self.writer())
+            )))
+            .bind(worker_id)
+            .bind(now_ms)
+            .bind(limit as i64)
+            .fetch_all(self.writer())
+            .await
+            .map_err(db_err)?;
+            rows.iter().map(sweep_from_row).collect()
+        })
         .await
-        .map_err(db_err)?;
-        rows.iter().map(sweep_from_row).collect()
     }
 
     async fn claim_sweep(&self, sweep_id: &str, worker_id: &str, now_ms: i64, lease_ms: i64) -> Result<bool> {
-        let res = sqlx::query(
-            "UPDATE sweeps SET worker_id = $1, lease_expires_at = $2 WHERE sweep_id = $3 AND state = 'RUNNING' \
+        mlp_store_sql::timed("claim_sweep", async move {
+            let res = sqlx::query(
+                "UPDATE sweeps SET worker_id = $1, lease_expires_at = $2 WHERE sweep_id = $3 AND state = 'RUNNING' \
              AND (worker_id IS NULL OR worker_id = $4 OR lease_expires_at < $5)",
-        )
-        .bind(worker_id)
-        .bind(now_ms + lease_ms)
-        .bind(sweep_id)
-        .bind(worker_id)
-        .bind(now_ms)
-        .execute(self.writer())
-        .await
-        .map_err(db_err)?;
-        Ok(res.rows_affected() == 1)
-    }
-
-    async fn request_sweep_cancel(&self, sweep_id: &str) -> Result<Sweep> {
-        let sweep = self.get_sweep(sweep_id).await?;
-        if sweep.state.is_terminal() {
-            return Ok(sweep);
-        }
-        sqlx::query("UPDATE sweeps SET cancel_requested = 1 WHERE sweep_id = $1")
+            )
+            .bind(worker_id)
+            .bind(now_ms + lease_ms)
             .bind(sweep_id)
+            .bind(worker_id)
+            .bind(now_ms)
             .execute(self.writer())
             .await
             .map_err(db_err)?;
-        self.get_sweep(sweep_id).await
+            Ok(res.rows_affected() == 1)
+        })
+        .await
+    }
+
+    async fn request_sweep_cancel(&self, sweep_id: &str) -> Result<Sweep> {
+        mlp_store_sql::timed("request_sweep_cancel", async move {
+            let sweep = self.get_sweep(sweep_id).await?;
+            if sweep.state.is_terminal() {
+                return Ok(sweep);
+            }
+            sqlx::query("UPDATE sweeps SET cancel_requested = 1 WHERE sweep_id = $1")
+                .bind(sweep_id)
+                .execute(self.writer())
+                .await
+                .map_err(db_err)?;
+            self.get_sweep(sweep_id).await
+        })
+        .await
     }
 
     async fn finish_sweep(&self, sweep_id: &str, worker_id: &str, end: &SweepEnd, now_ms: i64) -> Result<bool> {
-        let res = sqlx::query(
-            "UPDATE sweeps SET state = $1, reason = $2, best_trial = $3, best_value = $4, finished_at = $5, \
+        mlp_store_sql::timed("finish_sweep", async move {
+            let res = sqlx::query(
+                "UPDATE sweeps SET state = $1, reason = $2, best_trial = $3, best_value = $4, finished_at = $5, \
              worker_id = NULL, lease_expires_at = NULL WHERE sweep_id = $6 AND worker_id = $7 AND state = 'RUNNING'",
-        )
-        .bind(end.state.as_str())
-        .bind(&end.reason)
-        .bind(end.best_trial.map(i64::from))
-        .bind(finite(end.best_value))
-        .bind(now_ms)
-        .bind(sweep_id)
-        .bind(worker_id)
-        .execute(self.writer())
+            )
+            .bind(end.state.as_str())
+            .bind(&end.reason)
+            .bind(end.best_trial.map(i64::from))
+            .bind(finite(end.best_value))
+            .bind(now_ms)
+            .bind(sweep_id)
+            .bind(worker_id)
+            .execute(self.writer())
+            .await
+            .map_err(db_err)?;
+            Ok(res.rows_affected() == 1)
+        })
         .await
-        .map_err(db_err)?;
-        Ok(res.rows_affected() == 1)
     }
 
     async fn insert_trial(
@@ -200,28 +221,29 @@ impl SweepStore for Store {
         run: &CreateRun,
         run_params: &[Param],
     ) -> Result<Trial> {
-        let new_run = self.prepare_run(run).await?;
-        let job = Job {
-            run_id: Some(new_run.run_id.clone()),
-            experiment_id: Some(run.experiment_id.clone()),
-            ..job.clone()
-        };
-        let params_json = serde_json::to_string(params).map_err(|e| Error::internal(e.to_string()))?;
-        let mut tx = self.writer().begin().await.map_err(db_err)?;
-        insert_run(&mut tx, &new_run, RunStatus::Scheduled).await?;
-        for p in run_params {
-            sqlx::query("INSERT INTO params (run_uuid, key, value) VALUES ($1, $2, $3)")
-                .bind(&new_run.run_id)
-                .bind(&p.key)
-                .bind(&p.value)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        }
-        insert_job_row(&mut *tx, &job).await?;
-        // Last (it points at the job): a second controller launching the same trial fails
-        // here and its run, params and job are rolled back with it.
-        sqlx::query(
+        mlp_store_sql::timed("insert_trial", async move {
+            let new_run = self.prepare_run(run).await?;
+            let job = Job {
+                run_id: Some(new_run.run_id.clone()),
+                experiment_id: Some(run.experiment_id.clone()),
+                ..job.clone()
+            };
+            let params_json = serde_json::to_string(params).map_err(|e| Error::internal(e.to_string()))?;
+            let mut tx = self.writer().begin().await.map_err(db_err)?;
+            insert_run(&mut tx, &new_run, RunStatus::Scheduled).await?;
+            for p in run_params {
+                sqlx::query("INSERT INTO params (run_uuid, key, value) VALUES ($1, $2, $3)")
+                    .bind(&new_run.run_id)
+                    .bind(&p.key)
+                    .bind(&p.value)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            }
+            insert_job_row(&mut *tx, &job).await?;
+            // Last (it points at the job): a second controller launching the same trial fails
+            // here and its run, params and job are rolled back with it.
+            sqlx::query(
             "INSERT INTO sweep_trials (sweep_id, trial_index, job_id, params, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(sweep_id)
@@ -238,24 +260,29 @@ impl SweepStore for Store {
             ),
             _ => db_err(e),
         })?;
-        tx.commit().await.map_err(db_err)?;
-        self.list_trials(sweep_id)
-            .await?
-            .into_iter()
-            .find(|t| t.index == index)
-            .ok_or_else(|| Error::internal("the trial just inserted is missing"))
+            tx.commit().await.map_err(db_err)?;
+            self.list_trials(sweep_id)
+                .await?
+                .into_iter()
+                .find(|t| t.index == index)
+                .ok_or_else(|| Error::internal("the trial just inserted is missing"))
+        })
+        .await
     }
 
     async fn list_trials(&self, sweep_id: &str) -> Result<Vec<Trial>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {TRIAL_COLUMNS} FROM sweep_trials t JOIN jobs j ON j.job_id = t.job_id \
+        mlp_store_sql::timed("list_trials", async move {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {TRIAL_COLUMNS} FROM sweep_trials t JOIN jobs j ON j.job_id = t.job_id \
              WHERE t.sweep_id = $1 ORDER BY t.trial_index"
-        )))
-        .bind(sweep_id)
-        .fetch_all(self.writer())
+            )))
+            .bind(sweep_id)
+            .fetch_all(self.writer())
+            .await
+            .map_err(db_err)?;
+            rows.iter().map(trial_from_row).collect()
+        })
         .await
-        .map_err(db_err)?;
-        rows.iter().map(trial_from_row).collect()
     }
 
     async fn update_trial(
@@ -266,6 +293,7 @@ impl SweepStore for Store {
         rungs_passed: u32,
         early_stopped: bool,
     ) -> Result<()> {
+        mlp_store_sql::timed("update_trial", async move {
         let res = sqlx::query(
             "UPDATE sweep_trials SET objective = $1, rungs_passed = $2, early_stopped = $3 WHERE sweep_id = $4 AND trial_index = $5",
         )
@@ -281,5 +309,7 @@ impl SweepStore for Store {
             return Err(Error::not_found(format!("Sweep '{sweep_id}' has no trial {index}")));
         }
         Ok(())
+        })
+        .await
     }
 }
