@@ -621,6 +621,7 @@ def test_each_rank_of_a_distributed_job_logs_with_its_own_token(server, mlp_only
     """Rank 0 writes the job's run; rank 1 its child run, with a token of its own that may not
     write rank 0's run."""
     user = new_user(server)
+    job_runners(server, user)
     r = submit(server, (user, PW), experiment_name=uniq("ddp-token"), replicas=2,
                command=[sys.executable, "-c", RANK_SCRIPT])
     assert r.status_code == 200, r.text

@@ -130,10 +130,26 @@ test('permissions: a READ-only user sees the actions they may not take disabled'
   assert.equal(await page.getByRole('button', { name: 'Edit description' }).isDisabled(), true);
   assert.equal(await page.getByRole('button', { name: 'Set alias' }).isDisabled(), true);
   assert.equal(await page.locator('select[aria-label=stage]').isDisabled(), true);
-  // Jobs: submitting into the admin's experiment needs EDIT there; a new experiment is fine.
+  // Jobs: without the jobs capability Submit is disabled, saying why, whatever the experiment.
   await page.goto(`${BASE}/#/jobs?new=1`);
   await page.waitForSelector('body[data-rendered~=jobs]');
   const submit = page.locator('form.job-form button[type=submit]');
+  await page.fill('input[name=experiment_name]', 'a-new-experiment');
+  await page.press('input[name=experiment_name]', 'Tab');
+  await page.waitForSelector('form.job-form button[data-denied=jobs]');
+  assert.match(await submit.getAttribute('title'), /jobs capability/);
+  // Given it by a role, submitting into the admin's experiment still needs EDIT there; a new
+  // experiment is fine.
+  const role = await call('POST', '/api/3.0/mlflow/roles/create', { body: { name: 'ui-job-runners', workspace: 'default' }, user: ADMIN });
+  assert.equal(role.status, 200, JSON.stringify(role.json));
+  const roleId = role.json.role.id;
+  for (const [path, body] of [['permissions/add', { role_id: roleId, resource_type: 'jobs', resource_pattern: '*', permission: 'USE' }],
+    ['assign', { role_id: roleId, username: READER[0] }]]) {
+    const r = await call('POST', `/api/3.0/mlflow/roles/${path}`, { body, user: ADMIN });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+  }
+  await page.reload();
+  await page.waitForSelector('body[data-rendered~=jobs]');
   await page.fill('input[name=experiment_name]', 'admins-experiment');
   await page.press('input[name=experiment_name]', 'Tab');
   await page.waitForSelector('form.job-form button[data-denied=EDIT]');

@@ -1291,8 +1291,8 @@ async fn check(
     }
     match need {
         Public | Authenticated | Login => Ok((req, After::Nothing)),
-        Jobs => check_jobs(st, auth, p, req, path).await,
-        Sweeps => check_sweeps(st, auth, p, req, path).await,
+        Jobs => check_launch(st, auth, p, req, path, Launch::Jobs).await,
+        Sweeps => check_launch(st, auth, p, req, path, Launch::Sweeps).await,
         RoleAdmin | RoleViewer => {
             if p.is_admin {
                 return Ok((req, After::Nothing));
@@ -1544,43 +1544,109 @@ async fn check_scoped(
     }
 }
 
-/// The jobs API. Submitting needs EDIT on the experiment the job logs into (MLflow's
-/// `can_update`, what creating a run there needs) or none there yet (creating one is open to
-/// everyone, as in MLflow); a job is then its submitter's: they see, follow and cancel it, and
-/// listing shows each user their own. Admins see and cancel all.
-async fn check_jobs(
+/// The jobs and sweeps APIs: both start commands on the workers as their creator, so they share
+/// one authorization rule (`check_launch`).
+#[derive(Clone, Copy)]
+enum Launch {
+    Jobs,
+    Sweeps,
+}
+
+impl Launch {
+    fn collection(self) -> &'static str {
+        match self {
+            Launch::Jobs => "/api/v1/jobs",
+            Launch::Sweeps => "/api/v1/sweeps",
+        }
+    }
+
+    /// Item actions that act on the workers, beyond creating: cancelling (and for jobs, reading
+    /// what a command printed).
+    fn acts_on_workers(self, path: &str) -> bool {
+        match self {
+            Launch::Jobs => path.ends_with("/cancel") || path.ends_with("/logs"),
+            Launch::Sweeps => path.ends_with("/cancel"),
+        }
+    }
+
+    /// The experiment a body to create would log into, refused (400, as the handler would) when
+    /// the spec is invalid: checked before anything is created, and exactly what the handler
+    /// will submit.
+    fn experiment_name(self, body: &[u8]) -> Result<Option<String>, Error> {
+        fn spec_error(what: &str) -> impl Fn(Error) -> Error + '_ {
+            move |e| match e.message.strip_prefix("Invalid request") {
+                Some(rest) => Error::invalid(format!("Invalid {what} spec{rest}")),
+                None => e,
+            }
+        }
+        match self {
+            Launch::Jobs => mlp_core::wire::decode_json_body::<mlp_core::jobs::JobSpec>(body)
+                .map_err(spec_error("job"))
+                .and_then(|s| s.validate())
+                .map(|s| s.experiment_name),
+            Launch::Sweeps => mlp_core::wire::decode_json_body::<mlp_core::sweeps::SweepSpec>(body)
+                .map_err(spec_error("sweep"))
+                .and_then(|s| s.validate())
+                .map(|s| s.experiment_name),
+        }
+    }
+
+    /// The item named by the path and its owner; `None` when there is nothing to check (the
+    /// API is off, or the item is missing: the handler answers that).
+    async fn owner(self, st: &AppState, parts: &mut axum::http::request::Parts) -> Option<(String, Option<String>)> {
+        let param = match self {
+            Launch::Jobs => "job_id",
+            Launch::Sweeps => "sweep_id",
+        };
+        let id = RawPathParams::from_request_parts(parts, &())
+            .await
+            .ok()
+            .and_then(|ps| ps.iter().find(|(k, _)| *k == param).map(|(_, v)| v.to_string()))
+            .unwrap_or_default();
+        let owner = match self {
+            Launch::Jobs => st.jobs.as_ref()?.jobs.get_job(&id).await.ok()?.owner,
+            Launch::Sweeps => st.sweeps.as_ref()?.store.get_sweep(&id).await.ok()?.owner,
+        };
+        Some((id, owner))
+    }
+
+    fn not_found(self, id: &str) -> Error {
+        match self {
+            Launch::Jobs => Error::not_found(format!("Job '{id}' not found")),
+            Launch::Sweeps => Error::not_found(format!("Sweep '{id}' not found")),
+        }
+    }
+}
+
+/// The jobs and sweeps APIs. Running commands on the workers (creating, cancelling, reading a
+/// job's logs) needs the jobs capability: EDIT on an experiment (which creating one gives) is not
+/// enough for that; it comes from a role an admin assigns. Creating also needs EDIT on the
+/// experiment the job or sweep logs into (MLflow's `can_update`, what creating a run there needs)
+/// or none there yet (creating one is open to everyone, as in MLflow). A job or sweep is then its
+/// creator's: they see, follow and cancel it, and listing shows each user their own (the handler
+/// reads the principal). Admins see and cancel all.
+async fn check_launch(
     st: &AppState,
     auth: &Auth,
     p: &Principal,
     req: Request,
     path: &str,
+    launch: Launch,
 ) -> Result<(Request, After), Response> {
     if p.is_admin {
         return Ok((req, After::Nothing));
     }
-    // A job runs a command on the workers: EDIT on an experiment (which creating one gives) is
-    // not enough for that; the capability comes from a role an admin assigns.
-    let submits = req.method() == Method::POST && path == "/api/v1/jobs";
-    if (submits || path.ends_with("/cancel") || path.ends_with("/logs"))
-        && !auth.may_run_jobs(p).await.map_err(|e| ApiError(e).into_response())?
-    {
+    let fail = |e: Error| ApiError(e).into_response();
+    let creates = req.method() == Method::POST && path == launch.collection();
+    if (creates || launch.acts_on_workers(path)) && !auth.may_run_jobs(p).await.map_err(fail)? {
         return Err(no_jobs_capability());
     }
-    if submits {
+    if creates {
         let (parts, body) = req.into_parts();
         let bytes = axum::body::to_bytes(body, JSON_BODY_LIMIT).await.unwrap_or_default();
         let req = Request::from_parts(parts, Body::from(bytes.clone()));
-        // Refused here (400, as the handler would) before anything is created, and so that
-        // what is checked is exactly what the handler will submit.
-        let spec = mlp_core::wire::decode_json_body::<mlp_core::jobs::JobSpec>(&bytes)
-            .map_err(|e| match e.message.strip_prefix("Invalid request") {
-                Some(rest) => Error::invalid(format!("Invalid job spec{rest}")),
-                None => e,
-            })
-            .and_then(|s| s.validate())
-            .map_err(|e| ApiError(e).into_response())?;
-        let fail = |e: Error| ApiError(e).into_response();
-        let id = submit_experiment(st, auth, p, spec.experiment_name).await?;
+        let name = launch.experiment_name(&bytes).map_err(fail)?;
+        let id = submit_experiment(st, auth, p, name).await?;
         let have = auth.permission(p, ResourceKind::Experiment, &id).await.map_err(fail)?;
         return if have.allows(Edit) {
             Ok((req, After::Nothing))
@@ -1588,25 +1654,16 @@ async fn check_jobs(
             Err(denied().into_response())
         };
     }
-    if path == "/api/v1/jobs" {
-        // The handler lists only the caller's own (it reads the principal).
+    if path == launch.collection() {
         return Ok((req, After::Nothing));
     }
     let (mut parts, body) = req.into_parts();
-    let job_id = RawPathParams::from_request_parts(&mut parts, &())
-        .await
-        .ok()
-        .and_then(|ps| ps.iter().find(|(k, _)| *k == "job_id").map(|(_, v)| v.to_string()))
-        .unwrap_or_default();
+    let owner = launch.owner(st, &mut parts).await;
     let req = Request::from_parts(parts, body);
-    let Some(svc) = st.jobs.as_ref() else {
-        return Ok((req, After::Nothing));
-    };
-    match svc.jobs.get_job(&job_id).await {
-        Ok(job) if job.owner.as_deref() == Some(p.username.as_str()) => Ok((req, After::Nothing)),
-        // Someone else's job is as absent as a missing one: ids are not to be probed.
-        Ok(_) => Err(ApiError(Error::not_found(format!("Job '{job_id}' not found"))).into_response()),
-        Err(_) => Ok((req, After::Nothing)),
+    match owner {
+        // Someone else's is as absent as a missing one: ids are not to be probed.
+        Some((id, owner)) if owner.as_deref() != Some(p.username.as_str()) => Err(fail(launch.not_found(&id))),
+        _ => Ok((req, After::Nothing)),
     }
 }
 
@@ -1665,67 +1722,6 @@ async fn submit_experiment(
         },
     };
     Ok(id)
-}
-
-/// The sweeps API, with the rules of the jobs API: creating needs EDIT on the sweep's
-/// experiment; a sweep is then its creator's to read and cancel (admins: all).
-async fn check_sweeps(
-    st: &AppState,
-    auth: &Auth,
-    p: &Principal,
-    req: Request,
-    path: &str,
-) -> Result<(Request, After), Response> {
-    if p.is_admin {
-        return Ok((req, After::Nothing));
-    }
-    // A sweep starts jobs as its creator: the same capability as submitting them.
-    let creates = req.method() == Method::POST && path == "/api/v1/sweeps";
-    if (creates || path.ends_with("/cancel")) && !auth.may_run_jobs(p).await.map_err(|e| ApiError(e).into_response())? {
-        return Err(no_jobs_capability());
-    }
-    if req.method() == Method::POST && path == "/api/v1/sweeps" {
-        let (parts, body) = req.into_parts();
-        let bytes = axum::body::to_bytes(body, JSON_BODY_LIMIT).await.unwrap_or_default();
-        let req = Request::from_parts(parts, Body::from(bytes.clone()));
-        let spec = mlp_core::wire::decode_json_body::<mlp_core::sweeps::SweepSpec>(&bytes)
-            .map_err(|e| match e.message.strip_prefix("Invalid request") {
-                Some(rest) => Error::invalid(format!("Invalid sweep spec{rest}")),
-                None => e,
-            })
-            .and_then(|s| s.validate())
-            .map_err(|e| ApiError(e).into_response())?;
-        let id = submit_experiment(st, auth, p, spec.experiment_name).await?;
-        let have = auth
-            .permission(p, ResourceKind::Experiment, &id)
-            .await
-            .map_err(|e| ApiError(e).into_response())?;
-        return if have.allows(Edit) {
-            Ok((req, After::Nothing))
-        } else {
-            Err(denied().into_response())
-        };
-    }
-    if path == "/api/v1/sweeps" {
-        // The handler lists only the caller's own (it reads the principal).
-        return Ok((req, After::Nothing));
-    }
-    let (mut parts, body) = req.into_parts();
-    let sweep_id = RawPathParams::from_request_parts(&mut parts, &())
-        .await
-        .ok()
-        .and_then(|ps| ps.iter().find(|(k, _)| *k == "sweep_id").map(|(_, v)| v.to_string()))
-        .unwrap_or_default();
-    let req = Request::from_parts(parts, body);
-    let Some(svc) = st.sweeps.as_ref() else {
-        return Ok((req, After::Nothing));
-    };
-    match svc.store.get_sweep(&sweep_id).await {
-        Ok(s) if s.owner.as_deref() == Some(p.username.as_str()) => Ok((req, After::Nothing)),
-        // Someone else's sweep is as absent as a missing one.
-        Ok(_) => Err(ApiError(Error::not_found(format!("Sweep '{sweep_id}' not found"))).into_response()),
-        Err(_) => Ok((req, After::Nothing)),
-    }
 }
 
 /// The experiment a model version's source belongs to: its `run_id`, else the run or logged
