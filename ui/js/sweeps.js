@@ -11,7 +11,39 @@ const api = {
   list: (query, signal) => request('GET', '/api/v1/sweeps', { query, signal }),
   get: (id, signal) => request('GET', `/api/v1/sweeps/${encodeURIComponent(id)}`, { signal }),
   cancel: (id) => request('POST', `/api/v1/sweeps/${encodeURIComponent(id)}/cancel`, { body: {} }),
+  create: (spec) => request('POST', '/api/v1/sweeps', { body: spec }),
 };
+
+/** What the form starts with: examples/sweep_sklearn.yaml as JSON, the same spec the CLI takes. */
+const EXAMPLE_SPEC = {
+  name: 'iris-logreg-sweep',
+  experiment_name: 'iris-logreg-sweep',
+  trial: { command: ['python', 'examples/train_sklearn.py', '--epochs', '9', '--no-model'], resources: { cpu: 1, memory: '1Gi' }, timeout_seconds: 900 },
+  search_space: { C: { type: 'log_uniform', lo: 0.001, hi: 100.0 }, max_iter: { type: 'choice', values: [50, 200] } },
+  strategy: { type: 'asha', seed: 42, sampler: 'random', min_resource: 1, max_resource: 8, reduction_factor: 3 },
+  objective: { metric: 'test_loss', direction: 'minimize' },
+  budget: { max_trials: 8, parallelism: 2, max_duration_seconds: 1800 },
+};
+
+/** A sweep from its spec (JSON), checked by the server, which names the field at fault. */
+function createForm(onCreated) {
+  const spec = h('textarea', { name: 'spec', 'aria-label': 'sweep spec', rows: 18, class: 'mono wide', spellcheck: 'false' });
+  spec.value = JSON.stringify(EXAMPLE_SPEC, null, 2);
+  const err = h('div');
+  const submit = h('button', { type: 'submit', class: 'primary' }, 'Create sweep');
+  return h('form', { class: 'card sweep-form', onsubmit: async (e) => {
+    e.preventDefault();
+    let body;
+    try { body = JSON.parse(spec.value); } catch (e2) { replace(err, h('div', { class: 'error' }, `Not JSON: ${e2.message}`)); return; }
+    try {
+      const r = await api.create(body);
+      toast(`Created sweep ${r.sweep.spec.name}`);
+      onCreated(r.sweep);
+    } catch (e2) { replace(err, errorBox(e2)); }
+  } }, h('h2', null, 'New sweep'),
+  h('p', { class: 'muted small' }, 'The spec the CLI takes (', h('code', null, 'mlp sweep submit --file'), '), as JSON: a trial job, a search space, a strategy (grid, random, asha), an objective and a budget.'),
+  spec, submit, err);
+}
 
 const STATES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
 
@@ -48,9 +80,13 @@ async function renderList(root, ctx) {
   const state = ctx.query.get('state') || '';
   const list = h('div', null, h('p', { class: 'muted' }, 'Loading…'));
   const tabs = h('div', { class: 'tabs' }, ['', ...STATES].map((s) => h('a', { href: href('/sweeps', { state: s }), class: s === state ? 'active' : '' }, s || 'ALL')));
+  const showForm = ctx.query.get('new') === '1';
+  const form = showForm ? createForm((sw) => ctx.go(`/sweeps/${encodeURIComponent(sw.sweep_id)}`)) : null;
   replace(root, h('div', { class: 'page' }, h('h1', null, 'Sweeps'),
-    h('p', { class: 'muted small' }, 'Create one with ', h('code', null, 'mlp sweep submit --file sweep.json'), '.'),
-    h('div', { class: 'toolbar' }, tabs), list));
+    h('p', { class: 'muted small' }, 'Or from the command line: ', h('code', null, 'mlp sweep submit --file sweep.yaml'), '.'),
+    h('div', { class: 'toolbar' }, tabs,
+      h('button', { class: 'primary', onclick: () => ctx.go('/sweeps', { state, new: showForm ? '' : '1' }) }, showForm ? 'Hide form' : 'New sweep')),
+    form, list));
   let timer = 0;
   const load = async () => {
     let r;

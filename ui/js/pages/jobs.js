@@ -49,6 +49,10 @@ function submitForm(onDone) {
   const retries = f('max_retries', { type: 'number', min: 0, placeholder: '0' });
   const expName = f('experiment_name', { placeholder: 'optional' });
   const shards = f('shards', { type: 'number', min: 1, placeholder: '1 (data-processing)' });
+  // Distributed training: replicas × processes per replica ranks with torch.distributed's
+  // rendezvous environment (README, Distributed training).
+  const replicas = f('replicas', { type: 'number', min: 1, max: 64, placeholder: '1 (training)' });
+  const ppr = f('processes_per_replica', { type: 'number', min: 1, max: 16, placeholder: '1' });
   const err = h('div');
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Submit');
   const num = (el) => (el.value === '' ? undefined : Number(el.value));
@@ -64,6 +68,7 @@ function submitForm(onDone) {
       resources: { cpu: num(cpu), memory: memory.value.trim() || undefined, gpu: num(gpu) },
       image: image.value || undefined, node_group: nodeGroup.value || undefined, timeout_seconds: num(timeout), max_retries: num(retries),
       experiment_name: expName.value || undefined, shards: num(shards),
+      replicas: num(replicas), processes_per_replica: num(ppr),
     };
     try {
       const r = await jobs.submit(spec);
@@ -75,7 +80,8 @@ function submitForm(onDone) {
   h('div', { class: 'form-grid' },
     h('label', null, 'Name', name), h('label', null, 'Kind', kind), h('label', { class: 'span2' }, 'Command', command),
     h('label', null, 'Image', image), h('label', null, 'Node group', nodeGroup), h('label', null, 'CPU', cpu), h('label', null, 'Memory', memory), h('label', null, 'GPU', gpu),
-    h('label', null, 'Timeout (s)', timeout), h('label', null, 'Max retries', retries), h('label', null, 'Shards', shards), h('label', null, 'Experiment', expName),
+    h('label', null, 'Timeout (s)', timeout), h('label', null, 'Max retries', retries), h('label', null, 'Shards', shards),
+    h('label', null, 'Replicas', replicas), h('label', null, 'Processes per replica', ppr), h('label', null, 'Experiment', expName),
     h('label', { class: 'span2' }, 'Environment', env)),
   submit, err);
   // Submitting needs EDIT on the experiment the job logs into (none named: Default; a new name
