@@ -90,6 +90,7 @@ fi
 
 step "terraform fmt -check -recursive"
 terraform -chdir="$TF_DIR" fmt -check -recursive -diff || fail "terraform fmt"
+terraform -chdir="$HERE/cloud-aws" fmt -check -recursive -diff || fail "terraform fmt cloud-aws"
 
 for m in "${PURE_MODULES[@]}"; do
   step "terraform init/validate/test: $m"
@@ -137,8 +138,29 @@ else
       fail "init from the mirror: $m"
     fi
   done < <(find "$TF_DIR/modules" -name versions.tf | sort)
-  rm -f "$mirror_rc"
   echo "$aws_only module(s) use only hashicorp/aws"
+
+  # The AWS side of environments/cloud composed as the root composes it
+  # (cloud-aws/main.tf), planned and applied per environment with that
+  # environment's own tfvars (issue 17).
+  step "terraform test: AWS side of environments/cloud, per environment (mock aws)"
+  cloud_aws="$HERE/cloud-aws"
+  if TF_CLI_CONFIG_FILE="$mirror_rc" terraform -chdir="$cloud_aws" init -backend=false -input=false -no-color >/dev/null; then
+    TF_CLI_CONFIG_FILE="$mirror_rc" terraform -chdir="$cloud_aws" validate -no-color >/dev/null || fail "validate cloud-aws"
+    for env in dev staging prod; do
+      if out="$(TF_CLI_CONFIG_FILE="$mirror_rc" terraform -chdir="$cloud_aws" test -no-color \
+        -var-file="$TF_DIR/environments/_shared/common.tfvars" \
+        -var-file="$TF_DIR/environments/$env/terraform.tfvars" 2>&1)"; then
+        echo "ok: $env: ${out##*$'\n'}"
+      else
+        printf '%s\n' "$out" | grep -v '^  - ' >&2
+        fail "terraform test cloud-aws ($env)"
+      fi
+    done
+  else
+    fail "init from the mirror: cloud-aws"
+  fi
+  rm -f "$mirror_rc"
 fi
 
 step "shellcheck (optional)"

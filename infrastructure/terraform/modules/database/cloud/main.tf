@@ -79,7 +79,10 @@ resource "aws_security_group" "this" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "clients" {
-  for_each = toset(var.network.client_security_group_ids)
+  # Keyed by position, not by ID: on a first deploy the node security group
+  # is created in the same plan, its ID is unknown and for_each over IDs would
+  # fail the plan (tests/infra/terraform/cloud-aws found it).
+  for_each = { for i, id in var.network.client_security_group_ids : tostring(i) => id }
 
   security_group_id            = aws_security_group.this.id
   description                  = "PostgreSQL from ${each.value}"

@@ -1,0 +1,1 @@
+../../../../infrastructure/terraform/environments/cloud/variables.tf
