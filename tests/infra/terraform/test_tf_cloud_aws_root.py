@@ -16,10 +16,11 @@ STAND_INS = {
     ("storage", "secret_store"): "${local.secret_store}",
     ("mlp_admin", "password"): "${var.mlp_admin_password}",
     ("secrets_iam", "operator"): "${local.secret_operator}",
-    (
-        "secrets_iam",
-        "secret_access",
-    ): "${[module.database.secret_access, module.storage.secret_access, module.mlp_admin.secret_access]}",
+    ("secrets_iam", "secret_access"): [
+        "${module.database.secret_access}",
+        "${module.storage.secret_access}",
+        "${module.mlp_admin.secret_access}",
+    ],
 }
 
 # Root modules needing a provider the offline mirror lacks (random, kubernetes, helm, kubectl).
@@ -28,7 +29,7 @@ LEFT_OUT = {"secrets", "cache", "karpenter", "ingress", "addons", "prometheus", 
 
 def _calls(path: Path) -> dict:
     return {
-        name: {k: v for k, v in body.items() if not k.startswith("__")}
+        name: {k: t.one(v) for k, v in body.items() if not k.startswith("__")}
         for name, body in t.load_module(path).module_calls.items()
     }
 
@@ -56,7 +57,7 @@ def test_test_root_shares_the_roots_locals_it_uses():
         out = {}
         for d in files.values():
             for block in d.get("locals", []):
-                out.update({k: v for k, v in block.items() if not k.startswith("__")})
+                out.update({k: t.one(v) for k, v in block.items() if not k.startswith("__")})
         return out
 
     r, s = local_values(root), local_values(test)
