@@ -90,6 +90,10 @@ run "apply" {
     error_message = "the admin secret must be <project>/<environment>/mlp-admin (ExternalSecret mlp-admin)"
   }
   assert {
+    condition     = output.registry.host == "123456789012.dkr.ecr.${var.aws_region}.amazonaws.com" && toset(keys(output.registry.repositories)) == toset(["mlp", "ml-training", "ml-batch-inference", "pg-backup"])
+    error_message = "ECR: one repository per image the overlays pull, in the environment's region"
+  }
+  assert {
     condition     = strcontains(output.database.url, "postgresql://mlp@") && !strcontains(output.database.url, ":@")
     error_message = "the application's URL names the role and carries no password"
   }
