@@ -238,6 +238,9 @@ def test_refusals_are_counted_by_route(oidc):
       "MLP__AUTH__OIDC__JWKS_FILE": "/nonexistent"}, "auth.oidc.jwks_file"),
     ({"MLP__AUTH__OIDC__AUDIENCE": AUDIENCE, "MLP__AUTH__OIDC__JWKS_FILE": "BAD"}, "auth.oidc.jwks_file"),
     ({"MLP__AUTH__OIDC__JWKS_FILE": "/nonexistent"}, "auth.oidc.audience"),
+    # Single sign-on on a server that checks no credentials: refused rather than run open.
+    ({"MLP__AUTH__ENABLED": "false", "MLP__AUTH__OIDC__AUDIENCE": AUDIENCE,
+      "MLP__AUTH__OIDC__JWKS_URL": "https://idp.test/jwks"}, "auth.enabled"),
 ])
 def test_invalid_settings_refuse_to_start(env, setting):
     if AUTH_SERVER != "mlp":

@@ -572,11 +572,24 @@ pub async fn hash_password(password: &str) -> Result<String, Error> {
     .map_err(|e| Error::internal(format!("password hashing task failed: {e}")))?
 }
 
+/// The hash a password is verified against, and whether a match counts: a stored value that
+/// is no argon2 hash is replaced by the dummy one (verified, never accepted).
+fn hash_to_verify(stored: &str) -> (&str, bool) {
+    if stored.starts_with("$argon2") {
+        (stored, true)
+    } else {
+        (dummy_hash(), false)
+    }
+}
+
 async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .verify_password(password.as_bytes(), hash.as_str())
-            .is_ok()
+        // A stored value that is no argon2 hash (the marker of a user who signs in through
+        // OIDC) never verifies, but still costs one verification: the time of a refusal must
+        // not tell which kind of user a name belongs to.
+        let (hash, usable) = hash_to_verify(&hash);
+        let ok = Argon2::default().verify_password(password.as_bytes(), hash).is_ok();
+        usable && ok
     })
     .await
     .unwrap_or(false)
@@ -2816,6 +2829,26 @@ mod tests {
             }
         }
         out
+    }
+
+    #[tokio::test]
+    async fn a_user_without_a_password_costs_a_verification_and_never_matches() {
+        // An OIDC user's marker: verified against the dummy argon2 hash, so a refusal takes as
+        // long as for a local user; never accepted, whatever the password.
+        let (h, usable) = hash_to_verify(crate::oidc::OIDC_PASSWORD_HASH);
+        assert!(!usable);
+        assert_eq!(h, dummy_hash());
+        assert!(h.starts_with("$argon2"), "the dummy is a real hash to verify against");
+        assert!(
+            !verify_password(
+                "no such user, no such password".into(),
+                crate::oidc::OIDC_PASSWORD_HASH.into()
+            )
+            .await
+        );
+        let real = hash_password("a-real-password-1").await.unwrap();
+        assert_eq!(hash_to_verify(&real), (real.as_str(), true));
+        assert!(verify_password("a-real-password-1".into(), real).await);
     }
 
     #[test]

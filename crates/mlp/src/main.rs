@@ -335,6 +335,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             state.storage = Arc::new(storage_policy(&cfg, &state.http));
             state.request_timeout = std::time::Duration::from_secs(cfg.server.request_timeout_secs.max(1));
             state.max_artifact_bytes = cfg.artifacts.max_upload_bytes;
+            if !cfg.auth.enabled && cfg.auth.oidc.settings()?.is_some() {
+                // Single sign-on configured on a server that checks no credentials at all: the
+                // operator meant auth on, and would otherwise run an open server believing it
+                // is behind the identity provider.
+                anyhow::bail!(
+                    "auth.oidc is configured but authentication is off: set auth.enabled (MLP__AUTH__ENABLED=true), or remove the auth.oidc settings"
+                );
+            }
             if cfg.auth.enabled {
                 state.auth = Some(open_auth(&cfg, &stores).await?);
                 state.session = mlp_server::session::Settings {
