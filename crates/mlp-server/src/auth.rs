@@ -1190,11 +1190,7 @@ pub async fn enforce(State(st): State<AppState>, req: Request, next: Next) -> Re
     }
     let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let basic_user = authorization.and_then(basic_username);
-    let addr = req
-        .extensions()
-        .get::<crate::http::ClientAddr>()
-        .map(|c| c.0.to_string())
-        .unwrap_or_default();
+    let addr = crate::http::ClientAddr::of(&req);
     if let Some(user) = &basic_user
         && let Some(wait) = auth.logins.throttled(user, &addr)
     {

@@ -163,6 +163,17 @@ pub fn bound(listener: &TcpListener) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub IpAddr);
 
+impl ClientAddr {
+    /// The request's client address as text, for throttling keys and logs; empty when the
+    /// request did not come through [`serve`] (as in tests that call the router directly).
+    pub fn of<B>(req: &axum::http::Request<B>) -> String {
+        req.extensions()
+            .get::<ClientAddr>()
+            .map(|c| c.0.to_string())
+            .unwrap_or_default()
+    }
+}
+
 /// Entries of `X-Forwarded-For` looked at, from the right: a bound on what a caller can make
 /// every request cost; a real chain of proxies is a handful long.
 const MAX_FORWARDED_HOPS: usize = 16;

@@ -230,11 +230,7 @@ async fn who(st: &AppState, auth: &Auth, p: &Principal, csrf: Option<String>, ex
 /// `POST /api/v1/session`: a password login that starts a session.
 async fn login(State(st): State<AppState>, req: Request) -> ApiResult<Response> {
     let auth = auth_of(&st)?;
-    let addr = req
-        .extensions()
-        .get::<crate::http::ClientAddr>()
-        .map(|c| c.0.to_string())
-        .unwrap_or_default();
+    let addr = crate::http::ClientAddr::of(&req);
     let secure = st.session.secure_cookie || over_https(req.headers());
     let input = <crate::input::Input as axum::extract::FromRequest<()>>::from_request(req, &()).await?;
     let r: LoginReq = input.parse()?;
